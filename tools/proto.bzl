@@ -29,7 +29,7 @@ def etcd_proto(name, src, deps = [], grpc = False, visibility = None):
 
     native.genrule(
         name = name + "_gen",
-        srcs = [":" + files],
+        srcs = [src, ":" + files],
         outs = outs,
         cmd = cmd,
         message = "protoc " + src,
