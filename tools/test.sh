@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: sets up, builds and runs every test, and ends
+# with a line `N passed, N failed` counting test cases.
+#
+#   1. every test in the default configuration;
+#   2. the deterministic core (base, raft, kv, server/node, server/storage,
+#      sim) once more under ASan + UBSan.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+status=0
+
+echo "== bazel test //... (default config)"
+bazel test --keep_going --build_event_json_file="$out/default.json" //... || status=1
+
+core=()
+for dir in base raft kv server/node server/storage sim; do
+  [ -f "$dir/BUILD.bazel" ] && core+=("//$dir/...")
+done
+echo "== bazel test --config=asan ${core[*]}"
+bazel test --config=asan --keep_going --build_event_json_file="$out/asan.json" \
+  "${core[@]}" || status=1
+
+python3 tools/count_tests.py "$out/default.json" "$out/asan.json" || status=1
+exit $status
