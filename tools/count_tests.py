@@ -33,6 +33,7 @@ def count(bep_path, failures):
     results = {}
     summaries = {}
     aborted = []
+    build_ok = True
     with open(bep_path) as f:
         for line in f:
             event = json.loads(line)
@@ -45,6 +46,9 @@ def count(bep_path, failures):
                     if out.get("name") == "test.xml":
                         xml = urllib.parse.urlparse(out["uri"]).path
                 results.setdefault(label, []).append((res.get("status"), xml))
+            elif "buildFinished" in eid:
+                code = event.get("finished", {}).get("exitCode", {})
+                build_ok = code.get("name", "SUCCESS") in ("SUCCESS",)
             elif "testSummary" in eid:
                 label = eid["testSummary"]["label"]
                 summaries[label] = event.get("testSummary", {}).get("overallStatus")
@@ -52,7 +56,7 @@ def count(bep_path, failures):
                 aborted.append(eid["targetCompleted"]["label"])
             elif "targetCompleted" in eid:
                 done = event.get("completed", {})
-                if not done.get("success", True) and "testSummary" not in done:
+                if not done.get("success", False):
                     label = eid["targetCompleted"]["label"]
                     if label not in results:
                         aborted.append(label)
@@ -70,6 +74,9 @@ def count(bep_path, failures):
         if label not in results:
             failed += 1
             failures.append(f"{label}: did not build or run")
+    if not build_ok and failed == 0:
+        failed += 1  # the build failed before any target could be blamed
+        failures.append(f"{bep_path}: the build failed")
     return passed, failed
 
 
