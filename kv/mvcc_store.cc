@@ -1,0 +1,321 @@
+#include "kv/mvcc_store.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "base/check.h"
+#include "kv/errors.h"
+#include "kv/key_range.h"
+#include "kv/validate.h"
+
+namespace etcdpp::kv {
+namespace {
+
+using etcdserverpb::RangeRequest;
+using mvccpb::KeyValue;
+
+// etcd fetches everything when it must filter or sort before cutting at the
+// limit, and otherwise one more than the limit to learn `more`.
+int64_t FetchLimit(const RangeRequest& r) {
+  if (r.sort_order() != RangeRequest::NONE || r.min_mod_revision() != 0 ||
+      r.max_mod_revision() != 0 || r.min_create_revision() != 0 ||
+      r.max_create_revision() != 0) {
+    return 0;
+  }
+  return r.limit() > 0 ? r.limit() + 1 : 0;
+}
+
+void ApplyRevisionFilters(const RangeRequest& r, std::vector<KeyValue>* kvs) {
+  auto drop = [&](const KeyValue& kv) {
+    return (r.max_mod_revision() != 0 &&
+            kv.mod_revision() > r.max_mod_revision()) ||
+           (r.min_mod_revision() != 0 &&
+            kv.mod_revision() < r.min_mod_revision()) ||
+           (r.max_create_revision() != 0 &&
+            kv.create_revision() > r.max_create_revision()) ||
+           (r.min_create_revision() != 0 &&
+            kv.create_revision() < r.min_create_revision());
+  };
+  kvs->erase(std::remove_if(kvs->begin(), kvs->end(), drop), kvs->end());
+}
+
+// Three-way comparison of two kvs on the request's sort target.
+int CompareOnTarget(RangeRequest::SortTarget target, const KeyValue& a,
+                    const KeyValue& b) {
+  auto cmp = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
+  switch (target) {
+    case RangeRequest::VERSION:
+      return cmp(a.version(), b.version());
+    case RangeRequest::CREATE:
+      return cmp(a.create_revision(), b.create_revision());
+    case RangeRequest::MOD:
+      return cmp(a.mod_revision(), b.mod_revision());
+    case RangeRequest::VALUE:
+      return a.value().compare(b.value());
+    default:
+      return a.key().compare(b.key());
+  }
+}
+
+// etcd sorts ASCEND by default for any target but KEY, and never re-sorts
+// by key ascending since ranges come in key order. The sort is stable, so
+// ties stay in key order in both directions (what etcd's insertion sort does
+// for the small results where ties are common).
+void SortKvs(const RangeRequest& r, std::vector<KeyValue>* kvs) {
+  RangeRequest::SortOrder order = r.sort_order();
+  if (r.sort_target() != RangeRequest::KEY && order == RangeRequest::NONE) {
+    order = RangeRequest::ASCEND;
+  } else if (r.sort_target() == RangeRequest::KEY &&
+             order == RangeRequest::ASCEND) {
+    order = RangeRequest::NONE;
+  }
+  if (order == RangeRequest::NONE) return;
+  const int sign = order == RangeRequest::DESCEND ? -1 : 1;
+  std::stable_sort(kvs->begin(), kvs->end(),
+                   [&](const KeyValue& a, const KeyValue& b) {
+                     return sign * CompareOnTarget(r.sort_target(), a, b) < 0;
+                   });
+}
+
+}  // namespace
+
+absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::Range(
+    const RangeRequest& request) const {
+  CHECK(!write_open_) << "reads from outside a write wait for its end";
+  if (absl::Status s = ValidateRangeRequest(request); !s.ok()) return s;
+  return RangeAt(request, current_revision_);
+}
+
+absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::RangeAt(
+    const RangeRequest& request, int64_t current) const {
+  int64_t rev = request.revision();
+  if (rev > current) return FutureRevisionError();
+  if (rev <= 0) rev = current;
+  if (rev < compact_revision_) return CompactedError();
+
+  etcdserverpb::RangeResponse response;
+  response.mutable_header()->set_revision(current);
+  const KeyRange range =
+      KeyRange::FromRequest(request.key(), request.range_end());
+  if (request.count_only()) {
+    response.set_count(index_.CountRevisions(range, rev));
+    return response;
+  }
+  Index::RevisionsResult found =
+      index_.Revisions(range, rev, FetchLimit(request));
+  response.set_count(found.total);
+  std::vector<KeyValue> kvs = ReadChanges(found.revisions);
+  ApplyRevisionFilters(request, &kvs);
+  SortKvs(request, &kvs);
+  if (request.limit() > 0 &&
+      static_cast<int64_t>(kvs.size()) > request.limit()) {
+    kvs.resize(request.limit());
+    response.set_more(true);
+  }
+  for (KeyValue& kv : kvs) {
+    if (request.keys_only()) kv.clear_value();
+    *response.add_kvs() = std::move(kv);
+  }
+  return response;
+}
+
+std::vector<KeyValue> MvccStore::ReadChanges(
+    const std::vector<Revision>& revisions) const {
+  std::vector<KeyValue> kvs;
+  kvs.reserve(revisions.size());
+  for (const Revision& rev : revisions) {
+    auto it = changes_.find(rev);
+    CHECK(it != changes_.end()) << "a change the index shows is kept " << rev;
+    CHECK_NE(it->second.create_revision(), 0)
+        << "the index never shows a delete as a value " << rev;
+    kvs.push_back(it->second);
+  }
+  return kvs;
+}
+
+absl::StatusOr<etcdserverpb::PutResponse> MvccStore::Put(
+    const etcdserverpb::PutRequest& request) {
+  if (absl::Status s = ValidatePutRequest(request); !s.ok()) return s;
+  WriteTxn txn(this);
+  absl::StatusOr<etcdserverpb::PutResponse> response = txn.Put(request);
+  txn.End();
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::DeleteRangeResponse> MvccStore::DeleteRange(
+    const etcdserverpb::DeleteRangeRequest& request) {
+  if (absl::Status s = ValidateDeleteRangeRequest(request); !s.ok()) return s;
+  WriteTxn txn(this);
+  etcdserverpb::DeleteRangeResponse response = txn.DeleteRange(request);
+  txn.End();
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::CompactionResponse> MvccStore::Compact(
+    const etcdserverpb::CompactionRequest& request) {
+  CHECK(!write_open_) << "compaction runs between write transactions";
+  const int64_t rev = request.revision();
+  if (rev <= compact_revision_) return CompactedError();
+  if (rev > current_revision_) return FutureRevisionError();
+  compact_revision_ = rev;
+  const absl::btree_set<Revision> keep = index_.Compact(rev);
+  for (auto it = changes_.begin();
+       it != changes_.end() && it->first.main <= rev;) {
+    if (keep.contains(it->first)) {
+      ++it;
+    } else {
+      it = changes_.erase(it);
+    }
+  }
+  etcdserverpb::CompactionResponse response;
+  response.mutable_header()->set_revision(current_revision_);
+  return response;
+}
+
+const KeyValue* MvccStore::FindChange(Revision rev) const {
+  auto it = changes_.find(rev);
+  return it == changes_.end() ? nullptr : &it->second;
+}
+
+void MvccStore::CheckInvariants() const {
+  CHECK_GE(current_revision_, 1) << "a store starts at revision 1";
+  CHECK_LE(compact_revision_, current_revision_)
+      << "compaction never passes the current revision";
+  if (!changes_.empty()) {
+    CHECK_LE(changes_.rbegin()->first.main, current_revision_)
+        << "no change is newer than the current revision";
+  }
+  for (const auto& [rev, kv] : changes_) {
+    CHECK_EQ(kv.mod_revision(), rev.main) << "a change is filed under its own "
+                                             "revision";
+  }
+  index_.CheckInvariants();
+}
+
+// ---------------------------------------------------------------------------
+// WriteTxn
+
+WriteTxn::WriteTxn(MvccStore* store)
+    : store_(store), begin_revision_(store->current_revision_) {
+  CHECK(!store_->write_open_) << "one write transaction at a time";
+  store_->write_open_ = true;
+}
+
+WriteTxn::~WriteTxn() { CHECK(ended_) << "a write transaction is ended"; }
+
+int64_t WriteTxn::read_revision() const {
+  return events_.empty() ? begin_revision_ : begin_revision_ + 1;
+}
+
+Revision WriteTxn::NextRevision() const {
+  return Revision{begin_revision_ + 1, static_cast<int64_t>(events_.size())};
+}
+
+absl::StatusOr<etcdserverpb::RangeResponse> WriteTxn::Range(
+    const RangeRequest& request) const {
+  CHECK(!ended_) << "an ended transaction is not used";
+  return store_->RangeAt(request, read_revision());
+}
+
+absl::StatusOr<etcdserverpb::PutResponse> WriteTxn::Put(
+    const etcdserverpb::PutRequest& request) {
+  CHECK(!ended_) << "an ended transaction is not used";
+  const bool wants_prev =
+      request.ignore_value() || request.ignore_lease() || request.prev_kv();
+  std::optional<KeyValue> prev;
+  if (wants_prev) {
+    if (auto at = store_->index_.Get(request.key(), read_revision())) {
+      prev = store_->ReadChanges({at->modified}).front();
+    }
+  }
+  if ((request.ignore_value() || request.ignore_lease()) && !prev) {
+    return KeyNotFoundError();
+  }
+  etcdserverpb::PutResponse response;
+  if (request.prev_kv() && prev) *response.mutable_prev_kv() = *prev;
+  PutChange(request.key(),
+            request.ignore_value() ? prev->value() : request.value(),
+            request.ignore_lease() ? prev->lease() : request.lease());
+  response.mutable_header()->set_revision(begin_revision_ + 1);
+  return response;
+}
+
+etcdserverpb::DeleteRangeResponse WriteTxn::DeleteRange(
+    const etcdserverpb::DeleteRangeRequest& request) {
+  CHECK(!ended_) << "an ended transaction is not used";
+  const KeyRange range =
+      KeyRange::FromRequest(request.key(), request.range_end());
+  // Copy the keys out: they view the index, which the deletes change.
+  std::vector<std::string> keys;
+  std::vector<Revision> revisions;
+  for (const Index::Entry& e : store_->index_.Range(range, read_revision())) {
+    keys.emplace_back(e.key);
+    revisions.push_back(e.at.modified);
+  }
+  etcdserverpb::DeleteRangeResponse response;
+  if (request.prev_kv()) {
+    for (KeyValue& kv : store_->ReadChanges(revisions)) {
+      *response.add_prev_kvs() = std::move(kv);
+    }
+  }
+  for (const std::string& key : keys) DeleteChange(key);
+  response.set_deleted(static_cast<int64_t>(keys.size()));
+  // A delete that finds nothing in an otherwise empty transaction does not
+  // advance the revision.
+  response.mutable_header()->set_revision(read_revision());
+  return response;
+}
+
+void WriteTxn::PutChange(const std::string& key, const std::string& value,
+                         int64_t lease) {
+  const Revision rev = NextRevision();
+  KeyValue kv;
+  kv.set_key(key);
+  kv.set_value(value);
+  kv.set_mod_revision(rev.main);
+  kv.set_lease(lease);
+  // A live key keeps its creation and counts one more version; a new or
+  // deleted one begins a generation here.
+  if (auto at = store_->index_.Get(key, rev.main)) {
+    kv.set_create_revision(at->created.main);
+    kv.set_version(at->version + 1);
+  } else {
+    kv.set_create_revision(rev.main);
+    kv.set_version(1);
+  }
+  store_->index_.Put(key, rev);
+  auto [it, inserted] = store_->changes_.emplace(rev, kv);
+  CHECK(inserted) << "each revision holds one change " << rev;
+  mvccpb::Event& event = events_.emplace_back();
+  event.set_type(mvccpb::Event::PUT);
+  *event.mutable_kv() = std::move(kv);
+}
+
+void WriteTxn::DeleteChange(const std::string& key) {
+  const Revision rev = NextRevision();
+  // etcd's tombstone: the key alone; the event carries the delete's revision.
+  KeyValue kv;
+  kv.set_key(key);
+  kv.set_mod_revision(rev.main);
+  store_->index_.Tombstone(key, rev);
+  auto [it, inserted] = store_->changes_.emplace(rev, kv);
+  CHECK(inserted) << "each revision holds one change " << rev;
+  mvccpb::Event& event = events_.emplace_back();
+  event.set_type(mvccpb::Event::DELETE);
+  *event.mutable_kv() = std::move(kv);
+}
+
+int64_t WriteTxn::End() {
+  CHECK(!ended_) << "a write transaction ends once";
+  ended_ = true;
+  store_->write_open_ = false;
+  if (!events_.empty()) {
+    CHECK_EQ(store_->current_revision_, begin_revision_)
+        << "no other write ran inside this one";
+    ++store_->current_revision_;
+  }
+  return store_->current_revision_;
+}
+
+}  // namespace etcdpp::kv
