@@ -175,8 +175,12 @@ void TcpConnection::Shutdown(const absl::Status& status) {
   out_offset_ = 0;
   std::shared_ptr<TcpConnection> keep = std::move(self_);
   if (callbacks_.on_close) callbacks_.on_close(status);
-  // Drop the callbacks: they often capture owners of this connection.
+  // Drop the callbacks, which often capture owners of this connection, but
+  // not here: one of them may be running right now (a close from inside
+  // on_data). They are destroyed on the loop's next turn.
+  auto dead = std::make_shared<Callbacks>(std::move(callbacks_));
   callbacks_ = Callbacks{};
+  loop_->Post([dead] {});
 }
 
 absl::StatusOr<std::unique_ptr<TcpListener>> TcpListener::Listen(

@@ -1,0 +1,252 @@
+#include "server/peer/transport.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "net/event_loop.h"
+
+namespace etcdpp::peer {
+namespace {
+
+constexpr uint64_t kCluster = 0xc1;
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index) {
+  raftpb::Message m;
+  m.set_type(raftpb::MsgApp);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(1);
+  m.set_index(index);
+  return m;
+}
+
+// What one member's transport delivered.
+struct Inbox {
+  std::vector<raftpb::Message> messages;
+  std::vector<std::pair<raftpb::Message, std::string>> snapshots;
+  std::vector<uint64_t> unreachable;
+  std::vector<std::pair<uint64_t, bool>> snapshot_status;
+};
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = net::EventLoop::Create();
+    ASSERT_TRUE(loop.ok());
+    loop_ = std::move(*loop);
+    ASSERT_TRUE(loop_->AddTimer(15000, 0, [this] {
+                        ADD_FAILURE() << "watchdog fired";
+                        loop_->Stop();
+                      }).ok());
+  }
+
+  void TearDown() override {
+    members_.clear();
+    // Let posted closes run.
+    loop_->Stop();
+    loop_->Run();
+  }
+
+  PeerTransport* Start(uint64_t id, uint64_t cluster = kCluster) {
+    TransportOptions options;
+    options.cluster_id = cluster;
+    options.member_id = id;
+    options.snapshot_dir = TempDir();
+    options.reconnect_min_ms = 10;
+    options.reconnect_max_ms = 40;
+    options.snapshot_chunk_bytes = 64 << 10;
+    options.snapshot_window_bytes = 128 << 10;
+    Inbox* inbox = &inboxes_[id];
+    TransportCallbacks callbacks;
+    callbacks.on_message = [inbox](raftpb::Message m) {
+      inbox->messages.push_back(std::move(m));
+    };
+    callbacks.on_snapshot = [inbox](raftpb::Message m, std::string path) {
+      inbox->snapshots.emplace_back(std::move(m), std::move(path));
+    };
+    callbacks.on_unreachable = [inbox](uint64_t peer) {
+      inbox->unreachable.push_back(peer);
+    };
+    callbacks.on_snapshot_status = [inbox](uint64_t peer, bool ok) {
+      inbox->snapshot_status.emplace_back(peer, ok);
+    };
+    auto transport = PeerTransport::Start(loop_.get(), options, callbacks);
+    EXPECT_TRUE(transport.ok()) << transport.status();
+    PeerTransport* raw = transport->get();
+    members_[id] = std::move(*transport);
+    return raw;
+  }
+
+  // Runs the loop until `done` holds, checking every few milliseconds.
+  void RunUntil(std::function<bool()> done) {
+    auto timer = loop_->AddTimer(1, 2, [&] {
+      if (done()) loop_->Stop();
+    });
+    ASSERT_TRUE(timer.ok());
+    loop_->Run();
+    loop_->CancelTimer(*timer);
+    EXPECT_TRUE(done());
+  }
+
+  void Connect(uint64_t a, uint64_t b) {
+    members_[a]->AddPeer(b, "127.0.0.1", members_[b]->port());
+    members_[b]->AddPeer(a, "127.0.0.1", members_[a]->port());
+  }
+
+  std::unique_ptr<net::EventLoop> loop_;
+  std::map<uint64_t, std::unique_ptr<PeerTransport>> members_;
+  std::map<uint64_t, Inbox> inboxes_;
+};
+
+TEST_F(TransportTest, MessagesFlowBothWaysOnOneConnection) {
+  PeerTransport* one = Start(1);
+  PeerTransport* two = Start(2);
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2) && two->Connected(1); });
+  for (uint64_t i = 1; i <= 100; ++i) one->Send(Msg(1, 2, i));
+  two->Send(Msg(2, 1, 7));
+  RunUntil([&] {
+    return inboxes_[2].messages.size() == 100 &&
+           inboxes_[1].messages.size() == 1;
+  });
+  for (uint64_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(inboxes_[2].messages[i].index(), i + 1) << "in order";
+  }
+  EXPECT_EQ(inboxes_[1].messages[0].index(), 7u);
+  // 100 messages queued in one loop iteration leave as one frame.
+  EXPECT_EQ(one->stats().frames_sent, 1u);
+  EXPECT_EQ(one->stats().messages_sent, 100u);
+}
+
+TEST_F(TransportTest, DifferentClusterIsRefused) {
+  PeerTransport* one = Start(1, kCluster);
+  PeerTransport* two = Start(2, kCluster + 1);
+  Connect(1, 2);
+  RunUntil([&] { return two->stats().handshakes_rejected >= 2; });
+  EXPECT_FALSE(one->Connected(2));
+  EXPECT_FALSE(two->Connected(1));
+  one->Send(Msg(1, 2, 1));
+  RunUntil([&] { return !inboxes_[1].unreachable.empty(); });
+  EXPECT_EQ(inboxes_[1].unreachable[0], 2u);
+  EXPECT_TRUE(inboxes_[2].messages.empty());
+}
+
+TEST_F(TransportTest, WrongMemberIdIsRefused) {
+  PeerTransport* one = Start(1);
+  PeerTransport* three = Start(3);
+  // Member 1 believes member 2 lives at member 3's address.
+  one->AddPeer(2, "127.0.0.1", three->port());
+  three->AddPeer(1, "127.0.0.1", one->port());
+  RunUntil([&] { return three->stats().handshakes_rejected >= 1; });
+  EXPECT_FALSE(one->Connected(2));
+}
+
+TEST_F(TransportTest, ReconnectsAfterThePeerRestarts) {
+  PeerTransport* one = Start(1);
+  PeerTransport* two = Start(2);
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2); });
+  const uint16_t port = two->port();
+  members_.erase(2);  // member 2 goes away
+  RunUntil([&] { return !one->Connected(2); });
+  // A new member 2 on the same port: member 1 redials and reconnects.
+  TransportOptions options;
+  options.cluster_id = kCluster;
+  options.member_id = 2;
+  options.listen_port = port;
+  options.snapshot_dir = TempDir();
+  Inbox* inbox = &inboxes_[2];
+  inbox->messages.clear();
+  TransportCallbacks callbacks;
+  callbacks.on_message = [inbox](raftpb::Message m) {
+    inbox->messages.push_back(std::move(m));
+  };
+  auto restarted = PeerTransport::Start(loop_.get(), options, callbacks);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  (*restarted)->AddPeer(1, "127.0.0.1", one->port());
+  members_[2] = std::move(*restarted);
+  RunUntil([&] { return one->Connected(2); });
+  one->Send(Msg(1, 2, 42));
+  RunUntil([&] { return inboxes_[2].messages.size() == 1; });
+  EXPECT_EQ(inboxes_[2].messages[0].index(), 42u);
+}
+
+TEST_F(TransportTest, SnapshotStreamsInChunksBesideMessages) {
+  PeerTransport* one = Start(1);
+  Start(2);
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2); });
+
+  // A 3 MiB snapshot file with a recognizable pattern.
+  const std::string path = TempDir() + "/snap-to-send";
+  std::string body;
+  for (int i = 0; body.size() < (3u << 20); ++i) {
+    body += absl::StrCat("chunk-", i, ";");
+  }
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << body;
+  }
+  raftpb::Message snap;
+  snap.set_type(raftpb::MsgSnap);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.set_term(3);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1000);
+  one->SendSnapshot(snap, path);
+  // A message sent after the snapshot started arrives before it ends.
+  one->Send(Msg(1, 2, 5));
+  RunUntil([&] { return inboxes_[2].snapshots.size() == 1; });
+  ASSERT_EQ(inboxes_[2].messages.size(), 1u);
+  const auto& [message, received_path] = inboxes_[2].snapshots[0];
+  EXPECT_EQ(message.snapshot().metadata().index(), 1000u);
+  std::ifstream in(received_path, std::ios::binary);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), body);
+  ASSERT_EQ(inboxes_[1].snapshot_status.size(), 1u);
+  EXPECT_EQ(inboxes_[1].snapshot_status[0], std::make_pair(uint64_t{2}, true));
+  unlink(received_path.c_str());
+  unlink(path.c_str());
+}
+
+TEST_F(TransportTest, SnapshotOfMissingFileFails) {
+  PeerTransport* one = Start(1);
+  Start(2);
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2); });
+  raftpb::Message snap;
+  snap.set_type(raftpb::MsgSnap);
+  snap.set_from(1);
+  snap.set_to(2);
+  one->SendSnapshot(snap, TempDir() + "/no-such-snapshot");
+  RunUntil([&] { return !inboxes_[1].snapshot_status.empty(); });
+  EXPECT_EQ(inboxes_[1].snapshot_status[0], std::make_pair(uint64_t{2}, false));
+}
+
+TEST_F(TransportTest, MessagesToUnknownOrUnconnectedPeersAreDropped) {
+  PeerTransport* one = Start(1);
+  one->Send(Msg(1, 9, 1));  // unknown peer
+  EXPECT_EQ(one->stats().messages_dropped, 1u);
+  one->AddPeer(5, "127.0.0.1", 1);  // nothing listens on port 1
+  one->Send(Msg(1, 5, 1));
+  RunUntil([&] { return !inboxes_[1].unreachable.empty(); });
+  EXPECT_EQ(inboxes_[1].unreachable[0], 5u);
+}
+
+}  // namespace
+}  // namespace etcdpp::peer
