@@ -135,20 +135,24 @@ std::vector<KeyValue> MvccStore::ReadChanges(
 }
 
 absl::StatusOr<etcdserverpb::PutResponse> MvccStore::Put(
-    const etcdserverpb::PutRequest& request) {
+    const etcdserverpb::PutRequest& request,
+    std::vector<mvccpb::Event>* events) {
   if (absl::Status s = ValidatePutRequest(request); !s.ok()) return s;
   WriteTxn txn(this);
   absl::StatusOr<etcdserverpb::PutResponse> response = txn.Put(request);
   txn.End();
+  txn.MoveEventsTo(events);
   return response;
 }
 
 absl::StatusOr<etcdserverpb::DeleteRangeResponse> MvccStore::DeleteRange(
-    const etcdserverpb::DeleteRangeRequest& request) {
+    const etcdserverpb::DeleteRangeRequest& request,
+    std::vector<mvccpb::Event>* events) {
   if (absl::Status s = ValidateDeleteRangeRequest(request); !s.ok()) return s;
   WriteTxn txn(this);
   etcdserverpb::DeleteRangeResponse response = txn.DeleteRange(request);
   txn.End();
+  txn.MoveEventsTo(events);
   return response;
 }
 
@@ -304,6 +308,13 @@ void WriteTxn::DeleteChange(const std::string& key) {
   mvccpb::Event& event = events_.emplace_back();
   event.set_type(mvccpb::Event::DELETE);
   *event.mutable_kv() = std::move(kv);
+}
+
+void WriteTxn::MoveEventsTo(std::vector<mvccpb::Event>* out) {
+  CHECK(ended_) << "events leave a transaction once it has ended";
+  if (out == nullptr) return;
+  for (mvccpb::Event& event : events_) out->push_back(std::move(event));
+  events_.clear();
 }
 
 int64_t WriteTxn::End() {

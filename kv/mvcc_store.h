@@ -54,11 +54,14 @@ class MvccStore {
   // Validates the request first (empty key, sort options).
   absl::StatusOr<etcdserverpb::RangeResponse> Range(
       const etcdserverpb::RangeRequest& request) const;
-  // Each write below is one transaction of its own.
+  // Each write below is one transaction of its own. When `events` is given,
+  // the changes made are appended to it as watch events.
   absl::StatusOr<etcdserverpb::PutResponse> Put(
-      const etcdserverpb::PutRequest& request);
+      const etcdserverpb::PutRequest& request,
+      std::vector<mvccpb::Event>* events = nullptr);
   absl::StatusOr<etcdserverpb::DeleteRangeResponse> DeleteRange(
-      const etcdserverpb::DeleteRangeRequest& request);
+      const etcdserverpb::DeleteRangeRequest& request,
+      std::vector<mvccpb::Event>* events = nullptr);
   // Fails with CompactedError when revision <= compact_revision() and with
   // FutureRevisionError when revision > current_revision().
   absl::StatusOr<etcdserverpb::CompactionResponse> Compact(
@@ -119,6 +122,8 @@ class WriteTxn {
 
   // The changes so far, as watch events, in sub-revision order.
   const std::vector<mvccpb::Event>& events() const { return events_; }
+  // Appends the changes to `out` (if not null); for use after End().
+  void MoveEventsTo(std::vector<mvccpb::Event>* out);
 
   // Commits; returns the store's revision after this transaction.
   int64_t End();

@@ -55,16 +55,18 @@ absl::Status ValidateTxnSizes(const etcdserverpb::TxnRequest& request,
   return absl::OkStatus();
 }
 
-// The keys deleted by a branch, as etcd's interval tree sees them: a point
-// when range_end is empty, otherwise [key, range_end) compared as strings.
+// The keys deleted by a branch: a point when range_end is empty, all keys >=
+// key when it is "\0", otherwise [key, range_end) compared as strings (empty
+// when range_end <= key).
 struct Deletes {
   std::vector<std::pair<std::string, std::string>> intervals;
   absl::btree_set<std::string> points;
 
+  // An empty end stands for range_end "\0": every key from begin on.
   bool Covers(const std::string& key) const {
     if (points.contains(key)) return true;
     for (const auto& [begin, end] : intervals) {
-      if (begin <= key && key < end) return true;
+      if (begin <= key && (end.empty() || key < end)) return true;
     }
     return false;
   }
@@ -121,6 +123,8 @@ absl::Status CheckIntervals(
     const auto& del = op.request_delete_range();
     if (del.range_end().empty()) {
       out->deletes.points.insert(del.key());
+    } else if (del.range_end() == std::string(1, '\0')) {
+      out->deletes.intervals.emplace_back(del.key(), std::string());
     } else {
       out->deletes.intervals.emplace_back(del.key(), del.range_end());
     }

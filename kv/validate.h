@@ -27,9 +27,14 @@ absl::Status ValidateDeleteRangeRequest(
 // txns against what the outer level leaves), every op, and that no key is
 // written twice in one branch: two puts of one key, or a put of a key that a
 // delete of the same branch covers. Puts in the success and failure branches
-// of one nested txn may share keys, since only one branch runs. As in etcd, a
-// delete whose range_end is "\0" is not seen as covering any put (etcd's
-// interval tree treats it as an empty interval), so such a txn is accepted.
+// of one nested txn may share keys, since only one branch runs.
+//
+// One deliberate difference from etcd: etcd's interval tree sees a delete
+// whose range_end is "\0" as an empty interval, so it accepts a txn that
+// deletes every key from "a" on and then puts "b" -- and panics applying it
+// when that put has ignore_value or ignore_lease. Here such a delete covers
+// every key from its key on, so those txns are refused as duplicate keys and
+// a validated txn never fails halfway.
 absl::Status ValidateTxnRequest(const etcdserverpb::TxnRequest& request,
                                 int64_t max_txn_ops = kDefaultMaxTxnOps);
 

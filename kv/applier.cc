@@ -1,0 +1,109 @@
+#include "kv/applier.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace etcdpp::kv {
+namespace {
+
+using kvpb::InternalRequest;
+
+// Moves a StatusOr's value into the response's field, or its error into the
+// result.
+template <typename T, typename Setter>
+ApplyResult Finish(absl::StatusOr<T> outcome, Setter set,
+                   std::vector<mvccpb::Event> events) {
+  ApplyResult result;
+  if (!outcome.ok()) {
+    result.status = outcome.status();
+    return result;
+  }
+  *set(&result.response) = *std::move(outcome);
+  result.events = std::move(events);
+  return result;
+}
+
+ApplyResult Unimplemented(const char* what) {
+  ApplyResult result;
+  result.status = absl::UnimplementedError(
+      absl::StrCat("kv: ", what, " requests are not applied yet"));
+  return result;
+}
+
+}  // namespace
+
+Applier::Applier(ApplierOptions options) : options_(std::move(options)) {}
+
+ApplyResult Applier::Apply(const InternalRequest& request) {
+  switch (request.request_case()) {
+    case InternalRequest::kRange:
+      return ApplyRange(request.range());
+    case InternalRequest::kPut:
+      return ApplyPut(request.put());
+    case InternalRequest::kDeleteRange:
+      return ApplyDeleteRange(request.delete_range());
+    case InternalRequest::kTxn:
+      return ApplyTxn(request.txn());
+    case InternalRequest::kCompaction:
+      return ApplyCompaction(request.compaction());
+    case InternalRequest::kLeaseGrant:
+    case InternalRequest::kLeaseRevoke:
+    case InternalRequest::kLeaseCheckpoint:
+      return Unimplemented("lease");
+    case InternalRequest::kAlarm:
+      return Unimplemented("alarm");
+    case InternalRequest::REQUEST_NOT_SET: {
+      ApplyResult result;
+      result.status = absl::InvalidArgumentError("kv: empty internal request");
+      return result;
+    }
+    default:
+      return Unimplemented("auth");
+  }
+}
+
+ApplyResult Applier::ApplyRange(
+    const etcdserverpb::RangeRequest& request) const {
+  return Finish(
+      store_.Range(request),
+      [](kvpb::InternalResponse* r) { return r->mutable_range(); }, {});
+}
+
+ApplyResult Applier::ApplyPut(const etcdserverpb::PutRequest& request) {
+  std::vector<mvccpb::Event> events;
+  auto outcome = store_.Put(request, &events);
+  return Finish(
+      std::move(outcome),
+      [](kvpb::InternalResponse* r) { return r->mutable_put(); },
+      std::move(events));
+}
+
+ApplyResult Applier::ApplyDeleteRange(
+    const etcdserverpb::DeleteRangeRequest& request) {
+  std::vector<mvccpb::Event> events;
+  auto outcome = store_.DeleteRange(request, &events);
+  return Finish(
+      std::move(outcome),
+      [](kvpb::InternalResponse* r) { return r->mutable_delete_range(); },
+      std::move(events));
+}
+
+ApplyResult Applier::ApplyTxn(const etcdserverpb::TxnRequest& request) {
+  std::vector<mvccpb::Event> events;
+  auto outcome = Txn(&store_, request, options_.txn, &events);
+  return Finish(
+      std::move(outcome),
+      [](kvpb::InternalResponse* r) { return r->mutable_txn(); },
+      std::move(events));
+}
+
+ApplyResult Applier::ApplyCompaction(
+    const etcdserverpb::CompactionRequest& request) {
+  return Finish(
+      store_.Compact(request),
+      [](kvpb::InternalResponse* r) { return r->mutable_compaction(); }, {});
+}
+
+}  // namespace etcdpp::kv
