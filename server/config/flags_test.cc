@@ -1,0 +1,126 @@
+#include "server/config/flags.h"
+
+#include "gtest/gtest.h"
+
+namespace etcdpp::config {
+namespace {
+
+absl::StatusOr<ServerFlags> Parse(std::vector<std::string> args,
+                                  std::map<std::string, std::string> env = {}) {
+  return ParseFlags(args, env);
+}
+
+TEST(FlagsTest, NoFlagsIsASingleMemberClusterOnLocalhost) {
+  absl::StatusOr<ServerFlags> f = Parse({});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->name, "default");
+  EXPECT_EQ(f->data_dir, "default.etcdpp");
+  ASSERT_EQ(f->listen_client_urls.size(), 1u);
+  EXPECT_EQ(f->listen_client_urls[0].ToString(), "http://localhost:2379");
+  EXPECT_EQ(f->listen_peer_urls[0].port, 2380);
+  ASSERT_EQ(f->initial_cluster.size(), 1u);
+  EXPECT_EQ(f->initial_cluster[0].name, "default");
+  EXPECT_EQ(f->initial_cluster[0].peer_urls[0].ToString(),
+            "http://localhost:2380");
+  EXPECT_TRUE(f->initial_cluster_new);
+  EXPECT_EQ(f->initial_cluster_token, "etcd-cluster");
+  EXPECT_EQ(f->heartbeat_interval_ms, 100u);
+  EXPECT_EQ(f->election_timeout_ms, 1000u);
+  EXPECT_EQ(f->ElectionTicks(), 10);
+  EXPECT_EQ(f->snapshot_count, 100000u);
+  EXPECT_EQ(f->max_request_bytes, 1572864u);
+  EXPECT_EQ(f->max_txn_ops, 128u);
+  EXPECT_EQ(f->auto_compaction_mode, "periodic");
+}
+
+TEST(FlagsTest, ThreeMemberClusterBothSyntaxes) {
+  absl::StatusOr<ServerFlags> f = Parse({
+      "--name", "infra1",
+      "--initial-advertise-peer-urls=http://127.0.0.1:12380",
+      "--listen-peer-urls", "http://127.0.0.1:12380",
+      "--listen-client-urls=http://127.0.0.1:2379,http://127.0.0.1:22379",
+      "--initial-cluster",
+      "infra1=http://127.0.0.1:12380,infra2=http://127.0.0.1:22380,"
+      "infra3=http://127.0.0.1:32380",
+      "--initial-cluster-state=existing",
+      "--initial-cluster-token", "tok",
+  });
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->data_dir, "infra1.etcdpp");
+  EXPECT_EQ(f->listen_client_urls.size(), 2u);
+  EXPECT_EQ(f->initial_cluster.size(), 3u);
+  EXPECT_EQ(f->initial_cluster[2].name, "infra3");
+  EXPECT_EQ(f->initial_cluster[2].peer_urls[0].port, 32380);
+  EXPECT_FALSE(f->initial_cluster_new);
+  EXPECT_EQ(f->initial_cluster_token, "tok");
+}
+
+TEST(FlagsTest, EnvironmentFillsFlagsAndTheCommandLineWins) {
+  absl::StatusOr<ServerFlags> f =
+      Parse({"--snapshot-count=5"}, {{"ETCDPP_DATA_DIR", "/var/lib/x"},
+                                     {"ETCDPP_SNAPSHOT_COUNT", "7"},
+                                     {"ETCDPP_BOGUS", "1"},
+                                     {"PATH", "/bin"}});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->data_dir, "/var/lib/x");
+  EXPECT_EQ(f->snapshot_count, 5u);
+  ASSERT_EQ(f->warnings.size(), 2u);
+  EXPECT_EQ(f->warnings[0], "unrecognized environment variable ETCDPP_BOGUS");
+  EXPECT_EQ(f->warnings[1], "flag --snapshot-count shadows ETCDPP_SNAPSHOT_COUNT");
+}
+
+TEST(FlagsTest, BooleanFlagsTakeNoValue) {
+  absl::StatusOr<ServerFlags> f = Parse({"--version"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->version);
+  EXPECT_TRUE(Parse({"--help=true"})->help);
+}
+
+struct BadCase {
+  std::vector<std::string> args;
+  std::string error;
+};
+
+TEST(FlagsTest, BadInputNamesWhatIsWrong) {
+  const BadCase kCases[] = {
+      {{"--bogus=1"}, "unknown flag --bogus"},
+      {{"--name"}, "flag --name needs a value"},
+      {{"positional"}, "unexpected argument \"positional\""},
+      {{"--snapshot-count=abc"},
+       "invalid value \"abc\" for flag --snapshot-count: not an integer"},
+      {{"--snapshot-count=0"}, "--snapshot-count"},
+      {{"--heartbeat-interval=100", "--election-timeout=200"},
+       "should be at least as 5 times as --heartbeat-interval"},
+      {{"--election-timeout=60000"}, "less than 50000ms"},
+      {{"--listen-client-urls=localhost:2379"},
+       "must start with http:// or https://"},
+      {{"--listen-client-urls=http://localhost"}, "needs a host and a port"},
+      {{"--listen-client-urls=http://localhost:99999"}, "bad port"},
+      {{"--initial-cluster-state=old"}, "want 'new' or 'existing'"},
+      {{"--initial-cluster=a=http://127.0.0.1:1"},
+       "couldn't find local name \"default\""},
+      {{"--initial-cluster=default"}, "is not name=url"},
+      {{"--initial-cluster=default=http://127.0.0.1:1"},
+       "--initial-advertise-peer-urls has http://localhost:2380"},
+      {{"--log-level=loud"}, "want debug, info, warn or error"},
+      {{"--auto-compaction-mode=sometimes"}, "want 'periodic' or 'revision'"},
+      {{"--quota-backend-bytes=-1"}, "must not be negative"},
+  };
+  for (const BadCase& c : kCases) {
+    absl::StatusOr<ServerFlags> f = Parse(c.args);
+    ASSERT_FALSE(f.ok()) << c.args[0];
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(f.status().message().find(c.error), std::string::npos)
+        << f.status() << " should contain: " << c.error;
+  }
+}
+
+TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
+  const std::string usage = Usage();
+  EXPECT_NE(usage.find("--data-dir '${name}.etcdpp'"), std::string::npos);
+  EXPECT_NE(usage.find("--max-txn-ops '128'"), std::string::npos);
+  EXPECT_NE(usage.find("ETCDPP_DATA_DIR"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace etcdpp::config
