@@ -1,0 +1,174 @@
+#include "raft/testing/network.h"
+
+#include "base/check.h"
+
+namespace etcdpp::raft::testing {
+
+Network::Network(NetworkOptions options)
+    : options_(std::move(options)), prng_(options_.seed) {
+  raftpb::ConfState cs;
+  for (uint64_t id : options_.voters) cs.add_voters(id);
+  for (uint64_t id : options_.learners) cs.add_learners(id);
+  for (uint64_t id : options_.voters) CreateNode(id, cs);
+  for (uint64_t id : options_.learners) CreateNode(id, cs);
+}
+
+void Network::AddEmptyNode(uint64_t id) { CreateNode(id, raftpb::ConfState()); }
+
+void Network::CreateNode(uint64_t id, const raftpb::ConfState& cs) {
+  Peer peer;
+  peer.storage = std::make_unique<MemoryStorage>();
+  raftpb::Snapshot snap;
+  *snap.mutable_metadata()->mutable_conf_state() = cs;
+  CHECK_OK(peer.storage->ApplySnapshot(snap));
+  Config c;
+  c.id = id;
+  c.election_ticks = 10;
+  c.heartbeat_ticks = 1;
+  c.seed = options_.seed * 1000 + id;
+  c.storage = peer.storage.get();
+  c.max_size_per_msg = kNoLimit;
+  c.max_inflight_msgs = 256;
+  if (options_.customize) options_.customize(c);
+  absl::StatusOr<std::unique_ptr<RawNode>> node = RawNode::Create(c);
+  CHECK_OK(node.status());
+  peer.node = *std::move(node);
+  nodes_[id] = std::move(peer);
+}
+
+std::vector<uint64_t> Network::ids() const {
+  std::vector<uint64_t> out;
+  for (const auto& [id, peer] : nodes_) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> Network::AppliedData(uint64_t id) {
+  std::vector<std::string> out;
+  for (const raftpb::Entry& e : applied(id)) {
+    if (e.type() == raftpb::EntryNormal && !e.data().empty()) {
+      out.push_back(e.data());
+    }
+  }
+  return out;
+}
+
+bool Network::ProcessReady(uint64_t id) {
+  Peer& peer = nodes_.at(id);
+  if (!peer.node->HasReady()) return false;
+  Ready rd = peer.node->GetReady();
+  if (rd.snapshot.has_value()) {
+    CHECK_OK(peer.storage->ApplySnapshot(*rd.snapshot));
+  }
+  CHECK_OK(peer.storage->Append(rd.entries));
+  if (rd.hard_state.has_value()) peer.storage->SetHardState(*rd.hard_state);
+  for (raftpb::Message& m : rd.messages) queue_.push_back(std::move(m));
+  for (raftpb::Message& m : rd.messages_after_persist) {
+    queue_.push_back(std::move(m));
+  }
+  Apply(id, peer, rd);
+  peer.node->Advance();
+  peer.node->CheckInvariants();
+  return true;
+}
+
+void Network::Apply(uint64_t id, Peer& peer, const Ready& rd) {
+  (void)id;
+  for (const raftpb::Entry& e : rd.committed_entries) {
+    peer.applied.push_back(e);
+    if (e.type() == raftpb::EntryConfChange) {
+      raftpb::ConfChange cc;
+      CHECK(cc.ParseFromString(e.data())) << "a committed conf change parses";
+      (void)peer.node->ApplyConfChange(cc);
+    } else if (e.type() == raftpb::EntryConfChangeV2) {
+      raftpb::ConfChangeV2 cc;
+      CHECK(cc.ParseFromString(e.data())) << "a committed conf change parses";
+      (void)peer.node->ApplyConfChange(cc);
+    }
+  }
+  for (const ReadState& rs : rd.read_states) peer.read_states.push_back(rs);
+}
+
+void Network::ProcessReadies() {
+  bool any = true;
+  while (any) {
+    any = false;
+    for (auto& [id, peer] : nodes_) any = ProcessReady(id) || any;
+  }
+}
+
+bool Network::Passes(const raftpb::Message& m) {
+  if (!nodes_.contains(m.to())) return false;
+  if (ignored_types_.contains(m.type())) return false;
+  if (cut_.contains({m.from(), m.to()})) return false;
+  auto it = drop_percent_.find({m.from(), m.to()});
+  if (it != drop_percent_.end() &&
+      prng_.Uniform(100) < static_cast<uint64_t>(it->second)) {
+    return false;
+  }
+  return true;
+}
+
+void Network::Deliver(const raftpb::Message& m) {
+  if (!Passes(m)) return;
+  ++delivered_by_type_[m.type()];
+  (void)node(m.to()).Step(m);
+}
+
+void Network::DeliverAll() {
+  std::vector<raftpb::Message> batch = std::move(queue_);
+  queue_.clear();
+  for (const raftpb::Message& m : batch) Deliver(m);
+}
+
+void Network::Stabilize(int max_rounds) {
+  for (int round = 0; round < max_rounds; ++round) {
+    ProcessReadies();
+    if (queue_.empty()) return;
+    DeliverAll();
+  }
+}
+
+void Network::TickAll() {
+  for (auto& [id, peer] : nodes_) peer.node->Tick();
+}
+
+void Network::Campaign(uint64_t id) {
+  CHECK_OK(node(id).Campaign());
+  Stabilize();
+}
+
+uint64_t Network::Leader() {
+  uint64_t leader = 0;
+  uint64_t term = 0;
+  for (auto& [id, peer] : nodes_) {
+    const Raft& r = peer.node->raft();
+    if (r.state() == StateType::kLeader && r.term() >= term) {
+      leader = id;
+      term = r.term();
+    }
+  }
+  return leader;
+}
+
+void Network::Cut(uint64_t a, uint64_t b) {
+  cut_.insert({a, b});
+  cut_.insert({b, a});
+}
+
+void Network::Isolate(uint64_t id) {
+  for (const auto& [other, peer] : nodes_) {
+    if (other != id) Cut(id, other);
+  }
+}
+
+void Network::Recover() {
+  cut_.clear();
+  drop_percent_.clear();
+  ignored_types_.clear();
+}
+
+void Network::SetDropRate(uint64_t from, uint64_t to, int percent) {
+  drop_percent_[{from, to}] = percent;
+}
+
+}  // namespace etcdpp::raft::testing
