@@ -1,0 +1,51 @@
+// Backend: what the gRPC services need from the server behind them. The
+// production runner implements it over server::Node; tests may implement it
+// over a bare kv::Applier.
+//
+// Threading: every method may be called from any gRPC thread and must not
+// block; `done` is called exactly once, on any thread, possibly before the
+// method returns.
+#ifndef ETCDPP_SERVER_RPC_BACKEND_H_
+#define ETCDPP_SERVER_RPC_BACKEND_H_
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/etcdserverpb/rpc.pb.h"
+#include "kv/request.pb.h"
+
+namespace etcdpp::rpc {
+
+// The outcome of one request. On success `response` holds the case matching
+// the request and `header` is filled as etcd fills it (cluster_id,
+// member_id, revision, raft_term). On failure `status` carries etcd's gRPC
+// code and words (kv/errors.h, server/rpc/errors.h).
+struct Reply {
+  absl::Status status;
+  kvpb::InternalResponse response;
+  etcdserverpb::ResponseHeader header;
+};
+
+using ReplyFn = std::function<void(Reply)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // A request that goes through the raft log (put, delete, txn, compact).
+  virtual void Write(kvpb::InternalRequest request, ReplyFn done) = 0;
+  // A range: linearizable unless request.serializable().
+  virtual void Read(etcdserverpb::RangeRequest request, ReplyFn done) = 0;
+  virtual void Status(
+      std::function<void(absl::StatusOr<etcdserverpb::StatusResponse>)>
+          done) = 0;
+  virtual void HashKV(
+      int64_t revision,
+      std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
+          done) = 0;
+};
+
+}  // namespace etcdpp::rpc
+
+#endif  // ETCDPP_SERVER_RPC_BACKEND_H_

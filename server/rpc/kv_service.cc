@@ -1,0 +1,138 @@
+#include "server/rpc/kv_service.h"
+
+#include <utility>
+
+#include "kv/validate.h"
+#include "server/rpc/errors.h"
+
+namespace etcdpp::rpc {
+namespace {
+
+// Finishes `reactor` with `status` at once.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// A ReplyFn that copies the matching response case into `out` and finishes.
+template <typename Response>
+ReplyFn Complete(grpc::ServerUnaryReactor* reactor, Response* out,
+                 const Response& (kvpb::InternalResponse::*field)() const) {
+  return [reactor, out, field](Reply reply) {
+    if (reply.status.ok()) {
+      *out = (reply.response.*field)();
+      *out->mutable_header() = reply.header;
+    }
+    reactor->Finish(ToGrpcStatus(reply.status));
+  };
+}
+
+absl::Status CheckSize(const google::protobuf::Message& request,
+                       uint64_t max_bytes) {
+  if (request.ByteSizeLong() > max_bytes) return RequestTooLargeError();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* KvService::Range(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::RangeRequest* request,
+    etcdserverpb::RangeResponse* response) {
+  if (absl::Status s = kv::ValidateRangeRequest(*request); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Read(*request,
+                 Complete(reactor, response, &kvpb::InternalResponse::range));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::PutRequest* request,
+    etcdserverpb::PutResponse* response) {
+  absl::Status s = kv::ValidatePutRequest(*request);
+  if (s.ok()) s = CheckSize(*request, limits_.max_request_bytes);
+  if (!s.ok()) return FinishNow(context, s);
+  kvpb::InternalRequest internal;
+  *internal.mutable_put() = *request;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Write(std::move(internal),
+                  Complete(reactor, response, &kvpb::InternalResponse::put));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::DeleteRange(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::DeleteRangeRequest* request,
+    etcdserverpb::DeleteRangeResponse* response) {
+  absl::Status s = kv::ValidateDeleteRangeRequest(*request);
+  if (s.ok()) s = CheckSize(*request, limits_.max_request_bytes);
+  if (!s.ok()) return FinishNow(context, s);
+  kvpb::InternalRequest internal;
+  *internal.mutable_delete_range() = *request;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Write(
+      std::move(internal),
+      Complete(reactor, response, &kvpb::InternalResponse::delete_range));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Txn(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::TxnRequest* request,
+    etcdserverpb::TxnResponse* response) {
+  absl::Status s = kv::ValidateTxnRequest(*request, limits_.max_txn_ops);
+  if (s.ok()) s = CheckSize(*request, limits_.max_request_bytes);
+  if (!s.ok()) return FinishNow(context, s);
+  kvpb::InternalRequest internal;
+  *internal.mutable_txn() = *request;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Write(std::move(internal),
+                  Complete(reactor, response, &kvpb::InternalResponse::txn));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Compact(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::CompactionRequest* request,
+    etcdserverpb::CompactionResponse* response) {
+  kvpb::InternalRequest internal;
+  *internal.mutable_compaction() = *request;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Write(
+      std::move(internal),
+      Complete(reactor, response, &kvpb::InternalResponse::compaction));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::Status(
+    grpc::CallbackServerContext* context, const etcdserverpb::StatusRequest*,
+    etcdserverpb::StatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->Status(
+      [reactor, response](absl::StatusOr<etcdserverpb::StatusResponse> r) {
+        if (r.ok()) *response = *std::move(r);
+        reactor->Finish(ToGrpcStatus(r.status()));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::HashKV(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::HashKVRequest* request,
+    etcdserverpb::HashKVResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  backend_->HashKV(
+      request->revision(),
+      [reactor, response](absl::StatusOr<etcdserverpb::HashKVResponse> r) {
+        if (r.ok()) *response = *std::move(r);
+        reactor->Finish(ToGrpcStatus(r.status()));
+      });
+  return reactor;
+}
+
+}  // namespace etcdpp::rpc
