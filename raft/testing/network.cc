@@ -1,5 +1,7 @@
 #include "raft/testing/network.h"
 
+#include <algorithm>
+
 #include "base/check.h"
 
 namespace etcdpp::raft::testing {
@@ -21,19 +23,39 @@ void Network::CreateNode(uint64_t id, const raftpb::ConfState& cs) {
   raftpb::Snapshot snap;
   *snap.mutable_metadata()->mutable_conf_state() = cs;
   CHECK_OK(peer.storage->ApplySnapshot(snap));
+  absl::StatusOr<std::unique_ptr<RawNode>> node =
+      RawNode::Create(MakeConfig(id, peer.storage.get()));
+  CHECK_OK(node.status());
+  peer.node = *std::move(node);
+  nodes_[id] = std::move(peer);
+}
+
+Config Network::MakeConfig(uint64_t id, const MemoryStorage* storage) {
   Config c;
   c.id = id;
   c.election_ticks = 10;
   c.heartbeat_ticks = 1;
   c.seed = options_.seed * 1000 + id;
-  c.storage = peer.storage.get();
+  c.storage = storage;
   c.max_size_per_msg = kNoLimit;
   c.max_inflight_msgs = 256;
   if (options_.customize) options_.customize(c);
+  return c;
+}
+
+void Network::Restart(uint64_t id) {
+  Peer& peer = nodes_.at(id);
+  Config c = MakeConfig(id, peer.storage.get());
+  // A fresh PRNG stream, as after a real restart.
+  c.seed = c.seed * 31 + peer.restarts++;
+  uint64_t applied = peer.storage->Snapshot()->metadata().index();
+  if (!peer.applied.empty()) {
+    applied = std::max(applied, peer.applied.back().index());
+  }
+  c.applied = applied;
   absl::StatusOr<std::unique_ptr<RawNode>> node = RawNode::Create(c);
   CHECK_OK(node.status());
   peer.node = *std::move(node);
-  nodes_[id] = std::move(peer);
 }
 
 std::vector<uint64_t> Network::ids() const {

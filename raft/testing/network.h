@@ -44,6 +44,10 @@ class Network {
   // from the leader's snapshot or log), as a newly joining node.
   void AddEmptyNode(uint64_t id);
 
+  // Crash and restart: the node loses its volatile state and comes back
+  // from what its storage holds; entries it applied are not applied again.
+  void Restart(uint64_t id);
+
   RawNode& node(uint64_t id) { return *nodes_.at(id).node; }
   const Raft& raft(uint64_t id) { return nodes_.at(id).node->raft(); }
   MemoryStorage& storage(uint64_t id) { return *nodes_.at(id).storage; }
@@ -98,8 +102,10 @@ class Network {
     std::unique_ptr<RawNode> node;
     std::vector<raftpb::Entry> applied;
     std::vector<ReadState> read_states;
+    uint64_t restarts = 1;
   };
   void CreateNode(uint64_t id, const raftpb::ConfState& cs);
+  Config MakeConfig(uint64_t id, const MemoryStorage* storage);
   void Apply(uint64_t id, Peer& peer, const Ready& rd);
   bool Passes(const raftpb::Message& m);
 
