@@ -66,9 +66,9 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
 
 ApplyResult Applier::ApplyRange(
     const etcdserverpb::RangeRequest& request) const {
-  return Finish(
-      store_.Range(request),
-      [](kvpb::InternalResponse* r) { return r->mutable_range(); }, {});
+  return Finish(store_.Range(request),
+                [](kvpb::InternalResponse* r) { return r->mutable_range(); },
+                {});
 }
 
 ApplyResult Applier::ApplyPut(const etcdserverpb::PutRequest& request) {

@@ -21,7 +21,8 @@ ApplyResult Apply(Applier& applier, const std::string& text) {
 TEST(ApplierTest, KvRequestsAnswerWithTheirOwnResponse) {
   Applier applier;
   ApplyResult put = Apply(applier, R"pb(
-    header { ID: 1 } put { key: 'a' value: '1' })pb");
+    header { ID: 1 }
+    put { key: 'a' value: '1' })pb");
   ASSERT_TRUE(put.status.ok()) << put.status;
   EXPECT_PROTO_EQ(Parse<InternalResponse>("put { header { revision: 2 } }"),
                   put.response);
@@ -34,8 +35,10 @@ TEST(ApplierTest, KvRequestsAnswerWithTheirOwnResponse) {
   EXPECT_TRUE(range.events.empty());
 
   ApplyResult txn = Apply(applier, R"pb(
-    txn { success { request_put { key: 'b' value: '2' } }
-          success { request_put { key: 'c' value: '3' } } })pb");
+    txn {
+      success { request_put { key: 'b' value: '2' } }
+      success { request_put { key: 'c' value: '3' } }
+    })pb");
   ASSERT_TRUE(txn.status.ok()) << txn.status;
   EXPECT_EQ(txn.response.txn().header().revision(), 3);
   EXPECT_EQ(txn.events.size(), 2u);
@@ -56,11 +59,13 @@ TEST(ApplierTest, KvRequestsAnswerWithTheirOwnResponse) {
 TEST(ApplierTest, ErrorsLeaveTheResponseEmpty) {
   Applier applier;
   ApplyResult put = Apply(applier, "put { key: 'a' ignore_value: true }");
-  EXPECT_EQ(put.status, absl::InvalidArgumentError("etcdserver: key not found"));
+  EXPECT_EQ(put.status,
+            absl::InvalidArgumentError("etcdserver: key not found"));
   EXPECT_EQ(put.response.response_case(), InternalResponse::RESPONSE_NOT_SET);
   ApplyResult compact = Apply(applier, "compaction { revision: 9 }");
-  EXPECT_EQ(compact.status, absl::OutOfRangeError(
-                                "mvcc: required revision is a future revision"));
+  EXPECT_EQ(
+      compact.status,
+      absl::OutOfRangeError("mvcc: required revision is a future revision"));
   EXPECT_EQ(Apply(applier, "").status.code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(applier.store().current_revision(), 1);
@@ -69,8 +74,11 @@ TEST(ApplierTest, ErrorsLeaveTheResponseEmpty) {
 TEST(ApplierTest, TxnOptionsReachTheTxn) {
   Applier applier(ApplierOptions{.txn = {.max_txn_ops = 1}});
   EXPECT_EQ(Apply(applier, R"pb(
-    txn { success { request_range { key: 'a' } }
-          success { request_range { key: 'b' } } })pb").status,
+              txn {
+                success { request_range { key: 'a' } }
+                success { request_range { key: 'b' } }
+              })pb")
+                .status,
             absl::InvalidArgumentError(
                 "etcdserver: too many operations in txn request"));
 }
@@ -102,8 +110,7 @@ TEST(ApplierTest, SameRequestsSameResults) {
   for (const char* text : log) {
     ApplyResult ra = Apply(a, text), rb = Apply(b, text);
     EXPECT_EQ(ra.status, rb.status);
-    EXPECT_EQ(ra.response.SerializeAsString(),
-              rb.response.SerializeAsString());
+    EXPECT_EQ(ra.response.SerializeAsString(), rb.response.SerializeAsString());
     EXPECT_EQ(ra.events.size(), rb.events.size());
   }
 }

@@ -36,9 +36,9 @@ TEST(IndexTest, RangeKinds) {
   EXPECT_EQ(Keys(index.Range(KeyRange::Single("a"), 7)), V{});
   EXPECT_EQ(Keys(index.Range(KeyRange::Single("a"), 5)), V{"a"});
   EXPECT_EQ(Keys(index.Range(KeyRange::FromRequest("a", "c"), 7)), V{"b"});
-  EXPECT_EQ(Keys(index.Range(KeyRange::FromRequest("b", std::string(1, '\0')),
-                             7)),
-            (V{"b", "c", "d"}));
+  EXPECT_EQ(
+      Keys(index.Range(KeyRange::FromRequest("b", std::string(1, '\0')), 7)),
+      (V{"b", "c", "d"}));
   EXPECT_EQ(Keys(index.Range(KeyRange::FromRequest("c", "b"), 7)), V{});
   EXPECT_EQ(Keys(index.Range(KeyRange::FromRequest("a", "z"), 3)),
             (V{"a", "b"}));
@@ -59,8 +59,7 @@ TEST(IndexTest, RangeSinceIsInRevisionOrder) {
   const Index index = Sample();
   EXPECT_EQ(index.RangeSince(KeyRange::FromRequest("a", "z"), 4),
             (Revs{{4, 0}, {5, 0}, {6, 0}, {7, 0}}));
-  EXPECT_EQ(index.RangeSince(KeyRange::Single("b"), 0),
-            (Revs{{3, 0}, {5, 0}}));
+  EXPECT_EQ(index.RangeSince(KeyRange::Single("b"), 0), (Revs{{3, 0}, {5, 0}}));
 }
 
 TEST(IndexTest, CompactDropsDeletedKeysAndKeepsLatest) {

@@ -131,8 +131,9 @@ void KeyIndex::CheckInvariants() const {
     }
     CHECK_LE(static_cast<int64_t>(g.revs.size()), g.version)
         << "a generation's version counts every change it ever held";
-    if (!g.empty()) CHECK_LE(g.created, g.revs.front())
-        << "a generation is created by its first put";
+    if (!g.empty())
+      CHECK_LE(g.created, g.revs.front())
+          << "a generation is created by its first put";
     for (const Revision& r : g.revs) {
       CHECK_LT(previous, r) << "a key's revisions strictly increase";
       previous = r;

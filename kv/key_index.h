@@ -28,8 +28,8 @@ namespace etcdpp::kv {
 
 // What a key looked like at one revision.
 struct KeyAt {
-  Revision modified;  // the change that wrote the value seen
-  Revision created;   // the put that began the key's generation
+  Revision modified;    // the change that wrote the value seen
+  Revision created;     // the put that began the key's generation
   int64_t version = 0;  // 1 for the creating put, +1 per later put
 };
 
@@ -78,7 +78,7 @@ class KeyIndex {
     // etcd counts). Compaction drops old revs but keeps the count, so the
     // version seen at revs[n] is version - (revs.size() - 1 - n).
     int64_t version = 0;
-    Revision created;     // first revision of the generation
+    Revision created;  // first revision of the generation
     // Changes in order; in every generation but the last, the final entry is
     // the tombstone.
     std::vector<Revision> revs;

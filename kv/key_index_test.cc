@@ -31,11 +31,11 @@ TEST(KeyIndexTest, GetFollowsGenerations) {
     int64_t version;
   };
   const Case cases[] = {
-      {1, false, {}, {}, 0},       {2, true, {2, 0}, {2, 0}, 1},
+      {1, false, {}, {}, 0},        {2, true, {2, 0}, {2, 0}, 1},
       {3, true, {3, 0}, {2, 0}, 2}, {4, false, {}, {}, 0},
-      {5, false, {}, {}, 0},       {6, true, {6, 0}, {6, 0}, 1},
+      {5, false, {}, {}, 0},        {6, true, {6, 0}, {6, 0}, 1},
       {7, true, {7, 1}, {6, 0}, 2}, {8, true, {7, 1}, {6, 0}, 2},
-      {9, false, {}, {}, 0},       {100, false, {}, {}, 0},
+      {9, false, {}, {}, 0},        {100, false, {}, {}, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.at);
@@ -67,9 +67,9 @@ TEST(KeyIndexTest, CompactKeepsLatestRevisionAtOrBeforeCompactPoint) {
     bool empty_after;
   };
   const Case cases[] = {
-      {1, {}, false},        {2, {{2, 0}}, false}, {3, {{3, 0}}, false},
-      {4, {}, false},        {5, {}, false},       {6, {{6, 0}}, false},
-      {8, {{7, 1}}, false},  {9, {}, true},        {20, {}, true},
+      {1, {}, false},       {2, {{2, 0}}, false}, {3, {{3, 0}}, false},
+      {4, {}, false},       {5, {}, false},       {6, {{6, 0}}, false},
+      {8, {{7, 1}}, false}, {9, {}, true},        {20, {}, true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.at);

@@ -21,7 +21,8 @@ struct KeyRange {
   // Exclusive end; meaningful for kInterval only.
   std::string_view end;
 
-  static KeyRange FromRequest(std::string_view key, std::string_view range_end) {
+  static KeyRange FromRequest(std::string_view key,
+                              std::string_view range_end) {
     if (range_end.empty()) return {Kind::kSingle, key, {}};
     if (range_end == std::string_view("\0", 1)) {
       return {Kind::kFromKey, key, {}};

@@ -12,7 +12,11 @@
 //    "\0"), at the newest or a historic revision; limit with `more`; count
 //    (every visible key, ignoring limit and the revision filters, as etcd);
 //    sort by key, version, create, mod or value; keys_only; count_only;
-//    min/max mod and create revision filters.
+//    min/max mod and create revision filters. etcd's quirk is kept: with
+//    sort_order NONE and a target other than KEY the result is sorted
+//    ascending, but (without revision filters) only the first limit+1 keys
+//    in key order are read before sorting, so the answer is not the `limit`
+//    smallest by target.
 //  - Compaction at r drops the changes no read at r or later can see; reads
 //    below r fail with CompactedError.
 //

@@ -28,11 +28,10 @@ inline ::testing::AssertionResult ProtoEquals(
   if (differencer.Compare(expected, actual)) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure()
-         << "expected:\n"
-         << expected.DebugString() << "actual:\n"
-         << actual.DebugString() << "diff:\n"
-         << diff;
+  return ::testing::AssertionFailure() << "expected:\n"
+                                       << expected.DebugString() << "actual:\n"
+                                       << actual.DebugString() << "diff:\n"
+                                       << diff;
 }
 
 }  // namespace etcdpp::kv::testing

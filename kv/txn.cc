@@ -99,18 +99,37 @@ absl::Status CheckRange(const MvccStore& store,
   return absl::OkStatus();
 }
 
-// etcd's checkRequests: the ops on the path taken, before any write.
-absl::Status CheckPath(const MvccStore& store, const TxnRequest& txn,
-                       const std::vector<bool>& path, size_t* at) {
+// etcd's checkRequests: one check over the ops on the path taken, before
+// any write.
+template <typename Check>
+absl::Status CheckPath(const TxnRequest& txn, const std::vector<bool>& path,
+                       size_t* at, const Check& check) {
   const bool succeeded = path[(*at)++];
   for (const RequestOp& op : Branch(txn, succeeded)) {
-    absl::Status s;
-    if (op.has_request_put()) s = CheckPut(store, op.request_put());
-    if (op.has_request_range()) s = CheckRange(store, op.request_range());
-    if (op.has_request_txn()) s = CheckPath(store, op.request_txn(), path, at);
+    absl::Status s = op.has_request_txn()
+                         ? CheckPath(op.request_txn(), path, at, check)
+                         : check(op);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+// etcd checks every put on the path first, then every range, so a put's
+// error wins over an earlier range's.
+absl::Status CheckRequests(const MvccStore& store, const TxnRequest& txn,
+                           const std::vector<bool>& path) {
+  size_t at = 0;
+  absl::Status s = CheckPath(txn, path, &at, [&](const RequestOp& op) {
+    return op.has_request_put() ? CheckPut(store, op.request_put())
+                                : absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  CHECK_EQ(at, path.size()) << "the checks walk the whole path";
+  at = 0;
+  return CheckPath(txn, path, &at, [&](const RequestOp& op) {
+    return op.has_request_range() ? CheckRange(store, op.request_range())
+                                  : absl::OkStatus();
+  });
 }
 
 void ApplyPath(WriteTxn* write, const TxnRequest& txn,
@@ -177,15 +196,13 @@ absl::StatusOr<etcdserverpb::TxnResponse> Txn(
   }
   std::vector<bool> path;
   ComparePath(*store, request, &path);
-  size_t at = 0;
-  if (absl::Status s = CheckPath(*store, request, path, &at); !s.ok()) {
+  if (absl::Status s = CheckRequests(*store, request, path); !s.ok()) {
     return s;
   }
-  CHECK_EQ(at, path.size()) << "the checks walk the whole path";
 
   etcdserverpb::TxnResponse response;
   WriteTxn write(store);
-  at = 0;
+  size_t at = 0;
   ApplyPath(&write, request, path, &at, &response);
   response.mutable_header()->set_revision(write.End());
   write.MoveEventsTo(events);

@@ -13,9 +13,12 @@
 //    revision is the store's revision after the txn; nested txn responses
 //    carry an empty header, as etcd's do.
 //  - Before anything is written, the requests on the path taken are checked
-//    against the pre-txn store: ignore_value/ignore_lease puts need an
-//    existing key (KeyNotFoundError); ranges at a revision need it neither
-//    compacted nor in the future. A failed check writes nothing.
+//    against the pre-txn store, every put first and then every range:
+//    ignore_value/ignore_lease puts need an existing key (KeyNotFoundError);
+//    a range with a revision other than 0 needs it neither above the current
+//    revision nor below the compact revision (so, as in etcd, a negative
+//    revision counts as compacted inside a txn). A failed check writes
+//    nothing.
 #ifndef ETCDPP_KV_TXN_H_
 #define ETCDPP_KV_TXN_H_
 

@@ -15,19 +15,19 @@ using etcdserverpb::TxnRequest;
 using etcdserverpb::TxnResponse;
 using testing::Parse;
 
-const absl::Status kDuplicate =
-    absl::InvalidArgumentError("etcdserver: duplicate key given in txn request");
-const absl::Status kTooMany =
-    absl::InvalidArgumentError("etcdserver: too many operations in txn request");
+const absl::Status kDuplicate = absl::InvalidArgumentError(
+    "etcdserver: duplicate key given in txn request");
+const absl::Status kTooMany = absl::InvalidArgumentError(
+    "etcdserver: too many operations in txn request");
 
 // k = "v5" created 2, mod 3, version 2, lease 7; other = "x" at 4.
 void Fill(MvccStore& store) {
-  ASSERT_TRUE(store.Put(Parse<etcdserverpb::PutRequest>("key: 'k' value: 'v1'"))
-                  .ok());
-  ASSERT_TRUE(store
-                  .Put(Parse<etcdserverpb::PutRequest>(
-                      "key: 'k' value: 'v5' lease: 7"))
-                  .ok());
+  ASSERT_TRUE(
+      store.Put(Parse<etcdserverpb::PutRequest>("key: 'k' value: 'v1'")).ok());
+  ASSERT_TRUE(
+      store
+          .Put(Parse<etcdserverpb::PutRequest>("key: 'k' value: 'v5' lease: 7"))
+          .ok());
   ASSERT_TRUE(
       store.Put(Parse<etcdserverpb::PutRequest>("key: 'other' value: 'x'"))
           .ok());
@@ -135,18 +135,35 @@ TEST(TxnTest, BranchesOneRevisionAndSubRevisions) {
     success { request_delete_range { key: 'other' } }
     success { request_put { key: 'b' value: '2' prev_kv: true } }
     failure { request_put { key: 'c' value: '3' } }
-  )pb"), {}, &events);
+  )pb"),
+                      {}, &events);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_PROTO_EQ(Parse<TxnResponse>(R"pb(
-    header { revision: 5 } succeeded: true
-    responses { response_put { header { revision: 5 } } }
-    responses { response_range {
-      header { revision: 5 } count: 1
-      kvs { key: 'a' value: '1' create_revision: 5 mod_revision: 5 version: 1 }
-    } }
-    responses { response_delete_range { header { revision: 5 } deleted: 1 } }
-    responses { response_put { header { revision: 5 } } }
-  )pb"), *response);
+                    header { revision: 5 }
+                    succeeded: true
+                    responses { response_put { header { revision: 5 } } }
+                    responses {
+                      response_range {
+                        header { revision: 5 }
+                        count: 1
+                        kvs {
+                          key: 'a'
+                          value: '1'
+                          create_revision: 5
+                          mod_revision: 5
+                          version: 1
+                        }
+                      }
+                    }
+                    responses {
+                      response_delete_range {
+                        header { revision: 5 }
+                        deleted: 1
+                      }
+                    }
+                    responses { response_put { header { revision: 5 } } }
+                  )pb"),
+                  *response);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].kv().key(), "b");
   EXPECT_NE(store.FindChange({5, 2}), nullptr) << "b is the third change";
@@ -190,11 +207,13 @@ TEST(TxnTest, NestedTxnComparesSeeThePreTxnStore) {
   Fill(store);
   auto response = RunTxn(store, R"pb(
     success { request_put { key: 'k' value: 'new' } }
-    success { request_txn {
-      compare { key: 'k' target: VALUE result: EQUAL value: 'v5' }
-      success { request_range { key: 'k' } }
-      failure { request_put { key: 'f' value: 'x' } }
-    } }
+    success {
+      request_txn {
+        compare { key: 'k' target: VALUE result: EQUAL value: 'v5' }
+        success { request_range { key: 'k' } }
+        failure { request_put { key: 'f' value: 'x' } }
+      }
+    }
   )pb");
   ASSERT_TRUE(response.ok()) << response.status();
   const TxnResponse& nested = response->responses(1).response_txn();
@@ -282,13 +301,12 @@ TEST(TxnTest, TooManyOperations) {
   EXPECT_TRUE(RunTxn(store, Ops("success", 128)).ok());
   EXPECT_EQ(RunTxn(store, Ops("success", 129)).status(), kTooMany);
   EXPECT_EQ(RunTxn(store, Ops("failure", 129)).status(), kTooMany);
-  EXPECT_EQ(RunTxn(store, Ops("success", 3), TxnOptions{.max_txn_ops = 2})
-                .status(),
-            kTooMany);
+  EXPECT_EQ(
+      RunTxn(store, Ops("success", 3), TxnOptions{.max_txn_ops = 2}).status(),
+      kTooMany);
   // A nested txn may use only what its parent's largest list leaves.
-  const std::string nested =
-      Ops("success", 2) + "success { request_txn { " + Ops("success", 2) +
-      "} }";
+  const std::string nested = Ops("success", 2) + "success { request_txn { " +
+                             Ops("success", 2) + "} }";
   EXPECT_EQ(RunTxn(store, nested, TxnOptions{.max_txn_ops = 4}).status(),
             kTooMany);
   EXPECT_TRUE(RunTxn(store, nested, TxnOptions{.max_txn_ops = 5}).ok());
@@ -325,7 +343,8 @@ TEST(TxnTest, ApplyTimeChecksWriteNothing) {
   MvccStore store;
   Fill(store);
   ASSERT_TRUE(
-      store.Compact(Parse<etcdserverpb::CompactionRequest>("revision: 3")).ok());
+      store.Compact(Parse<etcdserverpb::CompactionRequest>("revision: 3"))
+          .ok());
   struct Case {
     std::string txn;
     absl::Status status;
@@ -352,11 +371,18 @@ TEST(TxnTest, ApplyTimeChecksWriteNothing) {
     EXPECT_EQ(RunTxn(store, c.txn).status(), c.status);
     EXPECT_EQ(store.current_revision(), 4);
   }
+  // Every put on the path is checked before any range.
+  EXPECT_EQ(RunTxn(store,
+                   "success { request_range { key: 'k' revision: 9 } } "
+                   "success { request_put { key: 'm' ignore_value: true } }")
+                .status(),
+            absl::InvalidArgumentError("etcdserver: key not found"));
   // Only the branch taken is checked.
-  EXPECT_TRUE(RunTxn(store,
-                  "compare { key: 'k' target: VERSION version: 99 } success { "
-                  "request_put { key: 'missing' ignore_value: true } }")
-                  .ok());
+  EXPECT_TRUE(
+      RunTxn(store,
+             "compare { key: 'k' target: VERSION version: 99 } success { "
+             "request_put { key: 'missing' ignore_value: true } }")
+          .ok());
   // A range at the compact revision itself is fine.
   EXPECT_TRUE(
       RunTxn(store, "success { request_range { key: 'k' revision: 3 } }").ok());
@@ -366,8 +392,14 @@ TEST(TxnTest, IgnoreValueAndLeaseInTxnUsePreTxnKey) {
   MvccStore store;
   Fill(store);
   auto response = RunTxn(store, R"pb(
-    success { request_put { key: 'k' ignore_value: true ignore_lease: true
-                            prev_kv: true } }
+    success {
+      request_put {
+        key: 'k'
+        ignore_value: true
+        ignore_lease: true
+        prev_kv: true
+      }
+    }
   )pb");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->responses(0).response_put().prev_kv().value(), "v5");

@@ -36,8 +36,8 @@ absl::Status ValidateRequestOp(const RequestOp& op, int64_t max_txn_ops) {
 // largest list leaves.
 absl::Status ValidateTxnSizes(const etcdserverpb::TxnRequest& request,
                               int64_t max_txn_ops) {
-  const int64_t ops = std::max({request.compare_size(), request.success_size(),
-                                request.failure_size()});
+  const int64_t ops = std::max(
+      {request.compare_size(), request.success_size(), request.failure_size()});
   if (ops > max_txn_ops) return TooManyOpsError();
   for (const etcdserverpb::Compare& compare : request.compare()) {
     if (compare.key().empty()) return EmptyKeyError();
