@@ -1,0 +1,486 @@
+#include "server/node/node.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "server/node/errors.h"
+
+namespace etcdpp::server {
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Open(NodeOptions options,
+                                                 storage::Disk* disk) {
+  if (options.member_id == 0) {
+    return absl::InvalidArgumentError("node: member id is 0");
+  }
+  std::unique_ptr<Node> node(new Node(std::move(options), disk));
+  if (absl::Status s = disk->Lock(); !s.ok()) return s;
+  if (absl::Status s = node->Recover(); !s.ok()) return s;
+  return node;
+}
+
+Node::Node(NodeOptions options, storage::Disk* disk)
+    : options_(std::move(options)),
+      disk_(disk),
+      prng_(options_.seed),
+      applier_(options_.applier) {
+  // 24 random bits on top: a restarted member, or another member, draws a
+  // different prefix, so a proposal id never matches an older proposal's.
+  next_proposal_id_ = (prng_.Next() & 0xffffff0000000000ULL) | 1;
+}
+
+absl::Status Node::Recover() {
+  absl::StatusOr<storage::WalContents> contents = storage::ReadAll(*disk_, 0);
+  if (absl::IsNotFound(contents.status())) return Bootstrap();
+  if (!contents.ok()) return contents.status();
+  if (contents->metadata.member_id != options_.member_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir belongs to member ", absl::Hex(contents->metadata.member_id),
+        ", not ", absl::Hex(options_.member_id)));
+  }
+  if (contents->torn_tail.has_value()) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"repairing torn WAL tail\" file=",
+                     contents->torn_tail->segment,
+                     " offset=", contents->torn_tail->offset));
+  }
+  raftpb::Snapshot snapshot;
+  if (contents->last_snapshot.has_value()) {
+    *snapshot.mutable_metadata() = *contents->last_snapshot;
+  }
+  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  if (absl::Status s = raft_storage_.Append(contents->entries); !s.ok()) {
+    return s;
+  }
+  raft_storage_.SetHardState(contents->hard_state);
+  absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
+      storage::Wal::Open(disk_, options_.wal, *contents);
+  if (!wal.ok()) return wal.status();
+  wal_ = *std::move(wal);
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"recovered\" term=", contents->hard_state.term(),
+                   " commit=", contents->hard_state.commit(),
+                   " last_index=", raft_storage_.LastIndex()));
+  // The kv state is rebuilt by applying the committed log again.
+  return StartRaft(/*applied=*/0);
+}
+
+absl::Status Node::Bootstrap() {
+  if (options_.initial_voters.empty()) {
+    return absl::FailedPreconditionError(
+        "data dir has no WAL and no initial cluster to bootstrap");
+  }
+  storage::WalMetadata metadata{options_.member_id, options_.cluster_id};
+  absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
+      storage::Wal::Create(disk_, options_.wal, metadata);
+  if (!wal.ok()) return wal.status();
+  wal_ = *std::move(wal);
+  // The initial membership is recorded as a snapshot at index 0, so every
+  // member of a new cluster starts from the same configuration.
+  raftpb::Snapshot snapshot;
+  raftpb::ConfState* conf = snapshot.mutable_metadata()->mutable_conf_state();
+  std::vector<uint64_t> voters = options_.initial_voters;
+  std::sort(voters.begin(), voters.end());
+  for (uint64_t id : voters) conf->add_voters(id);
+  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  storage::WalBatch batch;
+  batch.snapshot = snapshot.metadata();
+  bootstrap_batch_ = wal_->Append(batch);
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"bootstrapping new cluster\" voters=",
+                   voters.size()));
+  return StartRaft(/*applied=*/0);
+}
+
+absl::Status Node::StartRaft(uint64_t applied) {
+  raft::Config config;
+  config.id = options_.member_id;
+  config.election_ticks = options_.election_ticks;
+  config.heartbeat_ticks = options_.heartbeat_ticks;
+  config.seed = prng_.Next();
+  config.storage = &raft_storage_;
+  config.applied = applied;
+  config.max_size_per_msg = options_.max_size_per_msg;
+  config.max_inflight_msgs = options_.max_inflight_msgs;
+  config.pre_vote = options_.pre_vote;
+  config.check_quorum = options_.check_quorum;
+  absl::StatusOr<std::unique_ptr<raft::RawNode>> raw =
+      raft::RawNode::Create(config);
+  if (!raw.ok()) return raw.status();
+  raw_ = *std::move(raw);
+  applied_index_ = applied;
+  return absl::OkStatus();
+}
+
+// ---- Inputs ----------------------------------------------------------------
+
+void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
+  if (halted_) return;
+  const uint64_t id = next_proposal_id_++;
+  request.mutable_header()->set_id(id);
+  absl::Status s = raw_->Propose(request.SerializeAsString());
+  if (!s.ok()) {
+    Reply(request_id, ProposalError(s));
+  } else {
+    pending_writes_[id] =
+        PendingWrite{request_id, tick_ + options_.request_timeout_ticks};
+  }
+  Pump();
+}
+
+void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
+  if (halted_) return;
+  if (request.serializable()) {
+    absl::StatusOr<etcdserverpb::RangeResponse> range =
+        applier_.store().Range(request);
+    kvpb::InternalResponse response;
+    if (range.ok()) *response.mutable_range() = *std::move(range);
+    Reply(request_id, range.status(), std::move(response));
+    return;
+  }
+  reads_waiting_.push_back(PendingRead{
+      request_id, std::move(request), tick_ + options_.request_timeout_ticks});
+  MaybeStartReadRound();
+  Pump();
+}
+
+void Node::Step(const raftpb::Message& message) {
+  if (halted_) return;
+  // Impossible or stale peer input is dropped and counted by raft.
+  (void)raw_->Step(message);
+  Pump();
+}
+
+void Node::Tick() {
+  if (halted_) return;
+  ++tick_;
+  raw_->Tick();
+  ExpireRequests();
+  MaybeStartReadRound();
+  Pump();
+}
+
+void Node::DiskDone(uint64_t op_id, const absl::Status& status) {
+  if (halted_) return;
+  if (!wal_->OwnsOp(op_id)) return;
+  if (absl::Status s = wal_->OnDiskDone(op_id, status); !s.ok()) {
+    // After a failed write or fsync the page cache can no longer be
+    // trusted (DESIGN.md): stop rather than serve from it.
+    return Halt(s);
+  }
+  if (bootstrap_batch_.has_value() && wal_->IsDurable(*bootstrap_batch_)) {
+    bootstrap_batch_.reset();
+  }
+  if (in_flight_.has_value() && wal_->IsDurable(in_flight_->wal_batch)) {
+    raft::Ready ready = std::move(in_flight_->ready);
+    in_flight_.reset();
+    FinishReady(std::move(ready));
+  }
+  Pump();
+}
+
+void Node::ReportUnreachable(uint64_t peer) {
+  if (halted_) return;
+  raw_->ReportUnreachable(peer);
+  Pump();
+}
+
+void Node::ReportSnapshot(uint64_t peer, bool ok) {
+  if (halted_) return;
+  raw_->ReportSnapshot(peer, ok ? raft::SnapshotStatus::kFinish
+                                : raft::SnapshotStatus::kFailure);
+  Pump();
+}
+
+void Node::TransferLeadershipAway() {
+  if (halted_ || !GetStatus().is_leader) return;
+  const raft::Status status = raw_->GetStatus();
+  uint64_t best = 0;
+  uint64_t best_match = 0;
+  for (const auto& [id, progress] : status.progress) {
+    if (id == options_.member_id || progress.is_learner) continue;
+    if (best == 0 || progress.match > best_match) {
+      best = id;
+      best_match = progress.match;
+    }
+  }
+  if (best != 0) raw_->TransferLeader(best);
+  Pump();
+}
+
+NodeOutput Node::TakeOutput() { return std::exchange(output_, NodeOutput{}); }
+
+// ---- The Ready loop ---------------------------------------------------------
+
+void Node::Pump() {
+  while (!halted_ && !in_flight_.has_value() && !bootstrap_batch_.has_value() &&
+         raw_->HasReady()) {
+    raft::Ready ready = raw_->GetReady();
+    if (ready.soft_state.has_value() &&
+        ready.soft_state->lead != leader_) {
+      leader_ = ready.soft_state->lead;
+      Log(base::LogLevel::kInfo,
+          absl::StrCat("msg=\"leader changed\" leader=", absl::Hex(leader_),
+                       " term=", raw_->raft().term()));
+    }
+    // A leader's appends go out while it persists the same entries.
+    for (raftpb::Message& m : ready.messages) {
+      output_.messages.push_back(std::move(m));
+    }
+    ready.messages.clear();
+    if (ready.entries.empty() && !ready.hard_state.has_value() &&
+        !ready.snapshot.has_value()) {
+      FinishReady(std::move(ready));
+      continue;
+    }
+    storage::WalBatch batch;
+    if (ready.snapshot.has_value()) batch.snapshot = ready.snapshot->metadata();
+    batch.entries = ready.entries;
+    batch.hard_state = ready.hard_state;
+    const uint64_t id = wal_->Append(batch);
+    in_flight_ = InFlight{std::move(ready), id};
+  }
+}
+
+void Node::FinishReady(raft::Ready ready) {
+  if (ready.snapshot.has_value()) {
+    // Receiving kv snapshots arrives with the snapshot slice of the server
+    // issue; until then a member never compacts, so none is sent.
+    return Halt(absl::UnimplementedError(
+        "node: received a raft snapshot, which this build cannot restore"));
+  }
+  CHECK_OK(raft_storage_.Append(std::move(ready.entries)));
+  if (ready.hard_state.has_value()) {
+    raft_storage_.SetHardState(*ready.hard_state);
+  }
+  // Durable now: acknowledgements and votes may leave.
+  for (raftpb::Message& m : ready.messages_after_persist) {
+    output_.messages.push_back(std::move(m));
+  }
+  ApplyEntries(ready.committed_entries);
+  OnReadStates(ready.read_states);
+  raw_->Advance();
+  ServeReads();
+}
+
+void Node::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
+  for (const raftpb::Entry& entry : entries) {
+    if (halted_) return;
+    CHECK_EQ(entry.index(), applied_index_ + 1)
+        << "entries are applied in log order, each once";
+    switch (entry.type()) {
+      case raftpb::EntryNormal:
+        ApplyNormal(entry);
+        break;
+      case raftpb::EntryConfChange:
+      case raftpb::EntryConfChangeV2:
+        ApplyConfChange(entry);
+        break;
+      default:
+        return Halt(absl::DataLossError(absl::StrCat(
+            "node: committed entry ", entry.index(), " has unknown type ",
+            entry.type())));
+    }
+    applied_index_ = entry.index();
+  }
+}
+
+void Node::ApplyNormal(const raftpb::Entry& entry) {
+  if (entry.data().empty()) return;  // a new leader's empty entry
+  kvpb::InternalRequest request;
+  if (!request.ParseFromString(entry.data())) {
+    return Halt(absl::DataLossError(absl::StrCat(
+        "node: committed entry ", entry.index(), " does not parse")));
+  }
+  kv::ApplyResult result = applier_.Apply(request);
+  for (mvccpb::Event& event : result.events) {
+    output_.events.push_back(std::move(event));
+  }
+  auto it = pending_writes_.find(request.header().id());
+  if (it == pending_writes_.end()) return;  // proposed elsewhere, or timed out
+  const uint64_t request_id = it->second.request_id;
+  pending_writes_.erase(it);
+  Reply(request_id, std::move(result.status), std::move(result.response));
+}
+
+void Node::ApplyConfChange(const raftpb::Entry& entry) {
+  absl::StatusOr<raftpb::ConfState> conf;
+  if (entry.type() == raftpb::EntryConfChange) {
+    raftpb::ConfChange change;
+    if (!change.ParseFromString(entry.data())) {
+      return Halt(absl::DataLossError(absl::StrCat(
+          "node: committed conf change ", entry.index(), " does not parse")));
+    }
+    conf = raw_->ApplyConfChange(change);
+  } else {
+    raftpb::ConfChangeV2 change;
+    if (!change.ParseFromString(entry.data())) {
+      return Halt(absl::DataLossError(absl::StrCat(
+          "node: committed conf change ", entry.index(), " does not parse")));
+    }
+    conf = raw_->ApplyConfChange(change);
+  }
+  // A refused change (e.g. removing the last voter) changes nothing, on
+  // every replica alike.
+  if (!conf.ok()) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"conf change refused\" index=", entry.index(),
+                     " error=\"", conf.status().message(), "\""));
+  }
+}
+
+// ---- Linearizable reads -----------------------------------------------------
+
+void Node::MaybeStartReadRound() {
+  if (reads_waiting_.empty()) return;
+  // One round at a time while raft has not answered: a new round would
+  // only add heartbeats. A round unanswered for an election timeout was
+  // lost (leader change): its reads join the next one.
+  for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
+    ReadRound& round = it->second;
+    if (round.read_index.has_value()) {
+      ++it;
+      continue;
+    }
+    if (tick_ - round.started_tick < options_.election_ticks) return;
+    for (PendingRead& r : round.reads) reads_waiting_.push_back(std::move(r));
+    it = read_rounds_.erase(it);
+  }
+  const uint64_t round_id = next_read_round_++;
+  std::string context(8, '\0');
+  for (int i = 0; i < 8; ++i) context[i] = static_cast<char>(round_id >> (8 * i));
+  absl::Status s = raw_->ReadIndex(context);
+  if (!s.ok()) {
+    for (PendingRead& r : reads_waiting_) Reply(r.request_id, NoLeaderError());
+    reads_waiting_.clear();
+    return;
+  }
+  ReadRound& round = read_rounds_[round_id];
+  round.reads = std::move(reads_waiting_);
+  round.started_tick = tick_;
+  reads_waiting_.clear();
+}
+
+void Node::OnReadStates(const std::vector<raft::ReadState>& states) {
+  for (const raft::ReadState& state : states) {
+    if (state.request_ctx.size() != 8) continue;
+    uint64_t round_id = 0;
+    for (int i = 0; i < 8; ++i) {
+      round_id |= uint64_t{static_cast<uint8_t>(state.request_ctx[i])}
+                  << (8 * i);
+    }
+    auto it = read_rounds_.find(round_id);
+    if (it != read_rounds_.end()) it->second.read_index = state.index;
+  }
+}
+
+void Node::ServeReads() {
+  for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
+    const ReadRound& round = it->second;
+    if (!round.read_index.has_value() || *round.read_index > applied_index_) {
+      ++it;
+      continue;
+    }
+    for (const PendingRead& read : round.reads) {
+      absl::StatusOr<etcdserverpb::RangeResponse> range =
+          applier_.store().Range(read.request);
+      kvpb::InternalResponse response;
+      if (range.ok()) *response.mutable_range() = *std::move(range);
+      Reply(read.request_id, range.status(), std::move(response));
+    }
+    it = read_rounds_.erase(it);
+  }
+  MaybeStartReadRound();
+}
+
+void Node::ExpireRequests() {
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    if (it->second.deadline_tick > tick_) {
+      ++it;
+      continue;
+    }
+    Reply(it->second.request_id, TimeoutError());
+    it = pending_writes_.erase(it);
+  }
+  for (auto& [id, round] : read_rounds_) {
+    std::vector<PendingRead> live;
+    for (PendingRead& r : round.reads) {
+      if (r.deadline_tick > tick_) {
+        live.push_back(std::move(r));
+      } else {
+        Reply(r.request_id, TimeoutError());
+      }
+    }
+    round.reads = std::move(live);
+  }
+}
+
+// ---- Helpers -----------------------------------------------------------------
+
+void Node::Reply(uint64_t request_id, absl::Status status,
+                 kvpb::InternalResponse response) {
+  ClientReply reply;
+  reply.request_id = request_id;
+  reply.status = std::move(status);
+  reply.response = std::move(response);
+  reply.header = Header();
+  output_.replies.push_back(std::move(reply));
+}
+
+etcdserverpb::ResponseHeader Node::Header() const {
+  etcdserverpb::ResponseHeader header;
+  header.set_cluster_id(options_.cluster_id);
+  header.set_member_id(options_.member_id);
+  header.set_revision(applier_.store().current_revision());
+  header.set_raft_term(raw_->raft().term());
+  return header;
+}
+
+absl::Status Node::ProposalError(const absl::Status& raft_status) const {
+  if (raw_->raft().lead() == raft::kNone) return NoLeaderError();
+  if (raw_->raft().lead_transferee() != raft::kNone) {
+    return LeaderChangedError();
+  }
+  // What is left is the cap on uncommitted bytes: the leader is behind.
+  if (absl::StrContains(raft_status.message(), "uncommitted")) {
+    return TooManyRequestsError();
+  }
+  return absl::UnavailableError(raft_status.message());
+}
+
+void Node::Halt(absl::Status status) {
+  if (halted_) return;
+  halted_ = true;
+  Log(base::LogLevel::kError,
+      absl::StrCat("msg=\"halting\" error=\"", status.ToString(), "\""));
+  output_.halt = std::move(status);
+}
+
+void Node::Log(base::LogLevel level, const std::string& message) const {
+  if (options_.log != nullptr) options_.log->Write(level, message);
+}
+
+NodeStatus Node::GetStatus() const {
+  NodeStatus status;
+  status.member_id = options_.member_id;
+  status.cluster_id = options_.cluster_id;
+  status.leader = raw_->raft().lead();
+  status.term = raw_->raft().term();
+  status.commit_index = raw_->raft().log().committed();
+  status.applied_index = applied_index_;
+  status.last_index = raw_->raft().log().LastIndex();
+  status.revision = applier_.store().current_revision();
+  status.is_leader = raw_->raft().state() == raft::StateType::kLeader;
+  return status;
+}
+
+void Node::CheckInvariants() const {
+  raw_->CheckInvariants();
+  applier_.CheckInvariants();
+  CHECK_LE(applied_index_, raw_->raft().log().committed())
+      << "a node applies only committed entries";
+}
+
+}  // namespace etcdpp::server

@@ -1,0 +1,212 @@
+// server::Node: one etcdpp replica -- raft, the kv state machine and the
+// storage glue -- as a deterministic, single-threaded state machine.
+//
+// Everything the node is told is an input call; everything it wants done is
+// output data that its driver drains with TakeOutput() after each input
+// (DESIGN.md, "The node and its Env seam"). The two drivers are the
+// production runner (server/runner) and the simulator (sim/); no code path
+// belongs to only one of them. The node reaches the world only through the
+// Disk it is given, where writes are submitted and complete later as
+// DiskDone inputs.
+//
+// The write path: Propose hands the request to raft; each Ready's messages
+// go out at once (a leader replicates while it persists, thesis §10.2.1),
+// its entries and hard state are appended to the WAL with one fsync, and
+// only when that is durable are the acknowledgements sent, the entries
+// added to the in-memory raft log and the committed entries applied. While
+// one Ready is being persisted, new proposals gather in raft and form the
+// next batch: group commit.
+//
+// Reads: serializable ones are answered at once from the local state;
+// linearizable ones are gathered into ReadIndex rounds (one heartbeat round
+// serves every read waiting) and answered once applied >= the read index.
+//
+// Not thread-safe; deterministic: the same inputs give the same outputs.
+#ifndef ETCDPP_SERVER_NODE_NODE_H_
+#define ETCDPP_SERVER_NODE_NODE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/etcdserverpb/rpc.pb.h"
+#include "api/mvccpb/kv.pb.h"
+#include "base/log.h"
+#include "base/prng.h"
+#include "kv/applier.h"
+#include "kv/request.pb.h"
+#include "raft/raw_node.h"
+#include "raft/storage.h"
+#include "server/storage/disk.h"
+#include "server/storage/wal.h"
+
+namespace etcdpp::server {
+
+struct NodeOptions {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+  // The voters of a new cluster, this member among them. Read only when the
+  // data dir holds no WAL yet (bootstrap); an existing WAL always wins.
+  std::vector<uint64_t> initial_voters;
+
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  // A client request not answered within this many ticks fails with
+  // "etcdserver: request timed out" (its outcome is then unknown).
+  int request_timeout_ticks = 70;
+  // Seeds the raft PRNG and the request ids; differs per member and run.
+  uint64_t seed = 0;
+
+  kv::ApplierOptions applier;
+  storage::WalOptions wal;
+  uint64_t max_size_per_msg = 1 << 20;
+  size_t max_inflight_msgs = 256;
+  bool pre_vote = true;
+  bool check_quorum = true;
+
+  // Not owned; may be null (no logging). Must outlive the node.
+  base::LogSink* log = nullptr;
+};
+
+// The answer to one client request, by the id the driver gave it.
+struct ClientReply {
+  uint64_t request_id = 0;
+  absl::Status status;
+  kvpb::InternalResponse response;
+  etcdserverpb::ResponseHeader header;
+};
+
+struct NodeOutput {
+  std::vector<ClientReply> replies;
+  std::vector<raftpb::Message> messages;
+  // Changes applied, in revision order, for watchers.
+  std::vector<mvccpb::Event> events;
+  // Set once: the node hit a fatal condition (a failed fsync, corruption)
+  // and must stop. Every later input is ignored.
+  std::optional<absl::Status> halt;
+};
+
+struct NodeStatus {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+  uint64_t leader = 0;  // 0: no leader known
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  int64_t revision = 0;
+  bool is_leader = false;
+};
+
+class Node {
+ public:
+  // Recovers the member from the data dir behind `disk` (synchronous reads),
+  // or bootstraps it when the dir holds no WAL. `disk` must outlive the node.
+  static absl::StatusOr<std::unique_ptr<Node>> Open(NodeOptions options,
+                                                    storage::Disk* disk);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Inputs.
+  void Propose(uint64_t request_id, kvpb::InternalRequest request);
+  void Read(uint64_t request_id, etcdserverpb::RangeRequest request);
+  void Step(const raftpb::Message& message);
+  void Tick();
+  void DiskDone(uint64_t op_id, const absl::Status& status);
+  void ReportUnreachable(uint64_t peer);
+  void ReportSnapshot(uint64_t peer, bool ok);
+  // Hands leadership to the most up-to-date other voter, if this member
+  // leads (before a graceful stop).
+  void TransferLeadershipAway();
+
+  // Output, drained by the driver after each input.
+  NodeOutput TakeOutput();
+
+  NodeStatus GetStatus() const;
+  bool halted() const { return halted_; }
+  const kv::Applier& applier() const { return applier_; }
+  const raft::RawNode& raft() const { return *raw_; }
+
+  void CheckInvariants() const;
+
+ private:
+  struct PendingWrite {
+    uint64_t request_id;
+    int64_t deadline_tick;
+  };
+  struct PendingRead {
+    uint64_t request_id;
+    etcdserverpb::RangeRequest request;
+    int64_t deadline_tick;
+  };
+  // Reads sharing one ReadIndex request.
+  struct ReadRound {
+    std::vector<PendingRead> reads;
+    std::optional<uint64_t> read_index;  // set when raft answered
+    int64_t started_tick = 0;
+  };
+  // A Ready whose persist is in flight.
+  struct InFlight {
+    raft::Ready ready;
+    uint64_t wal_batch = 0;
+  };
+
+  Node(NodeOptions options, storage::Disk* disk);
+  absl::Status Recover();
+  absl::Status Bootstrap();
+  absl::Status StartRaft(uint64_t applied);
+
+  // Drives raft's Readies as far as the disk allows.
+  void Pump();
+  void FinishReady(raft::Ready ready);
+  void ApplyEntries(const std::vector<raftpb::Entry>& entries);
+  void ApplyNormal(const raftpb::Entry& entry);
+  void ApplyConfChange(const raftpb::Entry& entry);
+
+  void MaybeStartReadRound();
+  void OnReadStates(const std::vector<raft::ReadState>& states);
+  void ServeReads();
+  void ExpireRequests();
+
+  void Reply(uint64_t request_id, absl::Status status,
+             kvpb::InternalResponse response = {});
+  etcdserverpb::ResponseHeader Header() const;
+  absl::Status ProposalError(const absl::Status& raft_status) const;
+  void Halt(absl::Status status);
+  void Log(base::LogLevel level, const std::string& message) const;
+
+  const NodeOptions options_;
+  storage::Disk* const disk_;
+  base::Prng prng_;
+  raft::MemoryStorage raft_storage_;
+  std::unique_ptr<raft::RawNode> raw_;
+  std::unique_ptr<storage::Wal> wal_;
+  kv::Applier applier_;
+
+  uint64_t applied_index_ = 0;
+  int64_t tick_ = 0;
+  uint64_t leader_ = 0;
+  // Proposal ids: a prefix drawn at start, so ids of one member's runs and
+  // of different members never meet, then a counter.
+  uint64_t next_proposal_id_ = 0;
+  std::map<uint64_t, PendingWrite> pending_writes_;  // by proposal id
+
+  std::vector<PendingRead> reads_waiting_;  // not yet in a round
+  std::map<uint64_t, ReadRound> read_rounds_;  // by round id (the context)
+  uint64_t next_read_round_ = 1;
+
+  std::optional<InFlight> in_flight_;
+  // The bootstrap batch, which must be durable before raft may act.
+  std::optional<uint64_t> bootstrap_batch_;
+  NodeOutput output_;
+  bool halted_ = false;
+};
+
+}  // namespace etcdpp::server
+
+#endif  // ETCDPP_SERVER_NODE_NODE_H_
