@@ -43,9 +43,9 @@ struct Config {
   // handed out again.
   uint64_t applied = 0;
 
-  // Byte limit of the entries of one append message; 0 sends at most one
-  // entry per message.
-  uint64_t max_size_per_msg = 0;
+  // Byte limit of the entries of one append message (at least one entry is
+  // always sent); 0 sends at most one entry per message.
+  uint64_t max_size_per_msg = 1 << 20;
   // Byte limit of the committed entries of one Ready; 0 means
   // max_size_per_msg.
   uint64_t max_committed_size_per_ready = 0;

@@ -23,6 +23,9 @@ void Network::CreateNode(uint64_t id, const raftpb::ConfState& cs) {
   raftpb::Snapshot snap;
   *snap.mutable_metadata()->mutable_conf_state() = cs;
   CHECK_OK(peer.storage->ApplySnapshot(snap));
+  if (options_.prepare_storage && !cs.voters().empty()) {
+    options_.prepare_storage(id, *peer.storage);
+  }
   absl::StatusOr<std::unique_ptr<RawNode>> node =
       RawNode::Create(MakeConfig(id, peer.storage.get()));
   CHECK_OK(node.status());

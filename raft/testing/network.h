@@ -33,6 +33,9 @@ struct NetworkOptions {
   // Applied to each node's Config before it is created.
   std::function<void(Config&)> customize;
   uint64_t seed = 1;
+  // Called on each initial node's storage after the bootstrap snapshot and
+  // before the node is created: preload entries and hard state.
+  std::function<void(uint64_t id, MemoryStorage&)> prepare_storage;
 };
 
 class Network {
