@@ -38,10 +38,13 @@ Index::RevisionsResult Index::Revisions(const KeyRange& range, int64_t at_rev,
                                         int64_t limit) const {
   RevisionsResult out;
   ForEach(range, [&](const KeyIndex& ki) {
-    auto at = ki.Get(at_rev);
-    if (!at) return;
+    const std::optional<KeyAt> at = ki.Get(at_rev);
+    if (!at.has_value()) return;
     if (limit <= 0 || static_cast<int64_t>(out.revisions.size()) < limit) {
-      out.revisions.push_back(at->modified);
+      // By value: GCC 12 at -O2 mistakes a reference into `at` for a
+      // dangling pointer.
+      const Revision modified = at->modified;
+      out.revisions.push_back(modified);
     }
     ++out.total;
   });

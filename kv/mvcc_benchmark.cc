@@ -1,0 +1,94 @@
+// Benchmarks of the store's hot paths: put, point range, prefix range, txn.
+// Figures are read, never asserted (STYLE.md).
+//
+//   bazel run -c opt //kv:kv_benchmark
+#include <cstdio>
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "kv/mvcc_store.h"
+#include "kv/txn.h"
+
+namespace etcdpp::kv {
+namespace {
+
+std::string Key(int64_t i) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "/registry/pods/%08lld",
+                static_cast<long long>(i));
+  return buf;
+}
+
+void Fill(MvccStore& store, int64_t keys, const std::string& value) {
+  etcdserverpb::PutRequest put;
+  put.set_value(value);
+  for (int64_t i = 0; i < keys; ++i) {
+    put.set_key(Key(i));
+    benchmark::DoNotOptimize(store.Put(put));
+  }
+}
+
+void BM_Put(benchmark::State& state) {
+  MvccStore store;
+  etcdserverpb::PutRequest put;
+  put.set_value(std::string(256, 'v'));
+  int64_t i = 0;
+  for (auto _ : state) {
+    put.set_key(Key(i++ % state.range(0)));
+    benchmark::DoNotOptimize(store.Put(put));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Put)->Arg(1000)->Arg(100000);
+
+void BM_PointRange(benchmark::State& state) {
+  MvccStore store;
+  Fill(store, state.range(0), std::string(256, 'v'));
+  etcdserverpb::RangeRequest range;
+  int64_t i = 0;
+  for (auto _ : state) {
+    range.set_key(Key(i++ % state.range(0)));
+    benchmark::DoNotOptimize(store.Range(range));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PointRange)->Arg(1000)->Arg(100000);
+
+// A prefix holding 100 of the keys.
+void BM_PrefixRange(benchmark::State& state) {
+  MvccStore store;
+  Fill(store, state.range(0), std::string(256, 'v'));
+  etcdserverpb::RangeRequest range;
+  range.set_key("/registry/pods/000001");
+  range.set_range_end("/registry/pods/000002");
+  for (auto _ : state) benchmark::DoNotOptimize(store.Range(range));
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(BM_PrefixRange)->Arg(10000)->Arg(100000);
+
+// Kubernetes' update: compare mod_revision, put on success, get on failure.
+void BM_Txn(benchmark::State& state) {
+  MvccStore store;
+  Fill(store, state.range(0), std::string(256, 'v'));
+  etcdserverpb::TxnRequest txn;
+  etcdserverpb::Compare* compare = txn.add_compare();
+  compare->set_target(etcdserverpb::Compare::MOD);
+  compare->set_result(etcdserverpb::Compare::LESS);
+  etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_value(std::string(256, 'w'));
+  etcdserverpb::RangeRequest* get = txn.add_failure()->mutable_request_range();
+  int64_t i = 0;
+  for (auto _ : state) {
+    const std::string key = Key(i++ % state.range(0));
+    compare->set_key(key);
+    compare->set_mod_revision(store.current_revision() + 1);
+    put->set_key(key);
+    get->set_key(key);
+    benchmark::DoNotOptimize(Txn(&store, txn));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Txn)->Arg(1000)->Arg(100000);
+
+}  // namespace
+}  // namespace etcdpp::kv
