@@ -35,6 +35,7 @@ std::string DescribeOp(const DiskOp& op) {
           [](const PreallocateOp& o) {
             return absl::StrCat("preallocate ", o.path, " to ", o.size);
           },
+          [](const BarrierOp&) { return std::string("barrier"); },
       },
       op);
 }
@@ -52,6 +53,7 @@ std::vector<std::string> OpKeys(const DiskOp& op) {
           [&](const RemoveOp& o) { return std::vector{o.path, dir}; },
           [&](const SyncDirOp&) { return std::vector{dir}; },
           [](const PreallocateOp& o) { return std::vector{o.path}; },
+          [](const BarrierOp&) { return std::vector<std::string>{kAllKeys}; },
       },
       op);
 }

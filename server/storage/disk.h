@@ -20,6 +20,10 @@
 //    share a key complete in submission order, and the later one acts on the
 //    state the earlier one left. Operations with disjoint keys may complete
 //    in any order.
+//  - A BarrierOp completes after every operation submitted before it, and
+//    every operation submitted after it completes after it: it orders
+//    writes to different files (the WAL's new segment must not appear
+//    before the previous segment's seal is durable).
 //  - Failure is sticky: once an operation fails, every operation that
 //    completes after it fails with FailedPrecondition naming the first
 //    failure. A failed write or fsync is fatal for the node (DESIGN.md: the
@@ -86,8 +90,12 @@ struct PreallocateOp {
   uint64_t size = 0;
 };
 
+// Does nothing but order: see the contract above.
+struct BarrierOp {};
+
 using DiskOp = std::variant<CreateOp, AppendOp, WriteOp, TruncateOp, SyncOp,
-                            RenameOp, RemoveOp, SyncDirOp, PreallocateOp>;
+                            RenameOp, RemoveOp, SyncDirOp, PreallocateOp,
+                            BarrierOp>;
 
 struct DiskCompletion {
   uint64_t op_id = 0;
@@ -121,7 +129,9 @@ class Disk {
 // A short name of the op ("append wal-...log") for messages.
 std::string DescribeOp(const DiskOp& op);
 
-// The keys op touches (see the contract above); the directory is "".
+// The keys op touches (see the contract above); the directory is "", and a
+// barrier has kAllKeys, which shares a key with every op.
+inline constexpr char kAllKeys[] = "/";
 std::vector<std::string> OpKeys(const DiskOp& op);
 
 // OK if path is a valid name under the contract above.

@@ -94,9 +94,11 @@ void MemDisk::CompleteOp(uint64_t op_id) {
   for (auto it = std::make_reverse_iterator(target); it != pending_.rend();
        ++it) {
     const std::vector<std::string> op_keys = OpKeys(it->op);
-    const bool shares = std::any_of(
-        op_keys.begin(), op_keys.end(),
-        [&](const std::string& k) { return keys.count(k) > 0; });
+    const bool shares =
+        keys.count(kAllKeys) > 0 ||
+        std::any_of(op_keys.begin(), op_keys.end(), [&](const std::string& k) {
+          return k == kAllKeys || keys.count(k) > 0;
+        });
     if (!shares) continue;
     keys.insert(op_keys.begin(), op_keys.end());
     order.push_back(it->op_id);
@@ -173,6 +175,7 @@ absl::Status MemDisk::Apply(const DiskOp& op) {
             if (o.size <= *size) return absl::OkStatus();
             return ApplyData(o.path, DataChange{true, o.size, {}}, true, what);
           },
+          [](const BarrierOp&) { return absl::OkStatus(); },
       },
       op);
 }

@@ -137,6 +137,20 @@ TEST(MemDiskTest, CompleteOpFollowsDirectoryOrderTransitively) {
                                           sync_dir}));
 }
 
+TEST(MemDiskTest, BarrierOrdersDifferentFiles) {
+  MemDisk disk;
+  const uint64_t a = disk.Submit(CreateOp{"a"});
+  const uint64_t sync_a = disk.Submit(SyncOp{"a"});
+  const uint64_t barrier = disk.Submit(BarrierOp{});
+  const uint64_t b = disk.Submit(AppendOp{"b", ""});
+  const uint64_t c = disk.Submit(AppendOp{"c", ""});
+  disk.CompleteOp(c);
+  std::vector<uint64_t> order;
+  for (const DiskCompletion& d : disk.TakeCompletions()) order.push_back(d.op_id);
+  EXPECT_EQ(order, (std::vector<uint64_t>{a, sync_a, barrier, c}));
+  EXPECT_EQ(disk.PendingOps(), std::vector<uint64_t>{b});
+}
+
 TEST(MemDiskTest, FailedSyncIsEioAndSticky) {
   MemDisk disk;
   disk.Submit(CreateOp{"a"});

@@ -94,6 +94,8 @@ absl::Status PosixDisk::Execute(const DiskOp& op) {
           [&](const PreallocateOp& o) {
             return Preallocate(o.path, o.size, what);
           },
+          // Operations run in submission order here: nothing to wait for.
+          [](const BarrierOp&) { return absl::OkStatus(); },
       },
       op);
 }

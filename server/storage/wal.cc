@@ -151,6 +151,10 @@ void Wal::Roll() {
   offset_ += kSealSize;
   Flush();
   Submit(SyncOp{segments_.back().name});
+  // The next segment must not become visible before this one's seal is
+  // durable: a reader takes a missing seal before a later segment for
+  // corruption.
+  Submit(BarrierOp{});
   StartSegment(segments_.back().sequence + 1);
 }
 
