@@ -24,6 +24,13 @@ using testing::DiskKind;
 
 constexpr WalMetadata kMember{0x1234, 0xabcd};
 
+// WalOptions with the given segment size, the rest default.
+WalOptions Sized(uint64_t segment_size_bytes) {
+  WalOptions options;
+  options.segment_size_bytes = segment_size_bytes;
+  return options;
+}
+
 raftpb::Entry E(uint64_t index, uint64_t term) {
   raftpb::Entry entry;
   entry.set_index(index);
@@ -73,7 +80,7 @@ class DataDirTest : public ::testing::TestWithParam<DiskKind> {
   std::unique_ptr<Wal> Bootstrapped(uint64_t count, uint64_t term = 1,
                                     uint64_t segment_size = 64 << 10) {
     absl::StatusOr<std::unique_ptr<Wal>> wal =
-        Bootstrap(*disk_, WalOptions{segment_size}, kMember);
+        Bootstrap(*disk_, Sized(segment_size), kMember);
     EXPECT_TRUE(wal.ok()) << wal.status();
     for (uint64_t i = 1; i <= count; ++i) {
       (*wal)->Append(std::vector{E(i, term)}, HS(term, i));
@@ -233,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(Disks, DataDirTest,
 // A crash after any number of bootstrap's operations leaves a dir that
 // either recovers or bootstraps again.
 TEST(DataDirCrashTest, CrashAnywhereInBootstrap) {
-  const WalOptions options{4096};
+  const WalOptions options = Sized(4096);
   for (size_t completed = 0;; ++completed) {
     MemDisk disk;
     ASSERT_TRUE(Bootstrap(disk, options, kMember).ok());

@@ -114,7 +114,9 @@ uint64_t Wal::Append(const WalBatch& batch) {
     hard_state_ = *batch.hard_state;
   }
   Flush();
-  const uint64_t batch_id = Submit(SyncOp{segments_.back().name});
+  const uint64_t batch_id = options_.planted_bugs.skip_fsync
+                                ? Submit(BarrierOp{})
+                                : Submit(SyncOp{segments_.back().name});
   batches_.push_back(batch_id);
   return batch_id;
 }

@@ -42,10 +42,19 @@
 
 namespace etcdpp::storage {
 
+// Bugs the simulator plants to prove that its checkers have teeth. All off
+// by default; no server flag reaches them.
+struct WalPlantedBugs {
+  // Append submits no fsync, so a batch counts as durable once written to
+  // the page cache, and a crash loses acknowledged writes.
+  bool skip_fsync = false;
+};
+
 struct WalOptions {
   // Every new segment is preallocated to this size; at least
   // wal::kMinSegmentSizeBytes.
   uint64_t segment_size_bytes = wal::kDefaultSegmentSizeBytes;
+  WalPlantedBugs planted_bugs;
 };
 
 // What one Ready asks to persist, written in this order.

@@ -23,6 +23,13 @@
 namespace etcdpp::storage {
 namespace {
 
+// WalOptions with the given segment size, the rest default.
+WalOptions Sized(uint64_t segment_size_bytes) {
+  WalOptions options;
+  options.segment_size_bytes = segment_size_bytes;
+  return options;
+}
+
 // The naive model: the log and hard state raft would hold after replaying
 // records one at a time.
 struct ModelState {
@@ -153,7 +160,7 @@ RC_GTEST_PROP(WalPropertyTest, RecoveryYieldsAPrefixWithEveryDurableBatch,
   base::Prng prng(seed);
   MemDisk disk;
   const uint64_t sizes[] = {512, 1024, 4096};
-  const WalOptions options{sizes[prng.Uniform(3)]};
+  const WalOptions options = Sized(sizes[prng.Uniform(3)]);
   const WalMetadata metadata{1, 2};
   absl::StatusOr<std::unique_ptr<Wal>> wal =
       Wal::Create(&disk, options, metadata);

@@ -20,6 +20,13 @@ namespace {
 
 using testing::DiskKind;
 
+// WalOptions with the given segment size, the rest default.
+WalOptions Sized(uint64_t segment_size_bytes) {
+  WalOptions options;
+  options.segment_size_bytes = segment_size_bytes;
+  return options;
+}
+
 raftpb::Entry E(uint64_t index, uint64_t term, std::string data = "") {
   raftpb::Entry entry;
   entry.set_index(index);
@@ -71,7 +78,7 @@ class WalTest : public ::testing::TestWithParam<DiskKind> {
   std::unique_ptr<Wal> CreateWal(uint64_t segment_size = 64 << 10,
                                  uint64_t first_index = 1) {
     absl::StatusOr<std::unique_ptr<Wal>> wal = Wal::Create(
-        disk_.get(), WalOptions{segment_size}, kMetadata, first_index);
+        disk_.get(), Sized(segment_size), kMetadata, first_index);
     EXPECT_TRUE(wal.ok()) << wal.status();
     return std::move(*wal);
   }
@@ -257,7 +264,7 @@ TEST_P(WalTest, CreateRefusesADirWithAWal) {
   std::unique_ptr<Wal> wal = WalWithEntries(1);
   EXPECT_EQ(Wal::Create(disk_.get(), WalOptions{}, kMetadata).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Wal::Create(disk_.get(), WalOptions{100}, kMetadata).status().code(),
+  EXPECT_EQ(Wal::Create(disk_.get(), Sized(100), kMetadata).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -476,7 +483,7 @@ TEST_P(WalTest, SealedLastSegmentAndLeftoverTempAreHandledAtOpen) {
   EXPECT_TRUE(contents.last_sealed);
   const uint64_t recovered = contents.entries.back().index();
   absl::StatusOr<std::unique_ptr<Wal>> wal =
-      Wal::Open(disk_.get(), WalOptions{1024}, contents);
+      Wal::Open(disk_.get(), Sized(1024), contents);
   ASSERT_TRUE(wal.ok()) << wal.status();
   (*wal)->Append(std::vector{E(recovered + 1, 2)}, HS(2, 1, recovered));
   Settle(**wal);
@@ -516,7 +523,7 @@ class WalOnMemDiskTest : public ::testing::Test {
     }
   }
   void SetUp() override {
-    wal_ = *Wal::Create(&disk_, WalOptions{1024}, kMetadata);
+    wal_ = *Wal::Create(&disk_, Sized(1024), kMetadata);
   }
   MemDisk disk_;
   std::unique_ptr<Wal> wal_;
@@ -578,6 +585,23 @@ TEST_F(WalOnMemDiskTest, CrashLosesTheBatchWhoseFsyncDidNotComplete) {
   ASSERT_TRUE(contents.ok()) << contents.status();
   EXPECT_EQ(Indexes(contents->entries), std::vector<uint64_t>{1});
   EXPECT_EQ(contents->hard_state.commit(), 0u);
+}
+
+TEST(WalPlantedBugTest, SkipFsyncLosesADurableBatchInACrash) {
+  MemDisk disk;
+  WalOptions options = Sized(1024);
+  options.planted_bugs.skip_fsync = true;
+  std::unique_ptr<Wal> wal = *Wal::Create(&disk, options, kMetadata);
+  const uint64_t batch = wal->Append(std::vector{E(1, 1)}, HS(1, 1, 0));
+  disk.CompleteAll();
+  for (const DiskCompletion& c : disk.TakeCompletions()) {
+    ASSERT_TRUE(wal->OnDiskDone(c.op_id, c.status).ok());
+  }
+  EXPECT_TRUE(wal->IsDurable(batch));
+  disk.Crash();
+  absl::StatusOr<WalContents> contents = ReadAll(disk, 0);
+  ASSERT_TRUE(contents.ok()) << contents.status();
+  EXPECT_TRUE(contents->entries.empty()) << "the planted bug lost the entry";
 }
 
 TEST_F(WalOnMemDiskTest, CrashBeforeTheFirstSegmentIsRenamedLeavesNoWal) {
