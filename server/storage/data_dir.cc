@@ -73,8 +73,8 @@ std::string EncodeMemberFile(const WalMetadata& member) {
 
 absl::StatusOr<WalMetadata> DecodeMemberFile(absl::string_view data) {
   if (data.size() != kMemberFileSize) {
-    return CorruptMember(absl::StrCat("size ", data.size(), ", want ",
-                                      kMemberFileSize));
+    return CorruptMember(
+        absl::StrCat("size ", data.size(), ", want ", kMemberFileSize));
   }
   const absl::string_view covered = data.substr(0, kMemberFileSize - 4);
   if (crc32c::Unmask(DecodeFixed32(data.data() + covered.size())) !=
@@ -131,6 +131,37 @@ absl::StatusOr<std::unique_ptr<Wal>> Bootstrap(Disk& disk,
   return Wal::Create(&disk, options, member);
 }
 
+namespace {
+
+// Checks the WAL against the member and snapshot, fits it to the snapshot,
+// opens it for appending and fills the rest of *state.
+absl::Status ContinueWal(Disk& disk, const WalOptions& options,
+                         WalContents* contents, RecoveredState* state) {
+  if (!(contents->metadata == state->member)) {
+    return absl::DataLossError(absl::StrCat(
+        "data dir: the WAL belongs to member ", contents->metadata.member_id,
+        " of cluster ", contents->metadata.cluster_id,
+        ", the member file names member ", state->member.member_id,
+        " of cluster ", state->member.cluster_id));
+  }
+  if (absl::Status s = FitToSnapshot(state->snapshot, contents); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::unique_ptr<Wal>> wal =
+      Wal::Open(&disk, options, *contents);
+  if (!wal.ok()) return wal.status();
+  absl::StatusOr<std::vector<std::string>> names = disk.List();
+  if (!names.ok()) return names.status();
+  RemoveTempFiles(disk, *names);
+  state->wal = std::move(*wal);
+  state->hard_state = contents->hard_state;
+  state->entries = std::move(contents->entries);
+  state->torn_tail = contents->torn_tail;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<RecoveredState> Recover(Disk& disk, const WalOptions& options) {
   absl::StatusOr<std::optional<WalMetadata>> member = LoadMemberFile(disk);
   if (!member.ok()) return member.status();
@@ -158,25 +189,10 @@ absl::StatusOr<RecoveredState> Recover(Disk& disk, const WalOptions& options) {
     return state;
   }
   if (!contents.ok()) return contents.status();
-  if (!(contents->metadata == state.member)) {
-    return absl::DataLossError(absl::StrCat(
-        "data dir: the WAL belongs to member ", contents->metadata.member_id,
-        " of cluster ", contents->metadata.cluster_id,
-        ", the member file names member ", state.member.member_id,
-        " of cluster ", state.member.cluster_id));
-  }
-  if (absl::Status s = FitToSnapshot(state.snapshot, &*contents); !s.ok()) {
+  if (absl::Status s = ContinueWal(disk, options, &*contents, &state);
+      !s.ok()) {
     return s;
   }
-  absl::StatusOr<std::unique_ptr<Wal>> wal = Wal::Open(&disk, options, *contents);
-  if (!wal.ok()) return wal.status();
-  absl::StatusOr<std::vector<std::string>> names = disk.List();
-  if (!names.ok()) return names.status();
-  RemoveTempFiles(disk, *names);
-  state.wal = std::move(*wal);
-  state.hard_state = contents->hard_state;
-  state.entries = std::move(contents->entries);
-  state.torn_tail = contents->torn_tail;
   return state;
 }
 

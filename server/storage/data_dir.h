@@ -59,12 +59,12 @@ absl::StatusOr<std::unique_ptr<Wal>> Bootstrap(Disk& disk,
 // entries (Append); and the kv state from the snapshot body.
 struct RecoveredState {
   WalMetadata member;
-  std::optional<SnapshotFile> snapshot;   // the newest valid one
+  std::optional<SnapshotFile> snapshot;         // the newest valid one
   std::vector<absl::Status> skipped_snapshots;  // corrupt newer ones
   raftpb::HardState hard_state;
-  std::vector<raftpb::Entry> entries;     // contiguous after the snapshot
-  std::optional<WalTornTail> torn_tail;   // cut off (and zeroed) at open
-  std::unique_ptr<Wal> wal;               // open for appending
+  std::vector<raftpb::Entry> entries;    // contiguous after the snapshot
+  std::optional<WalTornTail> torn_tail;  // cut off (and zeroed) at open
+  std::unique_ptr<Wal> wal;              // open for appending
 };
 
 // Recovers a bootstrapped dir: the newest valid snapshot, then the WAL

@@ -112,7 +112,8 @@ TEST_P(DataDirTest, MemberFileRoundTripAndCorruption) {
   EXPECT_EQ(LoadMemberFile(*disk_).status().message(),
             "data dir: corrupt member file: checksum mismatch");
   testing::Cut(*disk_, kMemberFileName, 20);
-  EXPECT_EQ(LoadMemberFile(*disk_).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(LoadMemberFile(*disk_).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST_P(DataDirTest, FreshDirIsNotFoundThenBootstrapsAndRecovers) {
@@ -197,8 +198,8 @@ TEST_P(DataDirTest, CorruptWalRefusesToStartNamingFileAndOffset) {
   const absl::Status status = Recover(*disk_, WalOptions{}).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StartsWith(
-      status.message(), absl::StrCat("wal: corrupt record in ", segment,
-                                     " at offset ")))
+      status.message(),
+      absl::StrCat("wal: corrupt record in ", segment, " at offset ")))
       << status;
 }
 
@@ -226,9 +227,9 @@ TEST_P(DataDirTest, LeftoverTempFilesAreRemoved) {
   }
   SettleOk();
   MustRecover();
-  EXPECT_EQ(*disk_->List(), (std::vector<std::string>{
-                                std::string(kMemberFileName),
-                                wal::SegmentName(0, 1)}));
+  EXPECT_EQ(*disk_->List(),
+            (std::vector<std::string>{std::string(kMemberFileName),
+                                      wal::SegmentName(0, 1)}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Disks, DataDirTest,

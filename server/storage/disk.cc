@@ -44,13 +44,19 @@ std::vector<std::string> OpKeys(const DiskOp& op) {
   const std::string dir;
   return std::visit(
       Overloaded{
-          [&](const CreateOp& o) { return std::vector{o.path, dir}; },
+          [&](const CreateOp& o) {
+            return std::vector{o.path, dir};
+          },
           [](const AppendOp& o) { return std::vector{o.path}; },
           [](const WriteOp& o) { return std::vector{o.path}; },
           [](const TruncateOp& o) { return std::vector{o.path}; },
           [](const SyncOp& o) { return std::vector{o.path}; },
-          [&](const RenameOp& o) { return std::vector{o.from, o.to, dir}; },
-          [&](const RemoveOp& o) { return std::vector{o.path, dir}; },
+          [&](const RenameOp& o) {
+            return std::vector{o.from, o.to, dir};
+          },
+          [&](const RemoveOp& o) {
+            return std::vector{o.path, dir};
+          },
           [&](const SyncDirOp&) { return std::vector{dir}; },
           [](const PreallocateOp& o) { return std::vector{o.path}; },
           [](const BarrierOp&) { return std::vector<std::string>{kAllKeys}; },

@@ -40,12 +40,12 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace etcdpp::storage {
 
@@ -93,9 +93,9 @@ struct PreallocateOp {
 // Does nothing but order: see the contract above.
 struct BarrierOp {};
 
-using DiskOp = std::variant<CreateOp, AppendOp, WriteOp, TruncateOp, SyncOp,
-                            RenameOp, RemoveOp, SyncDirOp, PreallocateOp,
-                            BarrierOp>;
+using DiskOp =
+    std::variant<CreateOp, AppendOp, WriteOp, TruncateOp, SyncOp, RenameOp,
+                 RemoveOp, SyncDirOp, PreallocateOp, BarrierOp>;
 
 struct DiskCompletion {
   uint64_t op_id = 0;

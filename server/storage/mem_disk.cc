@@ -119,9 +119,9 @@ void MemDisk::CompleteAt(size_t position) {
   pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(position));
   absl::Status status;
   if (!first_failure_.ok()) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(DescribeOp(op.op), ": not done after an earlier failure: ",
-                     first_failure_.message()));
+    status = absl::FailedPreconditionError(absl::StrCat(
+        DescribeOp(op.op),
+        ": not done after an earlier failure: ", first_failure_.message()));
   } else {
     status = Apply(op.op);
     if (!status.ok()) first_failure_ = status;
@@ -133,16 +133,7 @@ absl::Status MemDisk::Apply(const DiskOp& op) {
   const std::string what = DescribeOp(op);
   return std::visit(
       Overloaded{
-          [&](const CreateOp& o) -> absl::Status {
-            if (absl::Status s = ValidatePath(o.path); !s.ok()) return s;
-            if (names_.count(o.path) > 0) {
-              return ApplyData(o.path, DataChange{true, 0, {}}, false, what);
-            }
-            const uint64_t inode = next_inode_++;
-            inodes_[inode] = Inode{};
-            ChangeDir({NameEdit{o.path, inode}});
-            return absl::OkStatus();
-          },
+          [&](const CreateOp& o) { return ApplyCreate(o.path, what); },
           [&](const AppendOp& o) -> absl::Status {
             absl::StatusOr<uint64_t> size = FileSize(o.path);
             if (!size.ok()) return size.status();
@@ -150,8 +141,8 @@ absl::Status MemDisk::Apply(const DiskOp& op) {
                              what);
           },
           [&](const WriteOp& o) {
-            return ApplyData(o.path, DataChange{false, o.offset, o.bytes},
-                             true, what);
+            return ApplyData(o.path, DataChange{false, o.offset, o.bytes}, true,
+                             what);
           },
           [&](const TruncateOp& o) -> absl::Status {
             absl::StatusOr<uint64_t> size = FileSize(o.path);
@@ -178,6 +169,19 @@ absl::Status MemDisk::Apply(const DiskOp& op) {
           [](const BarrierOp&) { return absl::OkStatus(); },
       },
       op);
+}
+
+absl::Status MemDisk::ApplyCreate(const std::string& path,
+                                  const std::string& what) {
+  if (absl::Status s = ValidatePath(path); !s.ok()) return s;
+  // Like O_TRUNC: an existing file keeps its inode and loses its data.
+  if (names_.count(path) > 0) {
+    return ApplyData(path, DataChange{true, 0, {}}, false, what);
+  }
+  const uint64_t inode = next_inode_++;
+  inodes_[inode] = Inode{};
+  ChangeDir({NameEdit{path, inode}});
+  return absl::OkStatus();
 }
 
 absl::Status MemDisk::ApplyData(const std::string& path, DataChange change,
@@ -229,9 +233,8 @@ void MemDisk::ChangeDir(std::vector<NameEdit> edits) {
   unsynced_dir_.push_back(DirChange{std::move(edits)});
 }
 
-void MemDisk::ApplyEdits(
-    const std::vector<NameEdit>& edits,
-    std::map<std::string, uint64_t, std::less<>>* names) {
+void MemDisk::ApplyEdits(const std::vector<NameEdit>& edits,
+                         std::map<std::string, uint64_t, std::less<>>* names) {
   for (const auto& [name, inode] : edits) {
     if (inode.has_value()) {
       (*names)[name] = *inode;
@@ -262,9 +265,8 @@ void MemDisk::DropUnreferencedInodes() {
       if (inode.has_value()) live.insert(*inode);
     }
   }
-  std::erase_if(inodes_, [&](const auto& entry) {
-    return live.count(entry.first) == 0;
-  });
+  std::erase_if(
+      inodes_, [&](const auto& entry) { return live.count(entry.first) == 0; });
 }
 
 void MemDisk::Crash() {

@@ -29,12 +29,12 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "base/prng.h"
 #include "server/storage/disk.h"
 
@@ -115,6 +115,7 @@ class MemDisk : public Disk {
   };
 
   absl::Status Apply(const DiskOp& op);
+  absl::Status ApplyCreate(const std::string& path, const std::string& what);
   absl::Status ApplyData(const std::string& path, DataChange change,
                          bool needs_space, const std::string& what);
   absl::Status ApplySync(const std::string& path, const std::string& what);

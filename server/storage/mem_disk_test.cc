@@ -116,7 +116,8 @@ TEST(MemDiskTest, SameFileOpsCompleteInOrderOthersMayNot) {
   const uint64_t a2 = disk.Submit(SyncOp{"a"});
   disk.CompleteOp(a2);
   std::vector<uint64_t> order;
-  for (const DiskCompletion& c : disk.TakeCompletions()) order.push_back(c.op_id);
+  for (const DiskCompletion& c : disk.TakeCompletions())
+    order.push_back(c.op_id);
   EXPECT_EQ(order, (std::vector<uint64_t>{a1, a2}));
   EXPECT_EQ(disk.PendingOps(), std::vector<uint64_t>{b1});
   disk.CompleteOp(12345);  // not pending: nothing happens
@@ -132,7 +133,8 @@ TEST(MemDiskTest, CompleteOpFollowsDirectoryOrderTransitively) {
   const uint64_t sync_dir = disk.Submit(SyncDirOp{});
   disk.CompleteOp(sync_dir);
   std::vector<uint64_t> order;
-  for (const DiskCompletion& c : disk.TakeCompletions()) order.push_back(c.op_id);
+  for (const DiskCompletion& c : disk.TakeCompletions())
+    order.push_back(c.op_id);
   EXPECT_EQ(order, (std::vector<uint64_t>{create_tmp, write_tmp, other, rename,
                                           sync_dir}));
 }
@@ -146,7 +148,8 @@ TEST(MemDiskTest, BarrierOrdersDifferentFiles) {
   const uint64_t c = disk.Submit(AppendOp{"c", ""});
   disk.CompleteOp(c);
   std::vector<uint64_t> order;
-  for (const DiskCompletion& d : disk.TakeCompletions()) order.push_back(d.op_id);
+  for (const DiskCompletion& d : disk.TakeCompletions())
+    order.push_back(d.op_id);
   EXPECT_EQ(order, (std::vector<uint64_t>{a, sync_a, barrier, c}));
   EXPECT_EQ(disk.PendingOps(), std::vector<uint64_t>{b});
 }

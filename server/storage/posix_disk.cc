@@ -57,9 +57,9 @@ uint64_t PosixDisk::Submit(DiskOp op) {
   const uint64_t op_id = next_op_id_++;
   absl::Status status;
   if (!first_failure_.ok()) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(DescribeOp(op), ": not done after an earlier failure: ",
-                     first_failure_.message()));
+    status = absl::FailedPreconditionError(absl::StrCat(
+        DescribeOp(op),
+        ": not done after an earlier failure: ", first_failure_.message()));
   } else {
     status = Execute(op);
     if (!status.ok()) first_failure_ = status;
@@ -141,8 +141,8 @@ absl::Status PosixDisk::WriteAt(const std::string& path, uint64_t offset,
     offset = static_cast<uint64_t>(st.st_size);
   }
   while (!bytes.empty()) {
-    const ssize_t n = ::pwrite(*fd, bytes.data(), bytes.size(),
-                               static_cast<off_t>(offset));
+    const ssize_t n =
+        ::pwrite(*fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, what);

@@ -86,8 +86,7 @@ TEST(PosixDiskTest, SecondLockOnTheSameDirFailsClearly) {
 TEST(PosixDiskTest, OpenFailsWithoutParent) {
   const absl::StatusOr<std::unique_ptr<PosixDisk>> disk =
       PosixDisk::Open(TestDir() + "/no/such/parent");
-  EXPECT_EQ(disk.status().code(), absl::StatusCode::kNotFound)
-      << disk.status();
+  EXPECT_EQ(disk.status().code(), absl::StatusCode::kNotFound) << disk.status();
 }
 
 }  // namespace

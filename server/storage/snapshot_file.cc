@@ -95,7 +95,8 @@ absl::StatusOr<SnapshotFile> DecodeSnapshotFile(absl::string_view name,
     return Corrupt(name, "truncated header");
   }
   const absl::string_view covered = data.substr(0, data.size() - 4);
-  if (crc32c::Unmask(DecodeFixed32(data.data() + covered.size())) != crc32c::Value(covered)) {
+  if (crc32c::Unmask(DecodeFixed32(data.data() + covered.size())) !=
+      crc32c::Value(covered)) {
     return Corrupt(name, "checksum mismatch");
   }
   if (data.substr(0, 8) != absl::string_view(kMagic, 8)) {
@@ -119,11 +120,12 @@ absl::StatusOr<SnapshotFile> DecodeSnapshotFile(absl::string_view name,
   const std::optional<SnapshotId> id = ParseSnapshotFileName(name);
   if (!id.has_value() || id->term != file.metadata.term() ||
       id->index != file.metadata.index()) {
-    return Corrupt(name, absl::StrCat("metadata says term ",
-                                      file.metadata.term(), ", index ",
-                                      file.metadata.index()));
+    return Corrupt(name,
+                   absl::StrCat("metadata says term ", file.metadata.term(),
+                                ", index ", file.metadata.index()));
   }
-  file.body = std::string(covered.substr(kSnapshotHeaderSize + metadata_length));
+  file.body =
+      std::string(covered.substr(kSnapshotHeaderSize + metadata_length));
   return file;
 }
 
@@ -165,8 +167,7 @@ absl::StatusOr<NewestSnapshot> LoadNewestValidSnapshot(Disk& disk) {
   return newest;
 }
 
-absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(Disk& disk,
-                                                      size_t keep) {
+absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(Disk& disk, size_t keep) {
   absl::StatusOr<std::vector<std::pair<SnapshotId, std::string>>> files =
       ListNewestFirst(disk);
   if (!files.ok()) return files.status();

@@ -1,4 +1,5 @@
-// Snapshot files: one file per snapshot, "snap-<term 16 hex>-<index 16 hex>.snap".
+// Snapshot files: one file per snapshot, "snap-<term 16 hex>-<index 16
+// hex>.snap".
 //
 //   file     := magic version metadata_length body_length metadata body crc
 //   magic    := "ETCDPPSN"            version := u32 = 1

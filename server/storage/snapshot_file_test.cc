@@ -109,7 +109,8 @@ TEST_P(SnapshotFileTest, NameMustMatchMetadata) {
   testing::Settle(*disk_);
   const absl::Status status = LoadSnapshotFile(*disk_, other).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(absl::StrContains(status.message(), "metadata says term 2, index 7"))
+  EXPECT_TRUE(
+      absl::StrContains(status.message(), "metadata says term 2, index 7"))
       << status;
 }
 

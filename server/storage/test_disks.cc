@@ -16,12 +16,13 @@ std::unique_ptr<Disk> NewDisk(DiskKind kind, absl::string_view suffix) {
   if (kind == DiskKind::kMem) return std::make_unique<MemDisk>();
   const char* tmp = std::getenv("TEST_TMPDIR");
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = absl::StrCat(info->test_suite_name(), "_", info->name(),
-                                  suffix);
+  std::string name =
+      absl::StrCat(info->test_suite_name(), "_", info->name(), suffix);
   for (char& c : name) {
     if (c == '/') c = '_';
   }
-  const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  const std::string dir =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
   absl::StatusOr<std::unique_ptr<PosixDisk>> disk = PosixDisk::Open(dir);
   EXPECT_TRUE(disk.ok()) << disk.status();
   // Start empty even if an earlier run left files behind.

@@ -44,9 +44,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Create(Disk* disk,
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
     if (wal::ParseSegmentName(name).has_value()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("wal: cannot create a WAL: the data dir already has ",
-                       name));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "wal: cannot create a WAL: the data dir already has ", name));
     }
   }
   CHECK_GE(first_index, 1u) << "raft indexes start at 1";
@@ -164,7 +163,8 @@ void Wal::StartSegment(uint64_t sequence) {
   const std::string name = wal::SegmentName(sequence, next_index_);
   const std::string temp = wal::TempName(name);
   std::string opening = wal::EncodeHeader({sequence, next_index_});
-  opening += wal::EncodeRecord(RecordType::kMetadata, MetadataPayload(metadata_));
+  opening +=
+      wal::EncodeRecord(RecordType::kMetadata, MetadataPayload(metadata_));
   opening += wal::EncodeRecord(RecordType::kHardState,
                                hard_state_.SerializeAsString());
   if (snapshot_.has_value()) {
@@ -202,8 +202,8 @@ absl::Status Wal::OnDiskDone(uint64_t op_id, const absl::Status& status) {
   if (!status.ok()) {
     // The failed op stays pending, so no later batch is ever durable.
     if (failure_.ok()) {
-      failure_ = absl::Status(status.code(),
-                              absl::StrCat("wal: ", status.message()));
+      failure_ =
+          absl::Status(status.code(), absl::StrCat("wal: ", status.message()));
     }
     return failure_;
   }

@@ -126,8 +126,8 @@ class Wal {
   const WalMetadata metadata_;
   std::deque<WalSegment> segments_;  // the last one is written to
   uint64_t offset_ = 0;              // where the next record goes
-  uint64_t data_start_ = 0;  // the offset after the current segment's
-                             // opening records
+  uint64_t data_start_ = 0;          // the offset after the current segment's
+                                     // opening records
   std::string buffer_;       // records not yet submitted, ending at offset_
   uint64_t next_index_ = 1;  // the index after the last entry written
   raftpb::HardState hard_state_;  // the last written, for new segments

@@ -54,7 +54,8 @@ std::optional<SegmentHeader> ParseSegmentName(absl::string_view name) {
       !absl::EndsWith(name, kSuffix) || name[4 + kHexDigits] != '-') {
     return std::nullopt;
   }
-  const std::optional<uint64_t> sequence = ParseHex16(name.substr(4, kHexDigits));
+  const std::optional<uint64_t> sequence =
+      ParseHex16(name.substr(4, kHexDigits));
   const std::optional<uint64_t> first_index =
       ParseHex16(name.substr(4 + kHexDigits + 1, kHexDigits));
   if (!sequence.has_value() || !first_index.has_value()) return std::nullopt;
@@ -91,7 +92,8 @@ absl::StatusOr<SegmentHeader> DecodeHeader(absl::string_view file,
     return corrupt("bad magic");
   }
   const uint32_t stored = DecodeFixed32(data.data() + kHeaderSize - 4);
-  if (crc32c::Unmask(stored) != crc32c::Value(data.substr(0, kHeaderSize - 4))) {
+  if (crc32c::Unmask(stored) !=
+      crc32c::Value(data.substr(0, kHeaderSize - 4))) {
     return corrupt("checksum mismatch");
   }
   const uint32_t version = DecodeFixed32(data.data() + 8);
@@ -118,8 +120,8 @@ DecodedRecord DecodeRecord(absl::string_view data, uint64_t offset) {
   const absl::string_view rest =
       offset <= data.size() ? data.substr(offset) : absl::string_view();
   if (rest.size() < kRecordHeaderSize) {
-    result.kind = AllZero(rest) ? DecodedRecord::Kind::kZeros
-                                : DecodedRecord::Kind::kBad;
+    result.kind =
+        AllZero(rest) ? DecodedRecord::Kind::kZeros : DecodedRecord::Kind::kBad;
     result.reason = "truncated record header";
     return result;
   }
@@ -152,8 +154,7 @@ DecodedRecord DecodeRecord(absl::string_view data, uint64_t offset) {
   return result;
 }
 
-std::optional<uint64_t> FindValidRecord(absl::string_view data,
-                                        uint64_t from) {
+std::optional<uint64_t> FindValidRecord(absl::string_view data, uint64_t from) {
   for (uint64_t offset = from; offset + kRecordHeaderSize <= data.size();
        ++offset) {
     // Cheap rejections first: most of a preallocated segment is zeros.

@@ -37,11 +37,11 @@ inline constexpr uint64_t kMinSegmentSizeBytes = 512;
 // Record types. Zero is never a valid type, so a zero-filled (preallocated,
 // never written) region never decodes as a record.
 enum class RecordType : uint8_t {
-  kEntry = 1,         // payload: raftpb::Entry
-  kHardState = 2,     // payload: raftpb::HardState
-  kSnapshot = 3,      // payload: raftpb::SnapshotMetadata (index, term)
-  kMetadata = 4,      // payload: member_id u64, cluster_id u64
-  kSeal = 5,          // empty payload: this segment is complete
+  kEntry = 1,      // payload: raftpb::Entry
+  kHardState = 2,  // payload: raftpb::HardState
+  kSnapshot = 3,   // payload: raftpb::SnapshotMetadata (index, term)
+  kMetadata = 4,   // payload: member_id u64, cluster_id u64
+  kSeal = 5,       // empty payload: this segment is complete
 };
 inline constexpr uint8_t kMaxRecordType = 5;
 
@@ -86,8 +86,7 @@ DecodedRecord DecodeRecord(absl::string_view data, uint64_t offset);
 // The first offset >= from at which a valid record begins, if any. Used to
 // tell a torn tail (nothing valid after the bad bytes) from corruption in
 // the middle of written data (valid records after it).
-std::optional<uint64_t> FindValidRecord(absl::string_view data,
-                                        uint64_t from);
+std::optional<uint64_t> FindValidRecord(absl::string_view data, uint64_t from);
 
 }  // namespace etcdpp::storage::wal
 

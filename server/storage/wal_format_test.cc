@@ -18,12 +18,11 @@ TEST(WalFormatTest, SegmentNamesRoundTrip) {
   EXPECT_EQ(parsed->first_index, 0x51u);
   EXPECT_TRUE(IsTempSegmentName(TempName(name)));
   EXPECT_FALSE(IsTempSegmentName(name));
-  for (const char* bad :
-       {"wal-0000000000000002-0000000000000051.log.tmp", "member",
-        "wal-000000000000002-0000000000000051.log",
-        "wal-000000000000000G-0000000000000051.log",
-        "wal-0000000000000002_0000000000000051.log",
-        "wal-0000000000000002-0000000000000051.lo"}) {
+  for (const char* bad : {"wal-0000000000000002-0000000000000051.log.tmp",
+                          "member", "wal-000000000000002-0000000000000051.log",
+                          "wal-000000000000000G-0000000000000051.log",
+                          "wal-0000000000000002_0000000000000051.log",
+                          "wal-0000000000000002-0000000000000051.lo"}) {
     EXPECT_FALSE(ParseSegmentName(bad).has_value()) << bad;
   }
 }
@@ -84,11 +83,13 @@ TEST(WalFormatTest, BadRecords) {
   std::string zeroed_payload = record;
   zeroed_payload.replace(9, 3, std::string(3, '\0'));
   const Case cases[] = {
-      {"bad length", bad_length, "bad length 100: only 3 bytes left in the segment"},
+      {"bad length", bad_length,
+       "bad length 100: only 3 bytes left in the segment"},
       {"checksum", bad_crc, "checksum mismatch"},
       {"type", bad_type, "checksum mismatch"},  // the type is checksummed
       {"zeroed payload", zeroed_payload, "checksum mismatch"},
-      {"short record", record.substr(0, 10), "bad length 3: only 1 bytes left in the segment"},
+      {"short record", record.substr(0, 10),
+       "bad length 3: only 1 bytes left in the segment"},
       {"short header", record.substr(0, 5), "truncated record header"},
   };
   for (const Case& c : cases) {
@@ -100,8 +101,8 @@ TEST(WalFormatTest, BadRecords) {
 
 TEST(WalFormatTest, FindValidRecordSkipsZerosAndGarbage) {
   const std::string record = EncodeRecord(RecordType::kHardState, "xyz");
-  const std::string data = std::string(100, '\0') + "garbage!" + record +
-                           std::string(50, '\0');
+  const std::string data =
+      std::string(100, '\0') + "garbage!" + record + std::string(50, '\0');
   EXPECT_EQ(FindValidRecord(data, 0), 108u);
   EXPECT_EQ(FindValidRecord(data, 109), std::nullopt);
   EXPECT_EQ(FindValidRecord(std::string(1000, '\0'), 0), std::nullopt);

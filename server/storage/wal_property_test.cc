@@ -87,14 +87,12 @@ class Round {
     for (size_t k = durable_records_; k < states_.size(); ++k) {
       if (Same(states_[k], contents)) return;
     }
-    RC_FAIL(absl::StrCat("recovered ", contents.entries.size(),
-                         " entries (last index ",
-                         contents.entries.empty()
-                             ? 0
-                             : contents.entries.back().index(),
-                         ", commit ", contents.hard_state.commit(),
-                         ") match no state after record ", durable_records_,
-                         " of ", states_.size() - 1));
+    RC_FAIL(absl::StrCat(
+        "recovered ", contents.entries.size(), " entries (last index ",
+        contents.entries.empty() ? 0 : contents.entries.back().index(),
+        ", commit ", contents.hard_state.commit(),
+        ") match no state after record ", durable_records_, " of ",
+        states_.size() - 1));
   }
 
  private:

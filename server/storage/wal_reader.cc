@@ -86,22 +86,24 @@ absl::Status Replayer::Stop(const WalSegment& segment, absl::string_view data,
                             bool is_last, bool seen_metadata) {
   if (const std::optional<uint64_t> valid =
           wal::FindValidRecord(data, offset + 1)) {
-    return Corrupt(segment.name, offset,
-                   absl::StrCat(record.reason, " (a valid record follows at offset ",
-                                *valid, ")"));
+    return Corrupt(
+        segment.name, offset,
+        absl::StrCat(record.reason, " (a valid record follows at offset ",
+                     *valid, ")"));
   }
   // A segment is renamed into place only after its first records are
   // synced, so even the last one cannot lack them.
   if (!seen_metadata) {
-    return Corrupt(segment.name, offset,
-                   absl::StrCat(record.reason,
-                                ": segment does not begin with a metadata record"));
+    return Corrupt(
+        segment.name, offset,
+        absl::StrCat(record.reason,
+                     ": segment does not begin with a metadata record"));
   }
   // Every earlier segment was sealed and synced before the next began.
   if (!is_last) {
-    return Corrupt(segment.name, offset,
-                   absl::StrCat(record.reason,
-                                ": segment ends without a seal record"));
+    return Corrupt(
+        segment.name, offset,
+        absl::StrCat(record.reason, ": segment ends without a seal record"));
   }
   out_->tail_offset = offset;
   if (record.kind == DecodedRecord::Kind::kBad) {
@@ -177,12 +179,13 @@ absl::Status Replayer::ApplyEntry(const std::string& file, uint64_t offset,
     entries.clear();
     return absl::OkStatus();
   }
-  const uint64_t last = entries.empty() ? snapshot_index_ : entries.back().index();
+  const uint64_t last =
+      entries.empty() ? snapshot_index_ : entries.back().index();
   if (index > last + 1) {
-    return absl::DataLossError(absl::StrCat(
-        "wal: gap in the log in ", file, " at offset ", offset, ": entry ",
-        index, " follows ", entries.empty() ? "the snapshot at " : "entry ",
-        last));
+    return absl::DataLossError(
+        absl::StrCat("wal: gap in the log in ", file, " at offset ", offset,
+                     ": entry ", index, " follows ",
+                     entries.empty() ? "the snapshot at " : "entry ", last));
   }
   if (index <= last) {
     CHECK(!entries.empty()) << "a rewrite has something to rewrite";
@@ -202,9 +205,9 @@ absl::StatusOr<std::vector<WalSegment>> ListSegments(Disk& disk) {
     if (!header.has_value()) continue;
     // Names sort by sequence: fixed-width hex.
     if (!segments.empty() && header->sequence != segments.back().sequence + 1) {
-      return absl::DataLossError(absl::StrCat(
-          "wal: missing segment between ", segments.back().name, " and ",
-          name));
+      return absl::DataLossError(absl::StrCat("wal: missing segment between ",
+                                              segments.back().name, " and ",
+                                              name));
     }
     segments.push_back(WalSegment{name, header->sequence, header->first_index});
   }

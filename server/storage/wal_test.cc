@@ -77,8 +77,8 @@ class WalTest : public ::testing::TestWithParam<DiskKind> {
 
   std::unique_ptr<Wal> CreateWal(uint64_t segment_size = 64 << 10,
                                  uint64_t first_index = 1) {
-    absl::StatusOr<std::unique_ptr<Wal>> wal = Wal::Create(
-        disk_.get(), Sized(segment_size), kMetadata, first_index);
+    absl::StatusOr<std::unique_ptr<Wal>> wal =
+        Wal::Create(disk_.get(), Sized(segment_size), kMetadata, first_index);
     EXPECT_TRUE(wal.ok()) << wal.status();
     return std::move(*wal);
   }
@@ -182,8 +182,8 @@ TEST_P(WalTest, GapInTheLogIsDataLoss) {
   EXPECT_EQ(Indexes(MustRead(2).entries), Range(3, 4));
   const absl::Status gap = ReadAll(*disk_, 0).status();
   EXPECT_EQ(gap.code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(absl::StrContains(gap.message(),
-                                "entry 3 follows the snapshot at 0"))
+  EXPECT_TRUE(
+      absl::StrContains(gap.message(), "entry 3 follows the snapshot at 0"))
       << gap;
   wal->Append(std::vector{E(6, 1)}, HS(1, 1, 3));
   Settle(*wal);
@@ -330,7 +330,8 @@ class WalTornTailTest : public WalTest {
 };
 
 TEST_P(WalTornTailTest, BadLength) {
-  testing::Poke(*disk_, segment_, last_record_, std::string("\xff\xff\xff\x0f", 4));
+  testing::Poke(*disk_, segment_, last_record_,
+                std::string("\xff\xff\xff\x0f", 4));
   ExpectRepaired();
 }
 
@@ -369,9 +370,9 @@ TEST_P(WalCorruptionTest, FlippedByteInTheMiddleOfANonLastSegment) {
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StartsWith(
-      status.message(), absl::StrCat("wal: corrupt record in ", first,
-                                     " at offset ", middle,
-                                     ": checksum mismatch")))
+      status.message(),
+      absl::StrCat("wal: corrupt record in ", first, " at offset ", middle,
+                   ": checksum mismatch")))
       << status;
 }
 
@@ -384,11 +385,11 @@ TEST_P(WalCorruptionTest, FlippedByteInAMiddleRecordOfTheLastSegment) {
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StartsWith(
-      status.message(), absl::StrCat("wal: corrupt record in ", last,
-                                     " at offset ", middle,
-                                     ": checksum mismatch (a valid record "
-                                     "follows at offset ",
-                                     offsets[offsets.size() / 2 + 1], ")")))
+      status.message(),
+      absl::StrCat("wal: corrupt record in ", last, " at offset ", middle,
+                   ": checksum mismatch (a valid record "
+                   "follows at offset ",
+                   offsets[offsets.size() / 2 + 1], ")")))
       << status;
 }
 
@@ -401,7 +402,8 @@ TEST_P(WalCorruptionTest, BadLengthInTheMiddle) {
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StrContains(
-      status.message(), absl::StrCat(last, " at offset ", middle, ": bad length")))
+      status.message(),
+      absl::StrCat(last, " at offset ", middle, ": bad length")))
       << status;
 }
 
@@ -409,11 +411,13 @@ TEST_P(WalCorruptionTest, ZeroedSectorInTheMiddle) {
   WalWithEntries(5);
   const std::string last = LastSegment();
   const std::vector<uint64_t> offsets = RecordOffsets(*disk_->ReadFile(last));
-  testing::Poke(*disk_, last, offsets[2], std::string(offsets[3] - offsets[2], '\0'));
+  testing::Poke(*disk_, last, offsets[2],
+                std::string(offsets[3] - offsets[2], '\0'));
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StrContains(
-      status.message(), absl::StrCat(last, " at offset ", offsets[2], ": zeroed bytes")))
+      status.message(),
+      absl::StrCat(last, " at offset ", offsets[2], ": zeroed bytes")))
       << status;
 }
 
@@ -421,7 +425,8 @@ TEST_P(WalCorruptionTest, NonLastSegmentWithoutItsSeal) {
   WalWithEntries(50, 1024);
   const std::string first = MustRead().segments[0].name;
   const std::vector<uint64_t> offsets = RecordOffsets(*disk_->ReadFile(first));
-  testing::Poke(*disk_, first, offsets.back(), std::string(wal::kRecordHeaderSize, '\0'));
+  testing::Poke(*disk_, first, offsets.back(),
+                std::string(wal::kRecordHeaderSize, '\0'));
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(status.message(),
@@ -436,16 +441,17 @@ TEST_P(WalCorruptionTest, TruncatedHeader) {
   testing::Cut(*disk_, last, 20);
   const absl::Status status = ReadAll(*disk_, 0).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(status.message(),
-            absl::StrCat("wal: corrupt header in ", last, ": truncated header"));
+  EXPECT_EQ(status.message(), absl::StrCat("wal: corrupt header in ", last,
+                                           ": truncated header"));
 }
 
 TEST_P(WalCorruptionTest, HeaderChecksumMismatch) {
   WalWithEntries(2);
   const std::string last = LastSegment();
   testing::FlipByte(*disk_, last, 14);
-  EXPECT_EQ(ReadAll(*disk_, 0).status().message(),
-            absl::StrCat("wal: corrupt header in ", last, ": checksum mismatch"));
+  EXPECT_EQ(
+      ReadAll(*disk_, 0).status().message(),
+      absl::StrCat("wal: corrupt header in ", last, ": checksum mismatch"));
 }
 
 TEST_P(WalCorruptionTest, MissingSegment) {
@@ -522,9 +528,7 @@ class WalOnMemDiskTest : public ::testing::Test {
       last_status_ = wal_->OnDiskDone(c.op_id, c.status);
     }
   }
-  void SetUp() override {
-    wal_ = *Wal::Create(&disk_, Sized(1024), kMetadata);
-  }
+  void SetUp() override { wal_ = *Wal::Create(&disk_, Sized(1024), kMetadata); }
   MemDisk disk_;
   std::unique_ptr<Wal> wal_;
   absl::Status last_status_;
