@@ -1,5 +1,8 @@
 #include "server/storage/posix_disk.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -81,6 +84,29 @@ TEST(PosixDiskTest, SecondLockOnTheSameDirFailsClearly) {
             absl::StrCat("data dir ", dir, " is locked by another process"));
   first.reset();  // closing the directory releases the lock
   EXPECT_TRUE(second->Lock().ok());
+}
+
+TEST(PosixDiskTest, AnotherProcessCannotLockTheDir) {
+  const std::string dir = TestDir();
+  std::unique_ptr<PosixDisk> disk = OpenOrDie(dir);
+  ASSERT_TRUE(disk->Lock().ok());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child's exit code says what its Lock() returned.
+    absl::StatusOr<std::unique_ptr<PosixDisk>> other = PosixDisk::Open(dir);
+    if (!other.ok()) _exit(2);
+    const absl::Status status = (*other)->Lock();
+    _exit(status.message() ==
+                  absl::StrCat("data dir ", dir,
+                               " is locked by another process")
+              ? 0
+              : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
 }
 
 TEST(PosixDiskTest, OpenFailsWithoutParent) {

@@ -88,8 +88,10 @@ class Wal {
   uint64_t Append(absl::Span<const raftpb::Entry> entries,
                   const raftpb::HardState& hard_state);
 
-  // Removes the segments whose every entry is at or below index (the index
-  // of a durable snapshot). The last segment always stays.
+  // Removes the segments whose every entry is at or below index. index must
+  // be that of a snapshot whose file is already durable (its save's last op
+  // completed): the entries removed exist nowhere else. The last segment
+  // always stays.
   void ReleaseTo(uint64_t index);
 
   // Whether op_id is an operation this Wal submitted and still waits for.
