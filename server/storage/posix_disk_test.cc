@@ -97,9 +97,8 @@ TEST(PosixDiskTest, AnotherProcessCannotLockTheDir) {
     absl::StatusOr<std::unique_ptr<PosixDisk>> other = PosixDisk::Open(dir);
     if (!other.ok()) _exit(2);
     const absl::Status status = (*other)->Lock();
-    _exit(status.message() ==
-                  absl::StrCat("data dir ", dir,
-                               " is locked by another process")
+    _exit(status.message() == absl::StrCat("data dir ", dir,
+                                           " is locked by another process")
               ? 0
               : 1);
   }
