@@ -197,6 +197,21 @@ void Wal::ReleaseTo(uint64_t index) {
   if (removed) Submit(SyncDirOp{});
 }
 
+void Wal::CheckInvariants() const {
+  CHECK(!segments_.empty()) << "a Wal always has a segment to write to";
+  for (size_t i = 1; i < segments_.size(); ++i) {
+    CHECK_EQ(segments_[i].sequence, segments_[i - 1].sequence + 1)
+        << "segment sequences are consecutive";
+  }
+  CHECK(buffer_.empty()) << "records are submitted before Append returns";
+  CHECK_GE(offset_, data_start_) << "writes go after the opening records";
+  CHECK_GE(next_index_, 1u) << "raft indexes start at 1";
+  if (!batches_.empty()) {
+    CHECK_GT(batches_.front(), durable_batch_)
+        << "a batch waiting for durability is newer than the durable one";
+  }
+}
+
 absl::Status Wal::OnDiskDone(uint64_t op_id, const absl::Status& status) {
   CHECK(OwnsOp(op_id)) << "OnDiskDone gets only completions of the Wal's ops";
   if (!status.ok()) {

@@ -103,6 +103,10 @@ class Wal {
   uint64_t durable_batch() const { return durable_batch_; }
   bool IsDurable(uint64_t batch_id) const { return batch_id <= durable_batch_; }
 
+  // CHECK-fails if the Wal's own state is inconsistent; the simulator calls
+  // it after every step.
+  void CheckInvariants() const;
+
   // The segments in use, oldest first.
   std::vector<WalSegment> segments() const {
     return {segments_.begin(), segments_.end()};

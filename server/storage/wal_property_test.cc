@@ -195,6 +195,7 @@ class Round {
     for (const DiskCompletion& c : disk_->TakeCompletions()) {
       RC_ASSERT(wal_->OnDiskDone(c.op_id, c.status).ok());
     }
+    wal_->CheckInvariants();
     for (const auto& [batch_id, records] : batches_) {
       if (wal_->IsDurable(batch_id)) durable_records_ = records;
     }

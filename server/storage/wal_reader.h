@@ -17,9 +17,10 @@
 //    file and byte offset, and the node must refuse to start.
 // Limits, on purpose: a lost sector that takes the very last records of the
 // last segment reads as a clean end (no format can tell it from a tail that
-// was never written), and an entry whose payload happens to embed a valid
-// record can make a torn tail read as corruption (refusing to start is the
-// safe side).
+// was never written). The other way, a torn write can read as corruption,
+// and the node refuses to start when it need not — the safe side: when the
+// disk persisted a later sector of an unsynced batch but not an earlier
+// one, or when an entry's payload happens to embed a valid record.
 #ifndef ETCDPP_SERVER_STORAGE_WAL_READER_H_
 #define ETCDPP_SERVER_STORAGE_WAL_READER_H_
 

@@ -88,6 +88,7 @@ class WalTest : public ::testing::TestWithParam<DiskKind> {
     for (const DiskCompletion& c : testing::Settle(*disk_)) {
       ASSERT_TRUE(wal.OnDiskDone(c.op_id, c.status).ok()) << c.status;
     }
+    wal.CheckInvariants();
   }
 
   WalContents MustRead(uint64_t snapshot_index = 0) {
