@@ -12,9 +12,6 @@ namespace etcdpp::server {
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Open(NodeOptions options,
                                                  storage::Disk* disk) {
-  if (options.member_id == 0) {
-    return absl::InvalidArgumentError("node: member id is 0");
-  }
   std::unique_ptr<Node> node(new Node(std::move(options), disk));
   if (absl::Status s = disk->Lock(); !s.ok()) return s;
   if (absl::Status s = node->Recover(); !s.ok()) return s;
@@ -25,78 +22,110 @@ Node::Node(NodeOptions options, storage::Disk* disk)
     : options_(std::move(options)),
       disk_(disk),
       prng_(options_.seed),
-      applier_(options_.applier) {
+      applier_(options_.applier),
+      member_id_(options_.member_id),
+      cluster_id_(options_.cluster_id) {
   // 24 random bits on top: a restarted member, or another member, draws a
   // different prefix, so a proposal id never matches an older proposal's.
   next_proposal_id_ = (prng_.Next() & 0xffffff0000000000ULL) | 1;
 }
 
 absl::Status Node::Recover() {
-  absl::StatusOr<storage::WalContents> contents = storage::ReadAll(*disk_, 0);
-  if (absl::IsNotFound(contents.status())) return Bootstrap();
-  if (!contents.ok()) return contents.status();
-  if (contents->metadata.member_id != options_.member_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data dir belongs to member ", absl::Hex(contents->metadata.member_id),
-        ", not ", absl::Hex(options_.member_id)));
-  }
-  if (contents->torn_tail.has_value()) {
+  absl::StatusOr<storage::RecoveredState> state =
+      storage::Recover(*disk_, options_.wal);
+  if (absl::IsNotFound(state.status())) return Bootstrap();
+  if (!state.ok()) return state.status();
+  // As in etcd, an existing data dir wins over the flags.
+  member_id_ = state->member.member_id;
+  cluster_id_ = state->member.cluster_id;
+  if (options_.member_id != 0 && options_.member_id != member_id_) {
     Log(base::LogLevel::kWarn,
-        absl::StrCat("msg=\"repairing torn WAL tail\" file=",
-                     contents->torn_tail->segment,
-                     " offset=", contents->torn_tail->offset));
+        absl::StrCat("msg=\"data dir belongs to another member id; using "
+                     "it\" data_dir_member=",
+                     absl::Hex(member_id_),
+                     " flags_member=", absl::Hex(options_.member_id)));
   }
+  for (const absl::Status& skipped : state->skipped_snapshots) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"skipping corrupt snapshot\" error=\"",
+                     skipped.message(), "\""));
+  }
+  if (state->torn_tail.has_value()) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"repaired torn WAL tail\" file=",
+                     state->torn_tail->segment,
+                     " offset=", state->torn_tail->offset));
+  }
+  if (state->snapshot.has_value()) {
+    return absl::UnimplementedError(
+        "data dir holds a kv snapshot, which this build cannot restore yet");
+  }
+  wal_ = std::move(state->wal);
   raftpb::Snapshot snapshot;
-  if (contents->last_snapshot.has_value()) {
-    *snapshot.mutable_metadata() = *contents->last_snapshot;
-  }
-  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
-  if (absl::Status s = raft_storage_.Append(contents->entries); !s.ok()) {
+  if (state->wal_snapshot.has_value()) {
+    *snapshot.mutable_metadata() = *state->wal_snapshot;
+  } else if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) {
+    // A crash came after the member file but before the membership.
     return s;
   }
-  raft_storage_.SetHardState(contents->hard_state);
-  absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
-      storage::Wal::Open(disk_, options_.wal, *contents);
-  if (!wal.ok()) return wal.status();
-  wal_ = *std::move(wal);
+  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  if (absl::Status s = raft_storage_.Append(std::move(state->entries));
+      !s.ok()) {
+    return s;
+  }
+  raft_storage_.SetHardState(state->hard_state);
   Log(base::LogLevel::kInfo,
-      absl::StrCat("msg=\"recovered\" term=", contents->hard_state.term(),
-                   " commit=", contents->hard_state.commit(),
+      absl::StrCat("msg=\"recovered\" term=", state->hard_state.term(),
+                   " commit=", state->hard_state.commit(),
                    " last_index=", raft_storage_.LastIndex()));
   // The kv state is rebuilt by applying the committed log again.
   return StartRaft(/*applied=*/0);
 }
 
 absl::Status Node::Bootstrap() {
+  if (member_id_ == 0) {
+    return absl::InvalidArgumentError("node: member id is 0");
+  }
   if (options_.initial_voters.empty()) {
     return absl::FailedPreconditionError(
-        "data dir has no WAL and no initial cluster to bootstrap");
+        "data dir was never bootstrapped and --initial-cluster-state is "
+        "existing: joining a running cluster is not supported yet");
   }
-  storage::WalMetadata metadata{options_.member_id, options_.cluster_id};
+  storage::WalMetadata member{member_id_, cluster_id_};
   absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
-      storage::Wal::Create(disk_, options_.wal, metadata);
+      storage::Bootstrap(*disk_, options_.wal, member);
   if (!wal.ok()) return wal.status();
   wal_ = *std::move(wal);
-  // The initial membership is recorded as a snapshot at index 0, so every
-  // member of a new cluster starts from the same configuration.
   raftpb::Snapshot snapshot;
-  raftpb::ConfState* conf = snapshot.mutable_metadata()->mutable_conf_state();
+  if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) return s;
+  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"bootstrapping new cluster\" voters=",
+                   options_.initial_voters.size()));
+  return StartRaft(/*applied=*/0);
+}
+
+// The initial membership is recorded as a snapshot marker at index 0, so
+// every member of a new cluster starts from the same configuration; raft
+// may act only once it is durable.
+absl::Status Node::RecordInitialMembership(raftpb::Snapshot* snapshot) {
+  if (options_.initial_voters.empty()) {
+    return absl::FailedPreconditionError(
+        "data dir has no membership and no initial cluster to start from");
+  }
+  raftpb::ConfState* conf = snapshot->mutable_metadata()->mutable_conf_state();
   std::vector<uint64_t> voters = options_.initial_voters;
   std::sort(voters.begin(), voters.end());
   for (uint64_t id : voters) conf->add_voters(id);
-  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
   storage::WalBatch batch;
-  batch.snapshot = snapshot.metadata();
+  batch.snapshot = snapshot->metadata();
   bootstrap_batch_ = wal_->Append(batch);
-  Log(base::LogLevel::kInfo,
-      absl::StrCat("msg=\"bootstrapping new cluster\" voters=",
-                   voters.size()));
-  return StartRaft(/*applied=*/0);
+  return absl::OkStatus();
 }
 
 absl::Status Node::StartRaft(uint64_t applied) {
   raft::Config config;
-  config.id = options_.member_id;
+  config.id = member_id_;
   config.election_ticks = options_.election_ticks;
   config.heartbeat_ticks = options_.heartbeat_ticks;
   config.seed = prng_.Next();
@@ -194,20 +223,22 @@ void Node::ReportSnapshot(uint64_t peer, bool ok) {
   Pump();
 }
 
-void Node::TransferLeadershipAway() {
-  if (halted_ || !GetStatus().is_leader) return;
+bool Node::TransferLeadershipAway() {
+  if (halted_ || !GetStatus().is_leader) return false;
   const raft::Status status = raw_->GetStatus();
   uint64_t best = 0;
   uint64_t best_match = 0;
   for (const auto& [id, progress] : status.progress) {
-    if (id == options_.member_id || progress.is_learner) continue;
+    if (id == member_id_ || progress.is_learner) continue;
     if (best == 0 || progress.match > best_match) {
       best = id;
       best_match = progress.match;
     }
   }
-  if (best != 0) raw_->TransferLeader(best);
+  if (best == 0) return false;
+  raw_->TransferLeader(best);
   Pump();
+  return true;
 }
 
 NodeOutput Node::TakeOutput() { return std::exchange(output_, NodeOutput{}); }
@@ -431,8 +462,8 @@ void Node::Reply(uint64_t request_id, absl::Status status,
 
 etcdserverpb::ResponseHeader Node::Header() const {
   etcdserverpb::ResponseHeader header;
-  header.set_cluster_id(options_.cluster_id);
-  header.set_member_id(options_.member_id);
+  header.set_cluster_id(cluster_id_);
+  header.set_member_id(member_id_);
   header.set_revision(applier_.store().current_revision());
   header.set_raft_term(raw_->raft().term());
   return header;
@@ -464,8 +495,8 @@ void Node::Log(base::LogLevel level, const std::string& message) const {
 
 NodeStatus Node::GetStatus() const {
   NodeStatus status;
-  status.member_id = options_.member_id;
-  status.cluster_id = options_.cluster_id;
+  status.member_id = member_id_;
+  status.cluster_id = cluster_id_;
   status.leader = raw_->raft().lead();
   status.term = raw_->raft().term();
   status.commit_index = raw_->raft().log().committed();

@@ -42,6 +42,7 @@
 #include "kv/request.pb.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
+#include "server/storage/data_dir.h"
 #include "server/storage/disk.h"
 #include "server/storage/wal.h"
 
@@ -121,8 +122,9 @@ class Node {
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool ok);
   // Hands leadership to the most up-to-date other voter, if this member
-  // leads (before a graceful stop).
-  void TransferLeadershipAway();
+  // leads (before a graceful stop). False when there is no one to hand it
+  // to (not the leader, or the only voter).
+  bool TransferLeadershipAway();
 
   // Output, drained by the driver after each input.
   NodeOutput TakeOutput();
@@ -159,6 +161,7 @@ class Node {
   Node(NodeOptions options, storage::Disk* disk);
   absl::Status Recover();
   absl::Status Bootstrap();
+  absl::Status RecordInitialMembership(raftpb::Snapshot* snapshot);
   absl::Status StartRaft(uint64_t applied);
 
   // Drives raft's Readies as far as the disk allows.
@@ -187,6 +190,9 @@ class Node {
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<storage::Wal> wal_;
   kv::Applier applier_;
+  // From the data dir when it has them (it wins over the options).
+  uint64_t member_id_;
+  uint64_t cluster_id_;
 
   uint64_t applied_index_ = 0;
   int64_t tick_ = 0;

@@ -157,6 +157,7 @@ absl::Status ContinueWal(Disk& disk, const WalOptions& options,
   state->hard_state = contents->hard_state;
   state->entries = std::move(contents->entries);
   state->torn_tail = contents->torn_tail;
+  state->wal_snapshot = contents->last_snapshot;
   return absl::OkStatus();
 }
 

@@ -64,6 +64,9 @@ struct RecoveredState {
   raftpb::HardState hard_state;
   std::vector<raftpb::Entry> entries;    // contiguous after the snapshot
   std::optional<WalTornTail> torn_tail;  // cut off (and zeroed) at open
+  // The newest snapshot marker in the WAL (the node records a new
+  // cluster's initial membership as one at index 0).
+  std::optional<raftpb::SnapshotMetadata> wal_snapshot;
   std::unique_ptr<Wal> wal;              // open for appending
 };
 

@@ -1,0 +1,207 @@
+// etcdpp: the server binary. Parses etcd's flags, opens the data dir,
+// recovers or bootstraps the member, and serves etcd's gRPC API until
+// SIGTERM or SIGINT, when it hands leadership away and stops.
+//
+// Any error before serving -- a bad flag, an unusable or locked data dir, a
+// busy port -- is one line on stderr and exit status 1.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "net/event_loop.h"
+#include "server/config/flags.h"
+#include "server/config/ids.h"
+#include "server/node/node.h"
+#include "server/rpc/client_server.h"
+#include "server/runner/runner.h"
+#include "server/runner/stderr_log.h"
+#include "server/storage/posix_disk.h"
+
+extern char** environ;
+
+namespace etcdpp {
+namespace {
+
+constexpr char kVersion[] = "etcdpp 0.1.0 (etcd API 3.5)";
+
+[[noreturn]] void Fail(const absl::Status& status) {
+  std::fprintf(stderr, "etcdpp: error: %s\n",
+               std::string(status.message()).c_str());
+  std::exit(1);
+}
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+std::string Host(const config::Url& url) {
+  return url.host == "localhost" ? "127.0.0.1" : url.host;
+}
+
+struct Membership {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+  std::vector<uint64_t> voters;
+  std::vector<runner::PeerAddress> peers;
+};
+
+absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
+  Membership m;
+  for (const config::InitialMember& member : f.initial_cluster) {
+    std::vector<std::string> urls;
+    for (const config::Url& u : member.peer_urls) urls.push_back(u.ToString());
+    const uint64_t id =
+        config::ComputeMemberId(urls, f.initial_cluster_token);
+    m.voters.push_back(id);
+    if (member.name == f.name) {
+      m.member_id = id;
+    } else {
+      m.peers.push_back(runner::PeerAddress{id, Host(member.peer_urls[0]),
+                                            member.peer_urls[0].port});
+    }
+  }
+  m.cluster_id = config::ComputeClusterId(m.voters);
+  return m;
+}
+
+int Run(const config::ServerFlags& flags) {
+  // Signals are taken through a signalfd on the loop: block them before
+  // any thread (gRPC's) starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  runner::StderrLogSink log("server",
+                            static_cast<base::LogLevel>(flags.log_level));
+  for (const std::string& w : flags.warnings) {
+    log.Write(base::LogLevel::kWarn, absl::StrCat("msg=\"", w, "\""));
+  }
+  absl::StatusOr<Membership> membership = ComputeMembership(flags);
+  if (!membership.ok()) Fail(membership.status());
+
+  absl::StatusOr<std::unique_ptr<storage::PosixDisk>> disk =
+      storage::PosixDisk::Open(flags.data_dir);
+  if (!disk.ok()) Fail(disk.status());
+
+  server::NodeOptions options;
+  options.member_id = membership->member_id;
+  options.cluster_id = membership->cluster_id;
+  if (flags.initial_cluster_new) options.initial_voters = membership->voters;
+  options.election_ticks = flags.ElectionTicks();
+  options.heartbeat_ticks = 1;
+  // etcd's request timeout: 5 s plus two election timeouts.
+  options.request_timeout_ticks = static_cast<int>(
+      (5000 + 2 * flags.election_timeout_ms) / flags.heartbeat_interval_ms);
+  options.seed = (static_cast<uint64_t>(getpid()) << 32) ^
+                 static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  options.applier.txn.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  options.log = &log;
+  absl::StatusOr<std::unique_ptr<server::Node>> node =
+      server::Node::Open(options, disk->get());
+  if (!node.ok()) Fail(node.status());
+
+  absl::StatusOr<std::unique_ptr<net::EventLoop>> loop =
+      net::EventLoop::Create();
+  if (!loop.ok()) Fail(loop.status());
+
+  runner::RunnerOptions runner_options;
+  runner_options.tick_ms = flags.heartbeat_interval_ms;
+  runner_options.transport.cluster_id = membership->cluster_id;
+  runner_options.transport.member_id = membership->member_id;
+  runner_options.transport.listen_host = Host(flags.listen_peer_urls[0]);
+  runner_options.transport.listen_port = flags.listen_peer_urls[0].port;
+  runner_options.transport.snapshot_dir = flags.data_dir;
+  runner_options.peers = membership->peers;
+  absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
+      runner::Runner::Start(
+          loop->get(), *std::move(disk), *std::move(node), runner_options,
+          &log, [](const absl::Status& status) {
+            // A failed fsync or corruption: never serve again from this
+            // process (DESIGN.md). The data dir stays as last synced.
+            std::fprintf(stderr, "etcdpp: fatal: %s\n",
+                         status.ToString().c_str());
+            std::_Exit(1);
+          });
+  if (!runner.ok()) Fail(runner.status());
+
+  rpc::ClientServerOptions client_options;
+  for (const config::Url& url : flags.listen_client_urls) {
+    client_options.listen_addresses.push_back(
+        absl::StrCat(Host(url), ":", url.port));
+  }
+  client_options.limits.max_request_bytes = flags.max_request_bytes;
+  client_options.limits.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  absl::StatusOr<std::unique_ptr<rpc::ClientServer>> clients =
+      rpc::ClientServer::Start(runner->get(), client_options);
+  if (!clients.ok()) Fail(clients.status());
+
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) Fail(absl::InternalError("signalfd failed"));
+  net::EventLoop* raw_loop = loop->get();
+  runner::Runner* raw_runner = runner->get();
+  bool stopping = false;
+  (void)raw_loop->Watch(signal_fd, net::kReadable, [&](uint32_t) {
+    signalfd_siginfo info;
+    while (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+    }
+    if (stopping) return;
+    stopping = true;
+    log.Write(base::LogLevel::kInfo, "msg=\"received signal, stopping\"");
+    raw_runner->GracefulStop([raw_loop] { raw_loop->Stop(); });
+  });
+
+  log.Write(base::LogLevel::kInfo,
+            absl::StrCat("msg=\"serving\" name=", flags.name,
+                         " member_id=", absl::Hex(membership->member_id),
+                         " cluster_id=", absl::Hex(membership->cluster_id),
+                         " data_dir=", flags.data_dir,
+                         " client_port=", (*clients)->ports()[0],
+                         " peer_port=", raw_runner->peer_port()));
+  raw_loop->Run();
+
+  (*clients)->Shutdown(absl::Seconds(1));
+  raw_loop->Unwatch(signal_fd);
+  close(signal_fd);
+  runner->reset();
+  log.Write(base::LogLevel::kInfo, "msg=\"stopped\"");
+  return 0;
+}
+
+}  // namespace
+}  // namespace etcdpp
+
+int main(int argc, char** argv) {
+  using namespace etcdpp;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<config::ServerFlags> flags =
+      config::ParseFlags(args, Environment());
+  if (!flags.ok()) Fail(flags.status());
+  if (flags->help) {
+    std::fputs(config::Usage().c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("%s\n", kVersion);
+    return 0;
+  }
+  return Run(*flags);
+}

@@ -1,0 +1,108 @@
+// Runner: the production driver of one server::Node.
+//
+// It owns the node thread, which is the event loop's thread: the node, its
+// Disk, the peer transport and every callback run there, one at a time, so
+// the node needs no locks. gRPC threads hand requests over through
+// EventLoop::Post (the input queue); a timerfd ticks the node once per
+// heartbeat interval; after every input the runner drains the disk's
+// completions back into the node and the node's outputs to the peers and
+// to the waiting gRPC calls.
+//
+// The simulator (sim/) is the node's other driver; it does the same with
+// simulated time, network and disk.
+#ifndef ETCDPP_SERVER_RUNNER_RUNNER_H_
+#define ETCDPP_SERVER_RUNNER_RUNNER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "base/log.h"
+#include "net/event_loop.h"
+#include "server/node/node.h"
+#include "server/peer/transport.h"
+#include "server/rpc/backend.h"
+#include "server/storage/disk.h"
+
+namespace etcdpp::runner {
+
+struct PeerAddress {
+  uint64_t id = 0;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct RunnerOptions {
+  uint64_t tick_ms = 100;
+  peer::TransportOptions transport;
+  std::vector<PeerAddress> peers;  // the other members
+  // How long a graceful stop waits for leadership to move away.
+  uint64_t transfer_wait_ms = 2000;
+};
+
+class Runner final : public rpc::Backend {
+ public:
+  // Called on the loop thread when the node halts (a failed fsync,
+  // corruption): the process must stop.
+  using HaltFn = std::function<void(const absl::Status&)>;
+
+  // Starts the transport and the ticks. Call on the loop thread, or before
+  // the loop runs.
+  static absl::StatusOr<std::unique_ptr<Runner>> Start(
+      net::EventLoop* loop, std::unique_ptr<storage::Disk> disk,
+      std::unique_ptr<server::Node> node, RunnerOptions options,
+      base::LogSink* log, HaltFn on_halt);
+  ~Runner() override;
+
+  // rpc::Backend: any thread.
+  void Write(kvpb::InternalRequest request, rpc::ReplyFn done) override;
+  void Read(etcdserverpb::RangeRequest request, rpc::ReplyFn done) override;
+  void Status(std::function<void(absl::StatusOr<etcdserverpb::StatusResponse>)>
+                  done) override;
+  void HashKV(int64_t revision,
+              std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
+                  done) override;
+
+  // Loop thread: hands leadership away if this member leads, waits for it
+  // to move (at most transfer_wait_ms), then calls `done`. New requests are
+  // refused from now on.
+  void GracefulStop(std::function<void()> done);
+
+  uint16_t peer_port() const { return transport_->port(); }
+
+ private:
+  Runner(net::EventLoop* loop, std::unique_ptr<storage::Disk> disk,
+         std::unique_ptr<server::Node> node, RunnerOptions options,
+         base::LogSink* log, HaltFn on_halt);
+  absl::Status StartTransport();
+  // Runs `input` against the node on the loop thread, then drains.
+  void Submit(std::function<void(server::Node&)> input);
+  void Drain();
+  void Deliver(std::vector<server::ClientReply> replies);
+  void Log(base::LogLevel level, const std::string& message);
+
+  net::EventLoop* const loop_;
+  std::unique_ptr<storage::Disk> disk_;
+  std::unique_ptr<server::Node> node_;
+  const RunnerOptions options_;
+  base::LogSink* const log_;
+  HaltFn on_halt_;
+  std::unique_ptr<peer::PeerTransport> transport_;
+  net::TimerId tick_timer_ = 0;
+  bool halted_ = false;
+  bool stopping_ = false;
+
+  // Loop thread only.
+  uint64_t next_request_id_ = 1;
+  std::map<uint64_t, rpc::ReplyFn> waiting_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace etcdpp::runner
+
+#endif  // ETCDPP_SERVER_RUNNER_RUNNER_H_
