@@ -303,7 +303,11 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
   }
   switch (Poll(m.from(), !m.reject())) {
     case VoteResult::kWon:
-      if (state_ == StateType::kPreCandidate) {
+      if (!Promotable()) {
+        // A configuration applied during the election removed or demoted
+        // us; a node outside the voters must not lead.
+        BecomeFollower(term_, kNone);
+      } else if (state_ == StateType::kPreCandidate) {
         Campaign("CampaignElection");
       } else {
         BecomeLeader();

@@ -46,7 +46,8 @@ struct Ready {
   // Entries to persist (append, truncating any stored entries they
   // overwrite), before sending messages_after_persist.
   std::vector<raftpb::Entry> entries;
-  // A snapshot to persist and apply, before the committed entries.
+  // A snapshot to persist and apply, before `entries` (which follow it)
+  // and before the committed entries.
   std::optional<raftpb::Snapshot> snapshot;
   // Entries to apply, in order. They may include entries of this Ready's
   // `entries`: persist first, then apply.
