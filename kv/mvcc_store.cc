@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/crc32c.h"
 #include "kv/errors.h"
 #include "kv/key_range.h"
 #include "kv/validate.h"
@@ -175,6 +176,38 @@ absl::StatusOr<etcdserverpb::CompactionResponse> MvccStore::Compact(
   etcdserverpb::CompactionResponse response;
   response.mutable_header()->set_revision(current_revision_);
   return response;
+}
+
+absl::StatusOr<KeyValueHash> MvccStore::HashKV(int64_t revision) const {
+  CHECK(!write_open_) << "reads from outside a write wait for its end";
+  if (revision > 0 && revision <= compact_revision_) return CompactedError();
+  if (revision > current_revision_) return FutureRevisionError();
+  if (revision == 0) revision = current_revision_;
+  // Changes at or below the compact revision that a compaction at `revision`
+  // would drop are left out; with nothing to keep, etcd skips none.
+  const absl::btree_set<Revision> keep = index_.Keep(revision);
+  uint32_t crc = base::crc32c::Value("key");
+  std::string bytes;
+  KeyValue tombstone;
+  for (const auto& [rev, kv] : changes_) {
+    if (rev.main > revision) break;
+    if (rev.main <= compact_revision_ && !keep.empty() && !keep.contains(rev)) {
+      continue;
+    }
+    const bool is_tombstone = kv.create_revision() == 0;
+    bytes.clear();
+    AppendBucketKey(rev, is_tombstone, &bytes);
+    crc = base::crc32c::Extend(crc, bytes);
+    bytes.clear();
+    if (is_tombstone) {
+      tombstone.set_key(kv.key());
+      CHECK(tombstone.SerializeToString(&bytes)) << "a KeyValue serializes";
+    } else {
+      CHECK(kv.SerializeToString(&bytes)) << "a KeyValue serializes";
+    }
+    crc = base::crc32c::Extend(crc, bytes);
+  }
+  return KeyValueHash{crc, compact_revision_, revision};
 }
 
 const KeyValue* MvccStore::FindChange(Revision rev) const {

@@ -42,6 +42,17 @@ namespace etcdpp::kv {
 
 class WriteTxn;
 
+// The answer to HashKV: etcd's KeyValueHash.
+struct KeyValueHash {
+  uint32_t hash = 0;
+  // The store's compact revision when the hash was taken.
+  int64_t compact_revision = 0;
+  // The revision hashed up to (the current one when asked for 0).
+  int64_t hash_revision = 0;
+
+  friend bool operator==(const KeyValueHash&, const KeyValueHash&) = default;
+};
+
 class MvccStore {
  public:
   MvccStore() = default;
@@ -70,6 +81,18 @@ class MvccStore {
   // FutureRevisionError when revision > current_revision().
   absl::StatusOr<etcdserverpb::CompactionResponse> Compact(
       const etcdserverpb::CompactionRequest& request);
+
+  // etcd's HashKV (mvcc store.HashByRev): the CRC-32C of the bucket name
+  // "key" followed by the backend key (AppendBucketKey) and the marshalled
+  // KeyValue of every kept change with main revision <= `revision` (0: the
+  // current revision), in revision order. A change at or below the compact
+  // revision counts only if a compaction at `revision` would keep it, so
+  // replicas that compacted at different points still agree. A tombstone's
+  // value is the KeyValue holding only its key, as etcd stores it.
+  //
+  // Fails with CompactedError when 0 < revision <= compact_revision() and
+  // FutureRevisionError when revision > current_revision(). Reads only.
+  absl::StatusOr<KeyValueHash> HashKV(int64_t revision) const;
 
   // The change stored at `rev`, or nullptr (never written, or compacted).
   // A delete is a KeyValue with only key and mod_revision set.

@@ -14,6 +14,7 @@
 #include <compare>
 #include <cstdint>
 #include <ostream>
+#include <string>
 #include <utility>
 
 namespace etcdpp::kv {
@@ -36,6 +37,27 @@ struct Revision {
     return out << "{" << r.main << "," << r.sub << "}";
   }
 };
+
+// etcd's backend key for a change (server/storage/mvcc/revision.go): main
+// and sub as 8-byte big-endian integers joined by '_', and a 't' appended
+// for a tombstone. HashKV hashes these exact bytes, so replicas -- and etcd
+// itself -- agree on the hash of one history. Big-endian keeps byte order
+// equal to revision order for the non-negative revisions a store holds.
+inline constexpr size_t kBucketKeyBytes = 8 + 1 + 8;
+
+inline void AppendBucketKey(const Revision& rev, bool tombstone,
+                            std::string* out) {
+  const auto append_be64 = [out](int64_t v) {
+    const auto u = static_cast<uint64_t>(v);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out->push_back(static_cast<char>((u >> shift) & 0xFF));
+    }
+  };
+  append_be64(rev.main);
+  out->push_back('_');
+  append_be64(rev.sub);
+  if (tombstone) out->push_back('t');
+}
 
 }  // namespace etcdpp::kv
 
