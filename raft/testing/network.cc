@@ -134,9 +134,20 @@ bool Network::Passes(const raftpb::Message& m) {
 }
 
 void Network::Deliver(const raftpb::Message& m) {
-  if (!Passes(m)) return;
-  ++delivered_by_type_[m.type()];
-  (void)node(m.to()).Step(m);
+  const bool passes = Passes(m);
+  if (passes) {
+    ++delivered_by_type_[m.type()];
+    (void)node(m.to()).Step(m);
+  }
+  // The transport tells the leader how a snapshot it streamed went.
+  if (m.type() == raftpb::MsgSnap && nodes_.contains(m.from())) {
+    ReportSnapshotResult(m, passes);
+  }
+}
+
+void Network::ReportSnapshotResult(const raftpb::Message& m, bool delivered) {
+  node(m.from()).ReportSnapshot(
+      m.to(), delivered ? SnapshotStatus::kFinish : SnapshotStatus::kFailure);
 }
 
 void Network::DeliverAll() {

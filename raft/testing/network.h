@@ -73,8 +73,12 @@ class Network {
   bool ProcessReady(uint64_t id);
   // Delivers the queued messages (one round; new ones are queued).
   void DeliverAll();
-  // Steps one message into its target, through the filter.
+  // Steps one message into its target, through the filter. A MsgSnap's
+  // outcome is reported to its sender, as a transport does.
   void Deliver(const raftpb::Message& m);
+  // Tells the sender of a MsgSnap whether it arrived (for messages a test
+  // drops from the queue itself).
+  void ReportSnapshotResult(const raftpb::Message& m, bool delivered);
   // Ready and deliver until quiet, at most max_rounds rounds.
   void Stabilize(int max_rounds = 1000);
 
