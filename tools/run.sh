@@ -7,15 +7,7 @@ cd "$(dirname "$0")/.."
 
 bash tools/setup.sh
 
-if [ -f server/main.cc ]; then
-  bazel build -c opt //server:etcdpp
-  exec bazel-bin/server/etcdpp "$@"
-fi
-
-# Until the server lands (issue 6) there is no node to start: build what
-# exists and say so.
-bazel build //...
-echo
-echo "etcdpp: built every target; the server binary (//server:etcdpp) does"
-echo "not exist yet, so no node was started. Run 'bash tools/test.sh' to run"
-echo "the tests of what exists."
+bazel build -c opt //server:etcdpp
+echo "etcdpp: starting a single-member cluster on 127.0.0.1:2379 (try:"
+echo "  ETCDCTL_API=3 etcdctl put foo bar; ETCDCTL_API=3 etcdctl get foo)"
+exec bazel-bin/server/etcdpp "$@"

@@ -365,20 +365,23 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
 // ---- Linearizable reads -----------------------------------------------------
 
 void Node::MaybeStartReadRound() {
-  if (reads_waiting_.empty()) return;
-  // One round at a time while raft has not answered: a new round would
-  // only add heartbeats. A round unanswered for an election timeout was
-  // lost (leader change): its reads join the next one.
+  // A round raft has not answered within an election timeout was lost (a
+  // leader change drops ReadIndex requests): its reads join a new round.
+  bool unanswered = false;
   for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
     ReadRound& round = it->second;
-    if (round.read_index.has_value()) {
+    if (round.read_index.has_value() ||
+        tick_ - round.started_tick < options_.election_ticks) {
+      unanswered = unanswered || !round.read_index.has_value();
       ++it;
       continue;
     }
-    if (tick_ - round.started_tick < options_.election_ticks) return;
     for (PendingRead& r : round.reads) reads_waiting_.push_back(std::move(r));
     it = read_rounds_.erase(it);
   }
+  // One round at a time while raft has not answered: another would only
+  // add heartbeats, and the next round takes every read waiting.
+  if (reads_waiting_.empty() || unanswered) return;
   const uint64_t round_id = next_read_round_++;
   std::string context(8, '\0');
   for (int i = 0; i < 8; ++i) context[i] = static_cast<char>(round_id >> (8 * i));

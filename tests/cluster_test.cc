@@ -1,0 +1,353 @@
+// End-to-end: three real etcdpp processes on 127.0.0.1, used through Debian's
+// etcdctl and through gRPC stubs, with crashes, pauses, restarts and damaged
+// data dirs.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/etcdctl.h"
+#include "tests/local_cluster.h"
+
+namespace etcdpp::tests {
+namespace {
+
+// The test runs in its runfiles tree, where the server is a data dependency.
+std::string Binary() { return "server/etcdpp"; }
+
+std::string TempRoot(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string root = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  RunCommand("rm -rf '" + root + "' && mkdir -p '" + root + "'");
+  return root;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void StartCluster() {
+    cluster_ = std::make_unique<LocalCluster>(
+        Binary(),
+        TempRoot(::testing::UnitTest::GetInstance()->current_test_info()->name()),
+        3);
+    ASSERT_TRUE(cluster_->StartAll().ok());
+    absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(20));
+    ASSERT_TRUE(leader.ok()) << cluster_->LogTail(0);
+  }
+
+  Etcdctl Through(int i) const { return Etcdctl(cluster_->member(i).endpoint()); }
+  Etcdctl All() const { return Etcdctl(cluster_->Endpoints()); }
+
+  // Every key and value, read serializably from member i.
+  std::string Dump(int i) const {
+    CommandResult r = Through(i).Run("get '' --from-key --consistency=s");
+    return r.output;
+  }
+
+  // Waits until every running member serves the same data as member `ref`.
+  void ExpectConverged(int ref) {
+    std::string want;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      want = Dump(ref);
+      bool same = true;
+      for (int i = 0; i < cluster_->size(); ++i) {
+        if (Dump(i) != want) same = false;
+      }
+      if (same) return;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    for (int i = 0; i < cluster_->size(); ++i) {
+      EXPECT_EQ(Dump(i), want) << "member " << i;
+    }
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(ClusterTest, EtcdctlThroughEveryMember) {
+  StartCluster();
+  for (int i = 0; i < 3; ++i) {
+    CommandResult put =
+        Through(i).Run(absl::StrCat("put key", i, " value", i));
+    ASSERT_EQ(put.exit_code, 0) << put.output << cluster_->LogTail(i);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = Through(i).Json<etcdserverpb::RangeResponse>("get key --prefix");
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->kvs_size(), 3) << "member " << i;
+    EXPECT_EQ(r->kvs(2).value(), "value2");
+    EXPECT_EQ(r->header().member_id() != 0, true);
+    auto limited =
+        Through(i).Json<etcdserverpb::RangeResponse>("get key --prefix --limit=1");
+    ASSERT_TRUE(limited.ok());
+    EXPECT_EQ(limited->kvs_size(), 1);
+    EXPECT_TRUE(limited->more());
+    auto sorted = Through(i).Json<etcdserverpb::RangeResponse>(
+        "get key --prefix --sort-by=MODIFY --order=DESCEND --keys-only");
+    ASSERT_TRUE(sorted.ok());
+    EXPECT_EQ(sorted->kvs(0).key(), "key2");
+    EXPECT_EQ(sorted->kvs(0).value(), "");
+    auto old = Through(i).Json<etcdserverpb::RangeResponse>("get key0 --rev=2");
+    ASSERT_TRUE(old.ok());
+    EXPECT_EQ(old->kvs(0).value(), "value0");
+  }
+  CommandResult txn = Through(1).Run(
+      "txn", "value(\"key0\") = \"value0\"\n\nput key0 swapped\n\nput key0 no\n\n");
+  EXPECT_EQ(txn.output, "SUCCESS\n\nOK\n");
+  CommandResult del = Through(2).Run("del key --prefix --prev-kv");
+  EXPECT_EQ(del.exit_code, 0) << del.output;
+  EXPECT_EQ(del.output.substr(0, 2), "3\n");
+  CommandResult compact = Through(0).Run("compaction 3");
+  EXPECT_EQ(compact.output, "compacted revision 3\n");
+  CommandResult compacted = Through(1).Run("get key0 --rev=2");
+  EXPECT_NE(compacted.output.find("required revision has been compacted"),
+            std::string::npos)
+      << compacted.output;
+  CommandResult health = All().Run("endpoint health");
+  EXPECT_EQ(health.exit_code, 0) << health.output;
+  EXPECT_EQ(std::count(health.output.begin(), health.output.end(), '\n'), 3)
+      << health.output;
+  EXPECT_EQ(health.output.find("timed out"), std::string::npos)
+      << health.output;
+  CommandResult status = All().Run("endpoint status -w table");
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("true"), std::string::npos) << status.output;
+  ExpectConverged(0);
+}
+
+// Writers that put unique keys through any member, remembering which puts
+// were acknowledged and when the last one was.
+class Writers {
+ public:
+  Writers(const LocalCluster& cluster, int threads) {
+    for (int m = 0; m < cluster.size(); ++m) {
+      stubs_.push_back(etcdserverpb::KV::NewStub(grpc::CreateChannel(
+          cluster.member(m).endpoint(), grpc::InsecureChannelCredentials())));
+    }
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this, t] { Run(t); });
+    }
+  }
+  ~Writers() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  std::set<std::string> acked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acked_;
+  }
+  // The longest time between two acknowledgements, since `since`.
+  absl::Duration LongestGapSince(absl::Time since) {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::Duration longest;
+    absl::Time prev = since;
+    for (absl::Time t : ack_times_) {
+      if (t < since) continue;
+      longest = std::max(longest, t - prev);
+      prev = t;
+    }
+    return longest;
+  }
+
+ private:
+  void Run(int thread) {
+    for (int n = 0; !stop_; ++n) {
+      const std::string key = absl::StrCat("w", thread, "-", n);
+      etcdserverpb::PutRequest put;
+      put.set_key(key);
+      put.set_value("v");
+      etcdserverpb::PutResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(2));
+      auto& stub = stubs_[(thread + n) % stubs_.size()];
+      if (stub->Put(&context, put, &response).ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        acked_.insert(key);
+        ack_times_.push_back(absl::Now());
+      } else {
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::set<std::string> acked_;
+  std::vector<absl::Time> ack_times_;
+};
+
+TEST_F(ClusterTest, KillLeaderUnderLoadLosesNoAcknowledgedWrite) {
+  StartCluster();
+  Writers writers(*cluster_, 4);
+  absl::SleepFor(absl::Seconds(1));
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(5));
+  ASSERT_TRUE(leader.ok());
+  const absl::Time killed_at = absl::Now();
+  cluster_->Signal(*leader, SIGKILL);
+  absl::SleepFor(absl::Seconds(3));
+  const absl::Duration gap = writers.LongestGapSince(killed_at);
+  std::printf("write gap after killing the leader: %s\n",
+              absl::FormatDuration(gap).c_str());
+  EXPECT_LT(gap, absl::Seconds(10));
+  ASSERT_TRUE(cluster_->Start(*leader).ok());
+  absl::SleepFor(absl::Seconds(1));
+  writers.Stop();
+  const std::set<std::string> acked = writers.acked();
+  ASSERT_GT(acked.size(), 20u);
+  // Restart every member, then check every acknowledged write everywhere.
+  for (int i = 0; i < 3; ++i) cluster_->Signal(i, SIGKILL);
+  ASSERT_TRUE(cluster_->StartAll().ok());
+  ASSERT_TRUE(cluster_->WaitForLeader(absl::Seconds(20)).ok());
+  ExpectConverged(0);
+  const std::string dump = Dump(1);
+  for (const std::string& key : acked) {
+    EXPECT_NE(dump.find(key + "\nv\n"), std::string::npos) << key;
+  }
+}
+
+TEST_F(ClusterTest, PausedFollowerAndPausedLeader) {
+  StartCluster();
+  int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int follower = (leader + 1) % 3;
+  cluster_->Signal(follower, SIGSTOP);
+  for (int n = 0; n < 5; ++n) {
+    CommandResult r = Through(leader).Run(absl::StrCat("put f", n, " x"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  cluster_->Signal(follower, SIGCONT);
+  ExpectConverged(leader);
+
+  cluster_->Signal(leader, SIGSTOP);
+  const int other = (leader + 2) % 3;
+  CommandResult r;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    r = Through(other).Run("put during-pause y");
+    if (r.exit_code == 0) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  cluster_->Signal(leader, SIGCONT);
+  ExpectConverged(other);
+  EXPECT_NE(Dump(leader).find("during-pause"), std::string::npos);
+}
+
+TEST_F(ClusterTest, FullRestartKeepsData) {
+  StartCluster();
+  for (int n = 0; n < 10; ++n) {
+    ASSERT_EQ(All().Run(absl::StrCat("put r", n, " ", n)).exit_code, 0);
+  }
+  for (int i = 0; i < 3; ++i) cluster_->Signal(i, SIGTERM);
+  ASSERT_TRUE(cluster_->StartAll().ok());
+  ASSERT_TRUE(cluster_->WaitForLeader(absl::Seconds(20)).ok());
+  auto r = All().Json<etcdserverpb::RangeResponse>("get r --prefix");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kvs_size(), 10);
+  ExpectConverged(0);
+}
+
+// The only WAL segment of a member's data dir.
+std::string Segment(const Member& m) {
+  CommandResult r = RunCommand("ls '" + m.data_dir + "' | grep '^wal-' | tail -1");
+  std::string name = r.output;
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return m.data_dir + "/" + name;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteAll(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+TEST_F(ClusterTest, DamagedDataDirs) {
+  StartCluster();
+  for (int n = 0; n < 50; ++n) {
+    ASSERT_EQ(All().Run(absl::StrCat("put d", n, " ", n)).exit_code, 0);
+  }
+  ExpectConverged(0);
+  // A member whose WAL tail was cut mid-record restarts, repaired, and
+  // catches up from the others.
+  const int torn = 1;
+  cluster_->Signal(torn, SIGKILL);
+  std::string wal = ReadAll(Segment(cluster_->member(torn)));
+  size_t end = wal.find_last_not_of('\0');
+  ASSERT_NE(end, std::string::npos);
+  for (size_t i = end - 5; i <= end; ++i) wal[i] = '\0';
+  WriteAll(Segment(cluster_->member(torn)), wal);
+  ASSERT_TRUE(cluster_->Start(torn).ok());
+  ExpectConverged(0);
+  EXPECT_NE(cluster_->LogTail(torn).find("repaired torn WAL tail"),
+            std::string::npos)
+      << cluster_->LogTail(torn);
+
+  // A flipped byte in the middle of the log refuses start, naming the file
+  // and the offset.
+  const int flipped = 2;
+  cluster_->Signal(flipped, SIGKILL);
+  const std::string path = Segment(cluster_->member(flipped));
+  wal = ReadAll(path);
+  wal[400] ^= 0x5a;
+  WriteAll(path, wal);
+  auto [code, output] = cluster_->RunForeground(flipped);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("etcdpp: error:"), std::string::npos) << output;
+  EXPECT_NE(output.find(path.substr(path.rfind('/') + 1)), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("offset"), std::string::npos) << output;
+
+  // A data dir in use by a live process refuses a second one.
+  auto [locked_code, locked] = cluster_->RunForeground(0);
+  EXPECT_EQ(locked_code, 1) << locked;
+  EXPECT_NE(locked.find("is locked by another process"), std::string::npos)
+      << locked;
+}
+
+TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {
+  CommandResult r = RunCommand(Binary() + " --snapshot-count=abc");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output,
+            "etcdpp: error: invalid value \"abc\" for flag --snapshot-count: "
+            "not an integer\n");
+}
+
+TEST(ServerFlagsTest, BusyClientPortIsAClearError) {
+  const std::string root = TempRoot("busy");
+  LocalCluster cluster(Binary(), root, 1);
+  ASSERT_TRUE(cluster.Start(0).ok());
+  ASSERT_TRUE(cluster.WaitForLeader(absl::Seconds(10)).ok());
+  const Member& m = cluster.member(0);
+  CommandResult r = RunCommand(absl::StrCat(
+      Binary(), " --data-dir=", root, "/other --listen-client-urls=http://127.0.0.1:",
+      m.client_port, " --listen-peer-urls=http://127.0.0.1:", FreePort()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("Address already in use"), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
+}  // namespace etcdpp::tests

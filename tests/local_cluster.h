@@ -1,0 +1,75 @@
+// LocalCluster: real etcdpp processes on 127.0.0.1, for end-to-end tests.
+//
+// Each member gets free ports chosen at run time and a data dir under the
+// test's temporary directory. Members are real processes: they can be
+// killed with any signal, stopped and continued, and restarted with the same
+// command line.
+#ifndef ETCDPP_TESTS_LOCAL_CLUSTER_H_
+#define ETCDPP_TESTS_LOCAL_CLUSTER_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace etcdpp::tests {
+
+// A port that was free a moment ago (bound and released).
+uint16_t FreePort();
+
+struct Member {
+  std::string name;
+  uint16_t client_port = 0;
+  uint16_t peer_port = 0;
+  std::string data_dir;
+  std::string log_path;
+  pid_t pid = -1;
+
+  std::string endpoint() const;
+};
+
+class LocalCluster {
+ public:
+  // binary: path to etcdpp; root: a directory for data dirs and logs.
+  LocalCluster(std::string binary, std::string root, int size);
+  ~LocalCluster();
+
+  absl::Status StartAll();
+  absl::Status Start(int i);
+  // Sends `signal` (SIGKILL, SIGTERM, SIGSTOP, SIGCONT); waits for the
+  // process to end for SIGKILL and SIGTERM.
+  void Signal(int i, int signal);
+  bool Running(int i);
+
+  // Comma-separated client endpoints of all members, or of one.
+  std::string Endpoints() const;
+  const Member& member(int i) const { return members_[i]; }
+  int size() const { return static_cast<int>(members_.size()); }
+
+  // The index of the member that reports itself leader, via etcdctl
+  // endpoint status; waits up to `timeout`.
+  absl::StatusOr<int> WaitForLeader(absl::Duration timeout);
+
+  // The last lines of member i's log, for failure messages.
+  std::string LogTail(int i) const;
+
+  // Runs etcdpp with the member's flags in the foreground (for tests of
+  // start-up errors): exit code and combined output.
+  std::pair<int, std::string> RunForeground(int i) const;
+
+ private:
+  std::vector<std::string> Args(int i) const;
+
+  std::string binary_;
+  std::string root_;
+  std::vector<Member> members_;
+};
+
+}  // namespace etcdpp::tests
+
+#endif  // ETCDPP_TESTS_LOCAL_CLUSTER_H_
