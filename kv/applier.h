@@ -51,6 +51,9 @@ class Applier {
   void CheckInvariants() const { store_.CheckInvariants(); }
 
  private:
+  // Rebuilds a fresh applier's state from a snapshot stream.
+  friend class SnapshotReader;
+
   ApplyResult ApplyPut(const etcdserverpb::PutRequest& request);
   ApplyResult ApplyDeleteRange(const etcdserverpb::DeleteRangeRequest& request);
   ApplyResult ApplyTxn(const etcdserverpb::TxnRequest& request);

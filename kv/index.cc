@@ -78,6 +78,14 @@ void Index::Put(std::string_view key, Revision rev) {
   it->second.Put(rev);
 }
 
+void Index::Restore(std::string_view key, Revision created, Revision modified,
+                    int64_t version) {
+  auto [it, inserted] =
+      tree_.emplace(std::string(key), KeyIndex(std::string(key)));
+  CHECK(inserted) << "a key is restored once, before its later changes";
+  it->second.Restore(created, modified, version);
+}
+
 void Index::Tombstone(std::string_view key, Revision rev) {
   auto it = tree_.find(key);
   CHECK(it != tree_.end()) << "only an indexed key is deleted";

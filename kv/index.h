@@ -46,6 +46,11 @@ class Index {
   std::vector<Revision> RangeSince(const KeyRange& range, int64_t rev) const;
 
   void Put(std::string_view key, Revision rev);
+  // KeyIndex::Restore of a key not in the index yet.
+  void Restore(std::string_view key, Revision created, Revision modified,
+               int64_t version);
+  // True when `key` has any history left (alive or deleted).
+  bool Contains(std::string_view key) const { return tree_.contains(key); }
   // The key must be visible (exist) at the newest revision.
   void Tombstone(std::string_view key, Revision rev);
 

@@ -20,6 +20,17 @@ void KeyIndex::Put(Revision rev) {
   modified_ = rev;
 }
 
+void KeyIndex::Restore(Revision created, Revision modified, int64_t version) {
+  CHECK(IsEmpty()) << "only a key with no history is restored";
+  CHECK_GE(version, 1) << "a restored put counts itself";
+  CHECK_LE(created, modified) << "a generation is created by its first put";
+  Generation& g = generations_.back();
+  g.created = created;
+  g.version = version;
+  g.revs.push_back(modified);
+  modified_ = modified;
+}
+
 void KeyIndex::Tombstone(Revision rev) {
   CHECK(!generations_.back().empty()) << "only an existing key is deleted";
   // The tombstone is the generation's last change; the empty generation after

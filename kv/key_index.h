@@ -43,6 +43,10 @@ class KeyIndex {
 
   // Records a put at `rev`, which must be newer than every change so far.
   void Put(Revision rev);
+  // Rebuilds a key from a snapshot: its first kept change is the put at
+  // `modified`, `version` changes into a generation created at `created`
+  // (etcd's keyIndex.restore). Only on a key with no history yet.
+  void Restore(Revision created, Revision modified, int64_t version);
   // Records a delete at `rev`: the key must exist (its current generation is
   // not empty). Ends the generation and opens an empty one.
   void Tombstone(Revision rev);

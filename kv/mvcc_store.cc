@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/crc32c.h"
 #include "kv/errors.h"
@@ -208,6 +209,107 @@ absl::StatusOr<KeyValueHash> MvccStore::HashKV(int64_t revision) const {
     crc = base::crc32c::Extend(crc, bytes);
   }
   return KeyValueHash{crc, compact_revision_, revision};
+}
+
+std::optional<std::pair<Revision, const KeyValue*>> MvccStore::NextChange(
+    Revision after) const {
+  auto it = changes_.upper_bound(after);
+  if (it == changes_.end()) return std::nullopt;
+  return std::make_pair(it->first, &it->second);
+}
+
+namespace {
+
+absl::Status BadChange(Revision rev, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("snapshot change at revision {",
+                                          rev.main, ",", rev.sub, "}: ", what));
+}
+
+// The checks of one restored change that need no store state.
+absl::Status CheckRestoredChange(Revision rev, const KeyValue& kv) {
+  if (rev.main < 2 || rev.sub < 0) return BadChange(rev, "invalid revision");
+  if (kv.key().empty()) return BadChange(rev, "empty key");
+  if (kv.mod_revision() != rev.main) {
+    return BadChange(rev, "mod_revision differs from its revision");
+  }
+  if (kv.create_revision() == 0) {
+    if (kv.version() != 0 || !kv.value().empty() || kv.lease() != 0) {
+      return BadChange(rev, "a tombstone holds more than its key");
+    }
+    return absl::OkStatus();
+  }
+  if (kv.create_revision() < 2 || kv.create_revision() > rev.main) {
+    return BadChange(rev, "create_revision out of range");
+  }
+  if (kv.version() < 1) return BadChange(rev, "a put with version < 1");
+  if ((kv.version() == 1) != (kv.create_revision() == rev.main)) {
+    return BadChange(rev, "version 1 iff created by this put");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MvccStore::RestoreChange(Revision rev, KeyValue kv) {
+  CHECK_EQ(current_revision_, 1) << "only a fresh store is restored";
+  CHECK_EQ(compact_revision_, -1) << "only a fresh store is restored";
+  if (!changes_.empty() && rev <= changes_.rbegin()->first) {
+    return BadChange(rev, "revisions out of order");
+  }
+  if (absl::Status s = CheckRestoredChange(rev, kv); !s.ok()) return s;
+  const std::optional<KeyAt> live = index_.Get(kv.key(), rev.main);
+  if (kv.create_revision() == 0) {
+    if (!live) return BadChange(rev, "tombstone of a key that is not alive");
+    index_.Tombstone(kv.key(), rev);
+  } else if (live) {
+    if (kv.create_revision() != live->created.main ||
+        kv.version() != live->version + 1) {
+      return BadChange(rev, "put does not continue its key's generation");
+    }
+    index_.Put(kv.key(), rev);
+  } else if (index_.Contains(kv.key())) {
+    // A deleted key's next put begins a new generation.
+    if (kv.version() != 1) return BadChange(rev, "recreated key's version");
+    index_.Put(kv.key(), rev);
+  } else {
+    // The first kept change of a key: older ones may have been compacted,
+    // so it may be a later put of its generation. etcd restores the
+    // creation at sub-revision 0; only its main revision is ever read.
+    const Revision created{kv.create_revision(),
+                           kv.version() == 1 ? rev.sub : 0};
+    index_.Restore(kv.key(), created, rev, kv.version());
+  }
+  changes_.emplace(rev, std::move(kv));
+  return absl::OkStatus();
+}
+
+absl::Status MvccStore::FinishRestore(int64_t current_revision,
+                                      int64_t compact_revision) {
+  CHECK_EQ(current_revision_, 1) << "a store is restored once";
+  const int64_t newest = changes_.empty() ? 1 : changes_.rbegin()->first.main;
+  if (current_revision < newest) {
+    return absl::DataLossError(
+        absl::StrCat("snapshot current revision ", current_revision,
+                     " is older than its newest change ", newest));
+  }
+  if (compact_revision < -1 || compact_revision > current_revision) {
+    return absl::DataLossError(absl::StrCat("snapshot compact revision ",
+                                            compact_revision, " outside [-1, ",
+                                            current_revision, "]"));
+  }
+  // At or below the compact revision only what a compaction keeps may be
+  // left: each key's newest change there, unless it is a tombstone.
+  const absl::btree_set<Revision> keep = index_.Keep(compact_revision);
+  for (const auto& [rev, kv] : changes_) {
+    if (rev.main > compact_revision) break;
+    if (!keep.contains(rev)) {
+      return BadChange(rev, "kept below the compact revision, but superseded");
+    }
+  }
+  current_revision_ = current_revision;
+  compact_revision_ = compact_revision;
+  CheckInvariants();
+  return absl::OkStatus();
 }
 
 const KeyValue* MvccStore::FindChange(Revision rev) const {

@@ -29,6 +29,8 @@
 #define ETCDPP_KV_MVCC_STORE_H_
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -98,6 +100,19 @@ class MvccStore {
   // A delete is a KeyValue with only key and mod_revision set.
   const mvccpb::KeyValue* FindChange(Revision rev) const;
   size_t change_count() const { return changes_.size(); }
+  // The first kept change after `after`, in revision order, or nullopt. A
+  // snapshot walks the history with it, holding no iterator between calls;
+  // the pointer is valid until the store changes.
+  std::optional<std::pair<Revision, const mvccpb::KeyValue*>> NextChange(
+      Revision after) const;
+
+  // Rebuilding from a snapshot: a fresh store takes every kept change, in
+  // revision order, then FinishRestore once. The input comes from outside
+  // (a file, a peer), so each call checks that the change could have been
+  // kept by a store and answers DataLoss, naming the revision, when not.
+  absl::Status RestoreChange(Revision rev, mvccpb::KeyValue kv);
+  absl::Status FinishRestore(int64_t current_revision,
+                             int64_t compact_revision);
   size_t key_count() const { return index_.key_count(); }
 
   // Cheap structural checks plus the index's own (O(keys + changes)).

@@ -1,0 +1,408 @@
+#include "kv/snapshot.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/crc32c.h"
+
+namespace etcdpp::kv {
+namespace {
+
+// Record types and section ids; see snapshot_format.md.
+constexpr uint8_t kHeaderRecord = 1;
+constexpr uint8_t kSectionRecord = 2;
+constexpr uint8_t kChangeRecord = 3;
+constexpr uint8_t kTrailerRecord = 0xFF;
+
+constexpr uint8_t kKvSection = 1;
+constexpr uint8_t kLeaseSection = 2;
+constexpr uint8_t kAuthSection = 3;
+constexpr uint8_t kAlarmSection = 4;
+constexpr uint8_t kLastSection = kAlarmSection;
+
+constexpr uint8_t kTombstoneFlag = 1;
+
+constexpr std::string_view kMagic = "etcdppkv";
+constexpr size_t kRecordHeaderBytes = 1 + 4;
+constexpr size_t kHeaderPayloadBytes = 8 + 4 + 8;
+constexpr size_t kSectionPayloadBytes = 1 + 8;
+constexpr size_t kKvSectionPayloadBytes = kSectionPayloadBytes + 8 + 8;
+constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
+constexpr size_t kTrailerPayloadBytes = 8 + 8 + 4;
+static_assert(kHeaderPayloadBytes == 20, "header layout");
+static_assert(kTrailerPayloadBytes == 20, "trailer layout");
+
+void PutFixed(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU32(std::string* out, uint32_t v) { PutFixed(out, v, 4); }
+void PutU64(std::string* out, uint64_t v) { PutFixed(out, v, 8); }
+void PutI64(std::string* out, int64_t v) {
+  PutU64(out, static_cast<uint64_t>(v));
+}
+
+uint64_t GetFixed(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i]))
+         << (8 * i);
+  }
+  return v;
+}
+uint32_t GetU32(std::string_view in, size_t at) {
+  return static_cast<uint32_t>(GetFixed(in, at, 4));
+}
+uint64_t GetU64(std::string_view in, size_t at) { return GetFixed(in, at, 8); }
+int64_t GetI64(std::string_view in, size_t at) {
+  return static_cast<int64_t>(GetU64(in, at));
+}
+
+const char* SectionName(uint8_t id) {
+  switch (id) {
+    case kKvSection:
+      return "kv";
+    case kLeaseSection:
+      return "lease";
+    case kAuthSection:
+      return "auth";
+    case kAlarmSection:
+      return "alarm";
+  }
+  return "unknown";
+}
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("kv snapshot: ", what));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// SnapshotWriter
+
+SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
+                               SnapshotWriterOptions options)
+    : applier_(applier),
+      applied_index_(applied_index),
+      options_(options),
+      current_revision_(applier.store().current_revision()),
+      compact_revision_(applier.store().compact_revision()) {
+  CHECK_GT(options_.max_chunk_bytes, 0u) << "a chunk holds at least a byte";
+}
+
+void SnapshotWriter::AppendRecord(uint8_t type, std::string_view payload) {
+  CHECK_LE(payload.size(), kMaxSnapshotRecordBytes)
+      << "a record fits the reader's limit";
+  const size_t start = pending_.size();
+  pending_.push_back(static_cast<char>(type));
+  PutU32(&pending_, static_cast<uint32_t>(payload.size()));
+  pending_.append(payload);
+  const std::string_view record = std::string_view(pending_).substr(start);
+  // The trailer closes the checksummed part of the stream; it is not in it.
+  if (type != kTrailerRecord) {
+    crc_ = base::crc32c::Extend(crc_, record);
+    ++records_;
+  }
+  encoded_bytes_ += record.size();
+}
+
+void SnapshotWriter::EncodeNext() {
+  std::string payload;
+  switch (stage_) {
+    case Stage::kHeader:
+      payload.append(kMagic);
+      PutU32(&payload, kSnapshotFormatVersion);
+      PutU64(&payload, applied_index_);
+      AppendRecord(kHeaderRecord, payload);
+      stage_ = Stage::kKv;
+      return;
+    case Stage::kKv:
+      payload.push_back(static_cast<char>(kKvSection));
+      PutU64(&payload, applier_.store().change_count());
+      PutI64(&payload, current_revision_);
+      PutI64(&payload, compact_revision_);
+      AppendRecord(kSectionRecord, payload);
+      stage_ = Stage::kChanges;
+      return;
+    case Stage::kChanges: {
+      const auto next = applier_.store().NextChange(cursor_);
+      if (!next.has_value()) {
+        stage_ = Stage::kOtherSections;
+        return;
+      }
+      const auto& [rev, kv] = *next;
+      payload.push_back(kv->create_revision() == 0 ? kTombstoneFlag : 0);
+      PutI64(&payload, rev.main);
+      PutI64(&payload, rev.sub);
+      CHECK(kv->AppendToString(&payload)) << "a KeyValue serializes";
+      AppendRecord(kChangeRecord, payload);
+      cursor_ = rev;
+      return;
+    }
+    case Stage::kOtherSections:
+      // Leases, auth and alarms arrive in later slices; their sections are
+      // written now, empty, so the format already has their place.
+      for (uint8_t id = kLeaseSection; id <= kLastSection; ++id) {
+        payload.clear();
+        payload.push_back(static_cast<char>(id));
+        PutU64(&payload, 0);
+        AppendRecord(kSectionRecord, payload);
+      }
+      stage_ = Stage::kTrailer;
+      return;
+    case Stage::kTrailer:
+      PutU64(&payload, records_);
+      PutU64(&payload, encoded_bytes_);
+      PutU32(&payload, crc_);
+      AppendRecord(kTrailerRecord, payload);
+      stage_ = Stage::kDone;
+      return;
+    case Stage::kDone:
+      return;
+  }
+}
+
+bool SnapshotWriter::Next(std::string* chunk) {
+  chunk->clear();
+  CHECK_EQ(applier_.store().current_revision(), current_revision_)
+      << "the store does not change while a snapshot of it is written";
+  CHECK_EQ(applier_.store().compact_revision(), compact_revision_)
+      << "the store does not change while a snapshot of it is written";
+  while (pending_.size() - pending_offset_ < options_.max_chunk_bytes &&
+         stage_ != Stage::kDone) {
+    EncodeNext();
+  }
+  const size_t n =
+      std::min(options_.max_chunk_bytes, pending_.size() - pending_offset_);
+  if (n == 0) return false;
+  chunk->assign(pending_, pending_offset_, n);
+  pending_offset_ += n;
+  bytes_written_ += n;
+  // Drop what was returned, at most once per chunk, so pending_ stays
+  // within a chunk and a record.
+  pending_.erase(0, pending_offset_);
+  pending_offset_ = 0;
+  return true;
+}
+
+std::vector<std::string> WriteSnapshot(const Applier& applier,
+                                       uint64_t applied_index,
+                                       SnapshotWriterOptions options) {
+  SnapshotWriter writer(applier, applied_index, options);
+  std::vector<std::string> chunks;
+  std::string chunk;
+  while (writer.Next(&chunk)) chunks.push_back(std::move(chunk));
+  return chunks;
+}
+
+// ---------------------------------------------------------------------------
+// SnapshotReader
+
+SnapshotReader::SnapshotReader(ApplierOptions options)
+    : applier_(std::make_unique<Applier>(std::move(options))) {}
+
+absl::Status SnapshotReader::Fail(absl::Status status) {
+  CHECK(!status.ok()) << "only an error poisons the reader";
+  status_ = status;
+  buffer_.clear();
+  applier_.reset();
+  return status;
+}
+
+absl::Status SnapshotReader::Add(std::string_view chunk) {
+  CHECK(!finished_) << "no chunk follows Finish";
+  if (!status_.ok()) return status_;
+  buffer_.append(chunk);
+  return Drain();
+}
+
+absl::Status SnapshotReader::Drain() {
+  size_t at = 0;
+  while (buffer_.size() - at >= kRecordHeaderBytes) {
+    const std::string_view rest = std::string_view(buffer_).substr(at);
+    const uint8_t type = static_cast<uint8_t>(rest[0]);
+    const uint32_t length = GetU32(rest, 1);
+    if (length > kMaxSnapshotRecordBytes) {
+      return Fail(Corrupt(absl::StrCat("record at byte ", consumed_bytes_,
+                                       " claims ", length, " bytes")));
+    }
+    if (rest.size() < kRecordHeaderBytes + length) break;
+    const std::string_view record = rest.substr(0, kRecordHeaderBytes + length);
+    if (expect_ == Expect::kDone) {
+      return Fail(Corrupt(
+          absl::StrCat("bytes after the trailer at byte ", consumed_bytes_)));
+    }
+    if (type != kTrailerRecord) crc_ = base::crc32c::Extend(crc_, record);
+    absl::Status s = ApplyRecord(type, record.substr(kRecordHeaderBytes));
+    if (!s.ok()) return Fail(s);
+    if (type != kTrailerRecord) ++records_;
+    consumed_bytes_ += record.size();
+    at += record.size();
+  }
+  if (expect_ == Expect::kDone && buffer_.size() > at) {
+    return Fail(Corrupt(
+        absl::StrCat("bytes after the trailer at byte ", consumed_bytes_)));
+  }
+  buffer_.erase(0, at);
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyRecord(uint8_t type,
+                                         std::string_view payload) {
+  const auto unexpected = [&](const char* wanted) {
+    return Corrupt(absl::StrCat("record of type ", type, " at byte ",
+                                consumed_bytes_, " where ", wanted,
+                                " belongs"));
+  };
+  switch (expect_) {
+    case Expect::kHeader:
+      if (type != kHeaderRecord) return unexpected("the header");
+      return ApplyHeader(payload);
+    case Expect::kKvSection:
+      if (type != kSectionRecord) return unexpected("the kv section");
+      return ApplyKvSection(payload);
+    case Expect::kChange:
+      if (type != kChangeRecord) return unexpected("a kv change");
+      return ApplyChange(payload);
+    case Expect::kSection:
+      if (next_section_ > kLastSection) {
+        if (type != kTrailerRecord) return unexpected("the trailer");
+        return ApplyTrailer(payload);
+      }
+      if (type != kSectionRecord) return unexpected("a section");
+      return ApplySection(payload);
+    case Expect::kDone:
+      break;
+  }
+  return unexpected("nothing");
+}
+
+absl::Status SnapshotReader::ApplyHeader(std::string_view payload) {
+  if (payload.size() != kHeaderPayloadBytes) {
+    return Corrupt(absl::StrCat("header of ", payload.size(), " bytes"));
+  }
+  if (payload.substr(0, kMagic.size()) != kMagic) {
+    return Corrupt("bad magic: not a kv snapshot");
+  }
+  const uint32_t version = GetU32(payload, 8);
+  if (version != kSnapshotFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("kv snapshot: format version ", version,
+                     " is not supported (this build reads version ",
+                     kSnapshotFormatVersion, ")"));
+  }
+  applied_index_ = GetU64(payload, 12);
+  expect_ = Expect::kKvSection;
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyKvSection(std::string_view payload) {
+  if (payload.size() != kKvSectionPayloadBytes ||
+      static_cast<uint8_t>(payload[0]) != kKvSection) {
+    return Corrupt("the kv section header is malformed");
+  }
+  changes_left_ = GetU64(payload, 1);
+  current_revision_ = GetI64(payload, 9);
+  compact_revision_ = GetI64(payload, 17);
+  next_section_ = kLeaseSection;
+  if (changes_left_ > 0) {
+    expect_ = Expect::kChange;
+    return absl::OkStatus();
+  }
+  expect_ = Expect::kSection;
+  return applier_->store_.FinishRestore(current_revision_, compact_revision_);
+}
+
+absl::Status SnapshotReader::ApplyChange(std::string_view payload) {
+  if (payload.size() < kChangeFixedBytes) {
+    return Corrupt(absl::StrCat("kv change of ", payload.size(), " bytes"));
+  }
+  const uint8_t flags = static_cast<uint8_t>(payload[0]);
+  const Revision rev{GetI64(payload, 1), GetI64(payload, 9)};
+  mvccpb::KeyValue kv;
+  if (!kv.ParseFromArray(
+          payload.data() + kChangeFixedBytes,
+          static_cast<int>(payload.size() - kChangeFixedBytes))) {
+    return Corrupt(
+        absl::StrCat("kv change at revision ", rev.main, " does not parse"));
+  }
+  if ((flags & ~kTombstoneFlag) != 0 ||
+      ((flags & kTombstoneFlag) != 0) != (kv.create_revision() == 0)) {
+    return Corrupt(
+        absl::StrCat("kv change at revision ", rev.main, " has bad flags"));
+  }
+  if (absl::Status s = applier_->store_.RestoreChange(rev, std::move(kv));
+      !s.ok()) {
+    return s;
+  }
+  if (--changes_left_ > 0) return absl::OkStatus();
+  expect_ = Expect::kSection;
+  return applier_->store_.FinishRestore(current_revision_, compact_revision_);
+}
+
+absl::Status SnapshotReader::ApplySection(std::string_view payload) {
+  if (payload.size() != kSectionPayloadBytes) {
+    return Corrupt(
+        absl::StrCat("section header of ", payload.size(), " bytes"));
+  }
+  const uint8_t id = static_cast<uint8_t>(payload[0]);
+  if (id != next_section_) {
+    return Corrupt(absl::StrCat("section ", SectionName(id), " where ",
+                                SectionName(next_section_), " belongs"));
+  }
+  // Format version 1 has no lease, auth or alarm entries yet.
+  if (GetU64(payload, 1) != 0) {
+    return Corrupt(absl::StrCat("the ", SectionName(id),
+                                " section has entries, which version 1 "
+                                "never writes"));
+  }
+  ++next_section_;
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyTrailer(std::string_view payload) {
+  if (payload.size() != kTrailerPayloadBytes) {
+    return Corrupt(absl::StrCat("trailer of ", payload.size(), " bytes"));
+  }
+  const uint64_t records = GetU64(payload, 0);
+  const uint64_t bytes = GetU64(payload, 8);
+  const uint32_t crc = GetU32(payload, 16);
+  if (records != records_ || bytes != consumed_bytes_) {
+    return Corrupt(absl::StrCat("trailer counts ", records, " records in ",
+                                bytes, " bytes, the stream has ", records_,
+                                " in ", consumed_bytes_));
+  }
+  if (crc != crc_) {
+    return Corrupt(absl::StrCat("checksum mismatch: trailer says ", crc,
+                                ", stream has ", crc_));
+  }
+  expect_ = Expect::kDone;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RestoredState> SnapshotReader::Finish() {
+  CHECK(!finished_) << "Finish is called once";
+  finished_ = true;
+  if (!status_.ok()) return status_;
+  if (expect_ != Expect::kDone) {
+    return Fail(Corrupt(absl::StrCat(
+        "truncated after ", consumed_bytes_, " bytes (", records_, " records",
+        buffer_.empty() ? "" : " and part of one", ")")));
+  }
+  applier_->CheckInvariants();
+  return RestoredState{std::move(applier_), applied_index_};
+}
+
+absl::StatusOr<RestoredState> RestoreSnapshot(
+    const std::vector<std::string>& chunks, ApplierOptions options) {
+  SnapshotReader reader(std::move(options));
+  for (const std::string& chunk : chunks) {
+    if (absl::Status s = reader.Add(chunk); !s.ok()) return s;
+  }
+  return reader.Finish();
+}
+
+}  // namespace etcdpp::kv
