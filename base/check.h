@@ -46,20 +46,20 @@ std::string FormatOperands(const A& a, const B& b) {
 
 #define ETCDPP_PREDICT_TRUE(x) (__builtin_expect(static_cast<bool>(x), 1))
 
-#define CHECK(condition)                                               \
-  ETCDPP_PREDICT_TRUE(condition)                                       \
-  ? (void)0                                                            \
-  : ::etcdpp::base::Voidify() &                                        \
-          ::etcdpp::base::CheckFailure(__FILE__, __LINE__, #condition) \
-              .stream()
+#define CHECK(condition)                                            \
+  ETCDPP_PREDICT_TRUE(condition)                                    \
+  ? (void)0                                                         \
+  : ::etcdpp::base::Voidify() &                                     \
+        ::etcdpp::base::CheckFailure(__FILE__, __LINE__, #condition) \
+            .stream()
 
-#define ETCDPP_CHECK_OP(op, a, b)                                             \
-  ETCDPP_PREDICT_TRUE((a)op(b))                                               \
-  ? (void)0                                                                   \
-  : ::etcdpp::base::Voidify() &                                               \
-          ::etcdpp::base::CheckFailure(__FILE__, __LINE__, #a " " #op " " #b) \
-                  .stream()                                                   \
-              << ::etcdpp::base::FormatOperands((a), (b))
+#define ETCDPP_CHECK_OP(op, a, b)                                         \
+  ETCDPP_PREDICT_TRUE((a)op(b))                                           \
+  ? (void)0                                                               \
+  : ::etcdpp::base::Voidify() &                                           \
+        ::etcdpp::base::CheckFailure(__FILE__, __LINE__, #a " " #op " " #b) \
+                .stream()                                                 \
+            << ::etcdpp::base::FormatOperands((a), (b))
 
 #define CHECK_EQ(a, b) ETCDPP_CHECK_OP(==, a, b)
 #define CHECK_NE(a, b) ETCDPP_CHECK_OP(!=, a, b)
@@ -69,9 +69,9 @@ std::string FormatOperands(const A& a, const B& b) {
 #define CHECK_GT(a, b) ETCDPP_CHECK_OP(>, a, b)
 
 // CHECK_OK(status_expression): the status must be OK.
-#define CHECK_OK(expr)                                            \
-  do {                                                            \
-    const auto& etcdpp_check_ok_status = (expr);                  \
+#define CHECK_OK(expr)                                         \
+  do {                                                         \
+    const auto& etcdpp_check_ok_status = (expr);               \
     CHECK(etcdpp_check_ok_status.ok()) << etcdpp_check_ok_status; \
   } while (0)
 
