@@ -39,6 +39,7 @@ enum OpKind {
   kRestart,
   kProcessAll,
   kCompact,
+  kConfChange,
   kNumOpKinds,
 };
 
@@ -48,7 +49,7 @@ constexpr int kWeights[kNumOpKinds] = {
     /*kTickAll=*/5, /*kTickOne=*/1,     /*kPropose=*/4,   /*kDeliver=*/3,
     /*kDeliverMany=*/12, /*kDrop=*/1,   /*kDuplicate=*/1, /*kProcessReady=*/3,
     /*kPartition=*/1, /*kHeal=*/1,      /*kRestart=*/1,   /*kProcessAll=*/10,
-    /*kCompact=*/1,
+    /*kCompact=*/1, /*kConfChange=*/1,
 };
 
 int KindFromWeight(int w) {
@@ -75,7 +76,7 @@ void showValue(const Op& op, std::ostream& os) {
   static const char* const kNames[] = {
       "TickAll", "TickOne",      "Propose",   "Deliver", "DeliverMany", "Drop",
       "Duplicate", "ProcessReady", "Partition", "Heal",    "Restart",
-      "ProcessAll", "Compact"};
+      "ProcessAll", "Compact", "ConfChange"};
   os << kNames[op.kind] << "(" << op.a << "," << op.b << ")";
 }
 
@@ -197,6 +198,27 @@ class SafetyChecker {
   std::map<uint64_t, Applied> applied_;
 };
 
+// Membership churn without losing a node: demote a voter to learner (while
+// at least two voters remain) or promote a learner, as a simple change or
+// through a joint configuration. Leaving a joint configuration is
+// automatic. Proposed at `node` (forwarded if it is not the leader).
+void ProposeMembershipChange(testing::Network& net, uint64_t node,
+                             uint64_t target, int choice) {
+  const ProgressTracker& trk = net.raft(node).tracker();
+  if (trk.config.voters.IsJoint()) return;
+  const bool is_voter = trk.config.voters.incoming.Contains(target);
+  if (is_voter && trk.config.voters.incoming.size() <= 2) return;
+  raftpb::ConfChangeV2 cc;
+  raftpb::ConfChangeSingle* c = cc.add_changes();
+  c->set_type(is_voter ? raftpb::ConfChangeAddLearnerNode
+                       : raftpb::ConfChangeAddNode);
+  c->set_node_id(target);
+  if (choice % 2 == 0) {
+    cc.set_transition(raftpb::ConfChangeTransitionJointImplicit);
+  }
+  (void)net.node(node).ProposeConfChange(cc);
+}
+
 void RunOp(testing::Network& net, const std::vector<uint64_t>& ids,
            const Op& op, int* proposals) {
   const uint64_t node = ids[op.a % ids.size()];
@@ -247,6 +269,9 @@ void RunOp(testing::Network& net, const std::vector<uint64_t>& ids,
       break;
     case kProcessAll:
       net.ProcessReadies();
+      break;
+    case kConfChange:
+      ProposeMembershipChange(net, node, ids[op.b % ids.size()], op.b);
       break;
     case kCompact: {
       // The application snapshots its state at the applied index and

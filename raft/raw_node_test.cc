@@ -58,7 +58,7 @@ TEST(RawNodeTest, CommittedEntriesPerReadyAreSizeLimited) {
   EXPECT_EQ(net.raft(1).log().applied(), 6u);
 }
 
-TEST(RawNodeTest, RestartKeepsHardStateAndDoesNotReapply) {
+TEST(RawNodeTest, RestartKeepsHardStateAndLog) {
   Network net;
   net.Campaign(1);
   ASSERT_TRUE(net.node(1).Propose("a").ok());
@@ -67,11 +67,29 @@ TEST(RawNodeTest, RestartKeepsHardStateAndDoesNotReapply) {
   EXPECT_EQ(net.raft(2).term(), 1u);
   EXPECT_EQ(net.raft(2).vote(), 1u);
   EXPECT_EQ(net.raft(2).log().committed(), 2u);
-  EXPECT_EQ(net.raft(2).log().applied(), 2u);
-  EXPECT_FALSE(net.raft(2).log().HasNextCommittedEntries());
+  EXPECT_EQ(net.raft(2).log().LastIndex(), 2u);
   ASSERT_TRUE(net.node(1).Propose("b").ok());
   net.Stabilize();
   EXPECT_EQ(net.AppliedData(2), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(RawNodeTest, ConfigAppliedSkipsAppliedEntries) {
+  Network net;
+  net.Campaign(1);
+  ASSERT_TRUE(net.node(1).Propose("a").ok());
+  net.Stabilize();
+  MemoryStorage copy = net.storage(2);
+  Config c;
+  c.id = 2;
+  c.storage = &copy;
+  c.applied = 1;
+  auto rn = RawNode::Create(c);
+  ASSERT_TRUE(rn.ok());
+  Ready rd = (*rn)->GetReady();
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
+  EXPECT_EQ(rd.committed_entries[0].data(), "a");
+  c.applied = 3;  // past commit
+  EXPECT_FALSE(RawNode::Create(c).ok());
 }
 
 TEST(RawNodeTest, StatusShowsEveryPeerOnTheLeader) {

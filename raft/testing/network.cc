@@ -51,11 +51,10 @@ void Network::Restart(uint64_t id) {
   Config c = MakeConfig(id, peer.storage.get());
   // A fresh PRNG stream, as after a real restart.
   c.seed = c.seed * 31 + peer.restarts++;
-  uint64_t applied = peer.storage->Snapshot()->metadata().index();
-  if (!peer.applied.empty()) {
-    applied = std::max(applied, peer.applied.back().index());
-  }
-  c.applied = applied;
+  // As etcd does: the state machine comes back from the snapshot and the
+  // entries after it are applied again, so the configuration changes they
+  // hold take effect again. Apply() records each entry only once.
+  c.applied = peer.storage->Snapshot()->metadata().index();
   absl::StatusOr<std::unique_ptr<RawNode>> node = RawNode::Create(c);
   CHECK_OK(node.status());
   peer.node = *std::move(node);
@@ -99,7 +98,10 @@ bool Network::ProcessReady(uint64_t id) {
 void Network::Apply(uint64_t id, Peer& peer, const Ready& rd) {
   (void)id;
   for (const raftpb::Entry& e : rd.committed_entries) {
-    peer.applied.push_back(e);
+    // Replayed after a restart: the state machine already has it.
+    const bool replayed =
+        !peer.applied.empty() && e.index() <= peer.applied.back().index();
+    if (!replayed) peer.applied.push_back(e);
     if (e.type() == raftpb::EntryConfChange) {
       raftpb::ConfChange cc;
       CHECK(cc.ParseFromString(e.data())) << "a committed conf change parses";

@@ -48,7 +48,8 @@ class Network {
   void AddEmptyNode(uint64_t id);
 
   // Crash and restart: the node loses its volatile state and comes back
-  // from what its storage holds; entries it applied are not applied again.
+  // from what its storage holds, re-applying the entries after its snapshot
+  // (recorded in applied() only once).
   void Restart(uint64_t id);
 
   RawNode& node(uint64_t id) { return *nodes_.at(id).node; }
