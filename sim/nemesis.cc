@@ -1,0 +1,177 @@
+#include "sim/nemesis.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+
+namespace etcdpp::sim {
+
+Nemesis::Nemesis(World* world, const FaultRates& rates)
+    : world_(world), rates_(rates), prng_(world->ForkPrng()) {}
+
+void Nemesis::Start() {
+  for (Kind kind : {kPartition, kCrash, kPause, kSyncFailure, kNoSpace}) {
+    if (Every(kind) > 0) ScheduleNext(kind);
+  }
+}
+
+int64_t Nemesis::Every(Kind kind) const {
+  switch (kind) {
+    case kPartition:
+      return rates_.partition_every_us;
+    case kCrash:
+      return rates_.crash_every_us;
+    case kPause:
+      return rates_.pause_every_us;
+    case kSyncFailure:
+      return rates_.sync_failure_every_us;
+    case kNoSpace:
+      return rates_.no_space_every_us;
+    default:
+      return 0;
+  }
+}
+
+void Nemesis::ScheduleNext(Kind kind) {
+  const uint64_t mean = static_cast<uint64_t>(Every(kind));
+  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(1, 2 * mean)),
+                        this, Token(kind, 0));
+}
+
+void Nemesis::OnTimer(uint64_t token) {
+  const Kind kind = static_cast<Kind>(token >> 56);
+  const uint64_t arg = token & ((uint64_t{1} << 56) - 1);
+  // Heals always run; new faults only while the safety phase lasts.
+  switch (kind) {
+    case kHealPartition:
+      if (arg == partition_generation_) world_->HealPartitions();
+      return;
+    case kRestart:
+      world_->Restart(arg);
+      return;
+    case kResume:
+      world_->Resume(arg);
+      return;
+    case kSpace:
+      world_->SetNoSpace(arg, false);
+      return;
+    default:
+      break;
+  }
+  if (stopped_) return;
+  if (kind == kPartition) Partition();
+  if (kind == kCrash) CrashOne();
+  if (kind == kPause) PauseOne();
+  if (kind == kSyncFailure) {
+    if (uint64_t id = PickUp(); id != 0) world_->ArmSyncFailure(id);
+  }
+  if (kind == kNoSpace) {
+    if (uint64_t id = PickUp(); id != 0) {
+      world_->SetNoSpace(id, true);
+      world_->ScheduleTimer(
+          static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)),
+          this, Token(kSpace, id));
+    }
+  }
+  ScheduleNext(kind);
+}
+
+void Nemesis::Partition() {
+  std::vector<uint64_t> ids = world_->ids();
+  if (ids.size() < 2) return;
+  world_->HealPartitions();
+  ++partition_generation_;
+  // Fisher-Yates with our own prng: std::shuffle's use of the generator
+  // is not specified, so it could differ between standard libraries.
+  for (size_t i = ids.size() - 1; i > 0; --i) {
+    std::swap(ids[i], ids[prng_.Uniform(i + 1)]);
+  }
+  switch (prng_.Uniform(4)) {
+    case 0:
+      SplitInTwo(ids);
+      break;
+    case 1:
+      IsolateLeader();
+      break;
+    case 2:
+      OneWay();
+      break;
+    default:
+      Bridge(ids);
+      break;
+  }
+  world_->ScheduleTimer(
+      static_cast<int64_t>(prng_.InRange(1, rates_.partition_max_us)), this,
+      Token(kHealPartition, partition_generation_));
+}
+
+// Majority/minority (or halves): no message crosses the cut.
+void Nemesis::SplitInTwo(std::vector<uint64_t> ids) {
+  const size_t cut = prng_.InRange(1, ids.size() - 1);
+  for (size_t i = 0; i < cut; ++i) {
+    for (size_t j = cut; j < ids.size(); ++j) {
+      world_->Block(ids[i], ids[j]);
+      world_->Block(ids[j], ids[i]);
+    }
+  }
+}
+
+void Nemesis::IsolateLeader() {
+  uint64_t leader = 0;
+  for (uint64_t id : world_->ids()) {
+    const server::Node* n = world_->node(id);
+    if (n != nullptr && n->GetStatus().is_leader) leader = id;
+  }
+  if (leader == 0) leader = world_->ids()[prng_.Uniform(world_->ids().size())];
+  for (uint64_t id : world_->ids()) {
+    if (id == leader) continue;
+    world_->Block(leader, id);
+    world_->Block(id, leader);
+  }
+}
+
+// Some ordered pairs lose their messages in one direction only.
+void Nemesis::OneWay() {
+  const std::vector<uint64_t>& ids = world_->ids();
+  for (uint64_t from : ids) {
+    for (uint64_t to : ids) {
+      if (from != to && prng_.OneIn(3)) world_->Block(from, to);
+    }
+  }
+}
+
+// Two sides that cannot talk, and one node that talks to both.
+void Nemesis::Bridge(std::vector<uint64_t> ids) {
+  if (ids.size() < 3) return SplitInTwo(ids);
+  ids.pop_back();  // the bridge
+  SplitInTwo(std::move(ids));
+}
+
+void Nemesis::CrashOne() {
+  const uint64_t id = PickUp();
+  if (id == 0) return;
+  world_->Crash(id, prng_.Chance(rates_.crash_torn_permille, 1000));
+  world_->ScheduleTimer(
+      static_cast<int64_t>(prng_.InRange(1000, rates_.down_max_us)), this,
+      Token(kRestart, id));
+}
+
+void Nemesis::PauseOne() {
+  const uint64_t id = PickUp();
+  if (id == 0 || world_->paused(id)) return;
+  world_->Pause(id);
+  world_->ScheduleTimer(
+      static_cast<int64_t>(prng_.InRange(1000, rates_.pause_max_us)), this,
+      Token(kResume, id));
+}
+
+uint64_t Nemesis::PickUp() {
+  std::vector<uint64_t> up;
+  for (uint64_t id : world_->ids()) {
+    if (world_->up(id)) up.push_back(id);
+  }
+  return up.empty() ? 0 : up[prng_.Uniform(up.size())];
+}
+
+}  // namespace etcdpp::sim

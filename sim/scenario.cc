@@ -1,0 +1,104 @@
+#include "sim/scenario.h"
+
+#include "absl/strings/str_cat.h"
+#include "base/prng.h"
+#include "sim/trace.h"
+
+namespace etcdpp::sim {
+namespace {
+
+// A fault kind is on with probability 2/3, at a mean gap in [lo, hi]: swarm
+// testing wants some seeds without each fault.
+int64_t MaybeEvery(base::Prng& prng, int64_t lo_us, int64_t hi_us) {
+  if (prng.OneIn(3)) return 0;
+  return static_cast<int64_t>(prng.InRange(lo_us, hi_us));
+}
+
+uint32_t MaybePermille(base::Prng& prng, uint32_t max) {
+  if (prng.OneIn(3)) return 0;
+  return static_cast<uint32_t>(prng.InRange(1, max));
+}
+
+NetworkFaults DrawNetwork(base::Prng& prng) {
+  NetworkFaults n;
+  n.latency_min_us = static_cast<int64_t>(prng.InRange(100, 2000));
+  n.latency_max_us =
+      n.latency_min_us + static_cast<int64_t>(prng.InRange(0, 30000));
+  n.drop_permille = MaybePermille(prng, 150);
+  n.duplicate_permille = MaybePermille(prng, 100);
+  n.reorder_permille = MaybePermille(prng, 200);
+  return n;
+}
+
+FaultRates DrawFaults(base::Prng& prng) {
+  FaultRates f;
+  f.partition_every_us = MaybeEvery(prng, 1000000, 6000000);
+  f.crash_every_us = MaybeEvery(prng, 1500000, 8000000);
+  f.crash_torn_permille = static_cast<uint32_t>(prng.InRange(0, 1000));
+  f.pause_every_us = MaybeEvery(prng, 2000000, 10000000);
+  // Disk faults halt a node: rarer, and off more often.
+  f.sync_failure_every_us =
+      prng.OneIn(2) ? 0 : MaybeEvery(prng, 3000000, 15000000);
+  f.no_space_every_us =
+      prng.OneIn(2) ? 0 : MaybeEvery(prng, 3000000, 15000000);
+  return f;
+}
+
+WorkloadMix DrawWorkload(base::Prng& prng) {
+  WorkloadMix w;
+  w.clients = static_cast<int>(prng.InRange(1, 8));
+  w.think_max_us = static_cast<int64_t>(prng.InRange(1000, 400000));
+  w.client_timeout_us = static_cast<int64_t>(prng.InRange(1000000, 6000000));
+  w.keys = static_cast<int>(prng.InRange(2, 5));
+  w.put = static_cast<uint32_t>(prng.InRange(5, 40));
+  w.get_linearizable = static_cast<uint32_t>(prng.InRange(5, 40));
+  w.get_serializable = static_cast<uint32_t>(prng.InRange(0, 20));
+  w.del = static_cast<uint32_t>(prng.InRange(0, 15));
+  w.cas = static_cast<uint32_t>(prng.InRange(0, 25));
+  w.multi_key = static_cast<uint32_t>(prng.InRange(0, 15));
+  return w;
+}
+
+}  // namespace
+
+Scenario Scenario::Draw(uint64_t seed) {
+  base::Prng prng(seed ^ 0x5ce7a110ULL);
+  Scenario s;
+  s.seed = seed;
+  const int sizes[] = {1, 3, 3, 5, 5};
+  s.nodes = sizes[prng.Uniform(5)];
+  s.drift_permille_max = MaybePermille(prng, 80);
+  s.disk_latency_min_us = static_cast<int64_t>(prng.InRange(10, 2000));
+  s.disk_latency_max_us =
+      s.disk_latency_min_us + static_cast<int64_t>(prng.InRange(0, 20000));
+  s.safety_us = static_cast<int64_t>(prng.InRange(4, 15)) * 1000000;
+  s.network = DrawNetwork(prng);
+  s.faults = DrawFaults(prng);
+  s.workload = DrawWorkload(prng);
+  return s;
+}
+
+std::string Scenario::Describe() const {
+  const FaultRates& f = faults;
+  const NetworkFaults& n = network;
+  auto every = [](int64_t us) {
+    return us == 0 ? std::string("off") : FormatTime(us);
+  };
+  return absl::StrCat(
+      "nodes=", nodes, " safety=", FormatTime(safety_us),
+      " liveness=", FormatTime(liveness_us), " drift=", drift_permille_max,
+      "/1000 disk=", disk_latency_min_us, "..", disk_latency_max_us,
+      "us net=", n.latency_min_us, "..", n.latency_max_us, "us drop=",
+      n.drop_permille, " dup=", n.duplicate_permille, " reorder=",
+      n.reorder_permille, " partition=", every(f.partition_every_us),
+      " crash=", every(f.crash_every_us), "(torn ", f.crash_torn_permille,
+      "/1000) pause=", every(f.pause_every_us),
+      " eio=", every(f.sync_failure_every_us),
+      " enospc=", every(f.no_space_every_us), " clients=", workload.clients,
+      " keys=", workload.keys, " mix=put:", workload.put,
+      ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
+      ",del:", workload.del, ",cas:", workload.cas,
+      ",multi:", workload.multi_key);
+}
+
+}  // namespace etcdpp::sim

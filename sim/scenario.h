@@ -1,0 +1,82 @@
+// Scenario: everything a seed decides about one simulated run.
+//
+// Swarm testing (TigerBeetle, Groce et al.): instead of one fixed fault mix,
+// each seed draws its own cluster size, fault kinds and rates, workload mix
+// and durations, so a sweep over seeds explores many combinations, some
+// with a fault turned off entirely (which is how rare interleavings of the
+// others get reached). Draw() is a pure function of the seed; flags may
+// then override fields before the run.
+#ifndef ETCDPP_SIM_SCENARIO_H_
+#define ETCDPP_SIM_SCENARIO_H_
+
+#include <cstdint>
+#include <string>
+
+namespace etcdpp::sim {
+
+// Network behaviour while faults are on; the liveness phase uses none.
+struct NetworkFaults {
+  int64_t latency_min_us = 200;
+  int64_t latency_max_us = 2000;
+  uint32_t drop_permille = 0;
+  uint32_t duplicate_permille = 0;
+  // A reordered message is held back by up to reorder_delay_max_us more.
+  uint32_t reorder_permille = 0;
+  int64_t reorder_delay_max_us = 50000;
+};
+
+// Mean gaps between fault injections; 0 turns a fault kind off.
+struct FaultRates {
+  int64_t partition_every_us = 0;
+  int64_t partition_max_us = 3000000;  // how long before it heals
+  int64_t crash_every_us = 0;
+  uint32_t crash_torn_permille = 0;    // crashes that tear unsynced writes
+  int64_t down_max_us = 3000000;       // how long a crashed node stays down
+  int64_t pause_every_us = 0;
+  int64_t pause_max_us = 2000000;
+  // EIO on an fsync (the node must halt) and ENOSPC on writes.
+  int64_t sync_failure_every_us = 0;
+  int64_t no_space_every_us = 0;
+  int64_t no_space_max_us = 1000000;
+};
+
+// Relative weights of client operations.
+struct WorkloadMix {
+  int clients = 4;
+  int64_t think_max_us = 200000;
+  // A client gives up on an operation after this long; the outcome of a
+  // write it gave up on is unknown.
+  int64_t client_timeout_us = 4000000;
+  int keys = 5;
+  uint32_t put = 30;
+  uint32_t get_linearizable = 25;
+  uint32_t get_serializable = 10;
+  uint32_t del = 10;
+  uint32_t cas = 15;
+  // Reads one key and writes another in one txn: joins two key groups.
+  uint32_t multi_key = 10;
+};
+
+struct Scenario {
+  uint64_t seed = 0;
+  int nodes = 3;
+  int64_t heartbeat_us = 100000;  // one Tick
+  // Per-node tick-rate drift is drawn within +-drift_permille_max.
+  uint32_t drift_permille_max = 0;
+  int64_t disk_latency_min_us = 50;
+  int64_t disk_latency_max_us = 5000;
+  int64_t safety_us = 10000000;
+  int64_t liveness_us = 15000000;
+  NetworkFaults network;
+  FaultRates faults;
+  WorkloadMix workload;
+
+  // Draws the scenario of `seed` (a pure function of it).
+  static Scenario Draw(uint64_t seed);
+  // One line: "nodes=3 safety=10s drop=12‰ ..." for reports.
+  std::string Describe() const;
+};
+
+}  // namespace etcdpp::sim
+
+#endif  // ETCDPP_SIM_SCENARIO_H_

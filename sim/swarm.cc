@@ -1,0 +1,167 @@
+#include "sim/swarm.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/nemesis.h"
+#include "sim/workload.h"
+
+namespace etcdpp::sim {
+namespace {
+
+// How often the liveness phase looks at the cluster.
+constexpr int64_t kPollUs = 100000;
+
+// Runs until the cluster agrees on a leader, or the bound passes. False on
+// a violation.
+bool AwaitLeader(World& world, int64_t bound_us) {
+  const int64_t deadline = world.now() + bound_us;
+  while (world.now() < deadline) {
+    if (!world.RunUntil(world.now() + kPollUs)) return false;
+    if (world.AgreedLeader() != 0) return true;
+  }
+  world.AddViolation(absl::StrCat("liveness: no leader agreed on within ",
+                                  FormatTime(bound_us), " of healing"));
+  return false;
+}
+
+// Once clients stop and faults are gone, every node must reach the same
+// applied index (and, by the convergence checker, the same state).
+void CheckCaughtUp(World& world) {
+  std::optional<uint64_t> applied;
+  for (uint64_t id : world.ids()) {
+    const server::Node* n = world.node(id);
+    if (n == nullptr) {
+      world.AddViolation(absl::StrCat("liveness: n", id, " is down at end"));
+      return;
+    }
+    n->CheckInvariants();
+    const uint64_t a = n->GetStatus().applied_index;
+    if (!applied.has_value()) applied = a;
+    if (a != *applied) {
+      world.AddViolation(absl::StrCat("liveness: replicas did not catch up: n",
+                                      world.ids()[0], " applied ", *applied,
+                                      ", n", id, " applied ", a));
+      return;
+    }
+  }
+}
+
+void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
+               const Scenario& scenario, const RunOptions& options) {
+  world.Start();
+  nemesis.Start();
+  workload.Start();
+  if (!world.RunUntil(scenario.safety_us)) return;
+  // Liveness: heal everything; a leader must follow, then every new
+  // operation must succeed within the bound.
+  nemesis.Stop();
+  workload.Stop();
+  world.HealAll();
+  if (!AwaitLeader(world, options.leader_bound_us)) return;
+  workload.StartLiveness(options.operation_bound_us);
+  if (!world.RunUntil(world.now() + scenario.liveness_us)) return;
+  workload.Stop();
+  // Let the last operations finish and followers learn the final commit.
+  if (!world.RunUntil(world.now() + options.operation_bound_us + 1000000)) {
+    return;
+  }
+  for (const std::string& v : workload.liveness_violations()) {
+    world.AddViolation(v);
+  }
+  CheckCaughtUp(world);
+}
+
+void Summarize(const World& world, const Workload& workload,
+               SeedResult& result) {
+  for (const Operation& op : workload.history()) {
+    ++result.ops;
+    if (op.outcome == Outcome::kOk) ++result.ops_ok;
+    if (op.outcome == Outcome::kFail) ++result.ops_fail;
+    if (op.outcome == Outcome::kUnknown || op.outcome == Outcome::kPending) {
+      ++result.ops_unknown;
+    }
+  }
+  result.stats = world.stats();
+  result.end_us = world.now();
+}
+
+}  // namespace
+
+SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
+  SeedResult result;
+  result.seed = seed;
+  Scenario scenario = Scenario::Draw(seed);
+  if (options.nodes.has_value()) scenario.nodes = *options.nodes;
+  if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
+  result.scenario = scenario;
+
+  Trace trace(options.trace_out);
+  World world(scenario, &trace);
+  Nemesis nemesis(&world, scenario.faults);
+  Workload workload(&world, scenario.workload);
+  RunPhases(world, nemesis, workload, scenario, options);
+  Summarize(world, workload, result);
+  result.violations = world.Violations();
+  // The history is checked even after a safety violation: it may show
+  // what the violation did to clients.
+  result.linearizability =
+      CheckLinearizability(workload.history(), options.linearizability_budget);
+  if (result.linearizability.verdict == Verdict::kViolation) {
+    result.violations.push_back(
+        absl::StrCat("linearizability: ", result.linearizability.detail));
+  }
+  for (const std::string& v : CheckSerializableReads(workload.history())) {
+    result.violations.push_back(v);
+  }
+  result.trace_hash = trace.hash();
+  result.trace_events = trace.events();
+  result.trace_tail = trace.Tail();
+  return result;
+}
+
+std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
+  std::string command = absl::StrCat("bazel-bin/sim/sim --seed=", seed);
+  if (options.nodes.has_value()) {
+    absl::StrAppend(&command, " --nodes=", *options.nodes);
+  }
+  if (options.safety_us.has_value()) {
+    absl::StrAppend(&command, " --sim-seconds=",
+                    *options.safety_us / 1000000);
+  }
+  return command;
+}
+
+std::string FormatResult(const SeedResult& r, const RunOptions& options) {
+  std::string out = absl::StrCat(
+      "seed ", r.seed, ": ", r.passed() ? "PASS" : "FAIL", "\n  scenario: ",
+      r.scenario.Describe(), "\n  ops: ", r.ops, " (ok ", r.ops_ok, ", fail ",
+      r.ops_fail, ", unknown ", r.ops_unknown, ") over ",
+      FormatTime(r.end_us), "; msgs ", r.stats.messages_sent, " (dropped ",
+      r.stats.messages_dropped, ", duplicated ", r.stats.messages_duplicated,
+      "); crashes ", r.stats.crashes, " (torn ", r.stats.torn_crashes,
+      ", halts ", r.stats.halts, "), restarts ", r.stats.restarts,
+      ", pauses ", r.stats.pauses, ", fsync EIO ", r.stats.sync_failures,
+      "\n  checkers: raft safety ", r.violations.empty() ? "ok" : "see below",
+      ", linearizability ", VerdictName(r.linearizability.verdict), " (",
+      r.linearizability.operations, " ops in ", r.linearizability.groups,
+      " groups, ", r.linearizability.steps, " steps)");
+  if (r.linearizability.verdict == Verdict::kUnknown) {
+    absl::StrAppend(&out, ": ", r.linearizability.detail);
+  }
+  for (const std::string& v : r.violations) {
+    absl::StrAppend(&out, "\n  VIOLATION ", v);
+  }
+  if (!r.passed()) {
+    absl::StrAppend(&out, "\n  end of trace:");
+    for (const std::string& line : r.trace_tail) {
+      absl::StrAppend(&out, "\n    ", line);
+    }
+    absl::StrAppend(&out, "\n  reproduce: ", ReproduceCommand(r.seed, options),
+                    " --trace");
+  }
+  absl::StrAppend(&out, absl::StrFormat("\n  trace hash %016x (%d events)",
+                                        r.trace_hash, r.trace_events));
+  return out;
+}
+
+}  // namespace etcdpp::sim

@@ -1,0 +1,67 @@
+// Swarm: one seed, start to verdict. The seed draws the scenario; a safety
+// phase runs the workload under the nemesis's faults; then every fault is
+// healed and the liveness phase demands that a leader is agreed on within
+// a bound, that every new client operation succeeds within a bound, and
+// that the replicas catch up with each other. Then the checkers read the
+// history.
+#ifndef ETCDPP_SIM_SWARM_H_
+#define ETCDPP_SIM_SWARM_H_
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/linearizability.h"
+#include "sim/scenario.h"
+#include "sim/world.h"
+
+namespace etcdpp::sim {
+
+// Overrides of what the seed draws.
+struct RunOptions {
+  std::optional<int> nodes;
+  std::optional<int64_t> safety_us;
+  // Receives every trace line when set.
+  std::ostream* trace_out = nullptr;
+  uint64_t linearizability_budget = 2000000;
+  // Liveness bounds, in virtual time.
+  int64_t leader_bound_us = 10000000;
+  int64_t operation_bound_us = 5000000;
+};
+
+struct SeedResult {
+  uint64_t seed = 0;
+  Scenario scenario;
+  uint64_t trace_hash = 0;
+  uint64_t trace_events = 0;
+  int64_t end_us = 0;
+  World::Stats stats;
+  size_t ops = 0;
+  size_t ops_ok = 0;
+  size_t ops_fail = 0;
+  size_t ops_unknown = 0;
+  LinearizabilityResult linearizability;
+  // Safety and liveness violations, each one line.
+  std::vector<std::string> violations;
+  std::vector<std::string> trace_tail;
+
+  // No violation and a linearizability verdict of OK.
+  bool passed() const {
+    return violations.empty() && linearizability.verdict == Verdict::kOk;
+  }
+};
+
+SeedResult RunSeed(uint64_t seed, const RunOptions& options = {});
+
+// The command line that reruns this seed with these overrides.
+std::string ReproduceCommand(uint64_t seed, const RunOptions& options);
+
+// A multi-line report: scenario, counts, verdicts, trace hash; on failure
+// the violations, the end of the trace and the reproducing command.
+std::string FormatResult(const SeedResult& result, const RunOptions& options);
+
+}  // namespace etcdpp::sim
+
+#endif  // ETCDPP_SIM_SWARM_H_

@@ -1,0 +1,521 @@
+#include "sim/world.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+
+namespace etcdpp::sim {
+namespace {
+
+constexpr uint64_t kClusterId = 0xc1;
+// Clients reach nodes over their own network, which the faults spare.
+constexpr int64_t kClientLatencyMinUs = 100;
+constexpr int64_t kClientLatencyMaxUs = 1000;
+
+std::string DescribeMessage(const raftpb::Message& m) {
+  return absl::StrCat("n", m.from(), "->n", m.to(), " ",
+                      raftpb::MessageType_Name(m.type()), " t=", m.term(),
+                      " lt=", m.log_term(), " i=", m.index(), " c=", m.commit(),
+                      " e=", m.entries_size(), m.reject() ? " reject" : "");
+}
+
+std::string DescribeStatus(const absl::Status& status) {
+  return status.ok() ? "ok" : std::string(status.message());
+}
+
+}  // namespace
+
+uint64_t KvDigest(const kv::MvccStore& store) {
+  etcdserverpb::RangeRequest all;
+  all.set_key(std::string(1, '\0'));
+  all.set_range_end(std::string(1, '\0'));  // every key >= "\0"
+  absl::StatusOr<etcdserverpb::RangeResponse> range = store.Range(all);
+  CHECK_OK(range.status());
+  uint64_t hash = Fnv1a(absl::StrCat("rev=", store.current_revision()));
+  for (const mvccpb::KeyValue& kv : range->kvs()) {
+    hash = Fnv1a(absl::StrCat(kv.key().size(), ":", kv.key(), "=",
+                              kv.value().size(), ":", kv.value(), " c=",
+                              kv.create_revision(), " m=", kv.mod_revision(),
+                              " v=", kv.version(), " l=", kv.lease(), ";"),
+                 hash);
+  }
+  return hash;
+}
+
+// Node log lines join the trace, stamped with virtual time.
+class World::MemberLog final : public base::LogSink {
+ public:
+  MemberLog(World* world, uint64_t id) : world_(world), id_(id) {}
+  void Write(base::LogLevel level, std::string_view message) override {
+    world_->Log(absl::StrCat("n", id_, " log ", base::LogLevelName(level),
+                             " ", std::string(message)));
+  }
+
+ private:
+  World* world_;
+  uint64_t id_;
+};
+
+struct World::Member {
+  uint64_t id = 0;
+  std::unique_ptr<SimDisk> disk;
+  std::unique_ptr<MemberLog> log;
+  std::unique_ptr<server::Node> node;  // null while down
+  uint64_t incarnation = 0;
+  bool paused = false;
+  int64_t tick_period_us = 0;
+  // The highest disk op id given a completion event; ids only grow.
+  uint64_t scheduled_ops = 0;
+  bool fail_next_sync = false;
+  // Events that arrived while paused, in arrival order.
+  std::vector<Payload> held;
+  uint64_t last_digested_applied = UINT64_MAX;
+  int64_t next_invariant_check_us = 0;
+};
+
+World::World(const Scenario& scenario, Trace* trace)
+    : scenario_(scenario),
+      trace_(trace),
+      prng_(scenario.seed),
+      disk_prng_(prng_.Fork()),
+      network_(scenario.network) {
+  for (int i = 1; i <= scenario.nodes; ++i) {
+    const uint64_t id = static_cast<uint64_t>(i);
+    ids_.push_back(id);
+    auto m = std::make_unique<Member>();
+    m->id = id;
+    m->disk = std::make_unique<SimDisk>(absl::StrCat("sim-disk-", id));
+    m->log = std::make_unique<MemberLog>(this, id);
+    // Drift: this node's clock runs up to drift_permille_max fast or slow.
+    const int64_t drift = static_cast<int64_t>(
+        prng_.InRange(0, 2 * scenario.drift_permille_max));
+    m->tick_period_us = scenario.heartbeat_us *
+                        (1000 + drift - scenario.drift_permille_max) / 1000;
+    members_[id] = std::move(m);
+  }
+}
+
+World::~World() = default;
+
+void World::Start() {
+  Log(absl::StrCat("world start seed=", scenario_.seed,
+                   " nodes=", scenario_.nodes));
+  for (uint64_t id : ids_) Restart(id);
+}
+
+bool World::RunUntil(int64_t until_us) {
+  while (!queue_.empty() && violations_.empty() &&
+         convergence_.violations().empty() &&
+         raft_checker_.violations().empty()) {
+    auto it = queue_.begin();
+    if (it->first.first > until_us) break;
+    now_ = it->first.first;
+    Payload payload = std::move(it->second);
+    queue_.erase(it);
+    ++stats_.events;
+    if (!HeldByPause(payload)) Dispatch(std::move(payload));
+  }
+  if (Violations().empty()) now_ = std::max(now_, until_us);
+  return Violations().empty();
+}
+
+void World::Schedule(int64_t at_us, Payload payload) {
+  CHECK_GE(at_us, now_) << "events are never scheduled in the past";
+  queue_.emplace(std::make_pair(at_us, next_sequence_++), std::move(payload));
+}
+
+void World::ScheduleTimer(int64_t delay_us, Listener* listener,
+                          uint64_t token) {
+  Schedule(now_ + delay_us, TimerEvent{listener, token});
+}
+
+void World::Dispatch(Payload payload) {
+  std::visit(
+      [this](auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, TickEvent>) OnTick(e);
+        if constexpr (std::is_same_v<T, DiskEvent>) OnDisk(e);
+        if constexpr (std::is_same_v<T, MessageEvent>) OnMessage(e);
+        if constexpr (std::is_same_v<T, ProposeEvent>) OnPropose(e);
+        if constexpr (std::is_same_v<T, ReadEvent>) OnRead(e);
+        if constexpr (std::is_same_v<T, ReplyEvent>) OnReply(e);
+        if constexpr (std::is_same_v<T, TimerEvent>) {
+          e.listener->OnTimer(e.token);
+        }
+        if constexpr (std::is_same_v<T, RestartEvent>) {
+          if (!up(e.node)) Restart(e.node);
+        }
+      },
+      payload);
+}
+
+// A paused process runs nothing: what arrives for it waits (the kernel
+// keeps its sockets and finishes its disk writes), and its ticks are
+// simply lost, as a stopped process's timers coalesce.
+bool World::HeldByPause(const Payload& payload) {
+  uint64_t target = 0;
+  if (const auto* e = std::get_if<DiskEvent>(&payload)) target = e->node;
+  if (const auto* e = std::get_if<MessageEvent>(&payload)) {
+    target = e->message.to();
+  }
+  if (const auto* e = std::get_if<ProposeEvent>(&payload)) target = e->node;
+  if (const auto* e = std::get_if<ReadEvent>(&payload)) target = e->node;
+  if (target == 0) return false;
+  Member* m = members_.contains(target) ? members_[target].get() : nullptr;
+  if (m == nullptr || !m->paused) return false;
+  m->held.push_back(payload);
+  return true;
+}
+
+void World::OnTick(const TickEvent& e) {
+  Member& m = member(e.node);
+  if (m.node == nullptr || m.incarnation != e.incarnation) return;
+  ScheduleTick(m);
+  if (m.paused) return;
+  Log(absl::StrCat("n", m.id, " tick"));
+  m.node->Tick();
+  AfterInput(m, std::nullopt);
+}
+
+void World::ScheduleTick(Member& m) {
+  Schedule(now_ + m.tick_period_us, TickEvent{m.id, m.incarnation});
+}
+
+void World::OnDisk(const DiskEvent& e) {
+  Member& m = member(e.node);
+  if (m.node == nullptr || m.incarnation != e.incarnation) return;
+  const bool fail = m.fail_next_sync && m.disk->IsSync(e.op_id);
+  if (fail) {
+    m.fail_next_sync = false;
+    ++stats_.sync_failures;
+  }
+  m.disk->CompleteOp(e.op_id, fail);
+  for (const storage::DiskCompletion& c : m.disk->TakeCompletions()) {
+    Log(absl::StrCat("n", m.id, " disk done op=", c.op_id, " ",
+                     DescribeStatus(c.status)));
+    m.node->DiskDone(c.op_id, c.status);
+  }
+  AfterInput(m, std::nullopt);
+}
+
+void World::OnMessage(const MessageEvent& e) {
+  const Member* target = find(e.message.to());
+  if (target == nullptr || target->node == nullptr) {
+    Log(absl::StrCat("lost (down) ", DescribeMessage(e.message)));
+    return;
+  }
+  Member& m = member(e.message.to());
+  Log(absl::StrCat("deliver ", DescribeMessage(e.message)));
+  m.node->Step(e.message);
+  AfterInput(m, std::nullopt);
+}
+
+void World::OnPropose(ProposeEvent& e) {
+  Member& m = member(e.node);
+  Log(absl::StrCat("n", m.id, " propose req=", e.request_id, " ",
+                   e.request.ShortDebugString()));
+  if (m.node == nullptr) {
+    // Connection refused: the request never reached a process.
+    server::ClientReply reply;
+    reply.request_id = e.request_id;
+    reply.status = absl::UnavailableError("connection refused");
+    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
+    return;
+  }
+  m.node->Propose(e.request_id, std::move(e.request));
+  AfterInput(m, e.request_id);
+}
+
+void World::OnRead(ReadEvent& e) {
+  Member& m = member(e.node);
+  Log(absl::StrCat("n", m.id, " read req=", e.request_id, " ",
+                   e.request.ShortDebugString()));
+  if (m.node == nullptr) {
+    server::ClientReply reply;
+    reply.request_id = e.request_id;
+    reply.status = absl::UnavailableError("connection refused");
+    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
+    return;
+  }
+  m.node->Read(e.request_id, std::move(e.request));
+  AfterInput(m, e.request_id);
+}
+
+void World::OnReply(const ReplyEvent& e) {
+  Log(absl::StrCat("n", e.node, " reply req=", e.reply.request_id, " ",
+                   DescribeStatus(e.reply.status),
+                   " rev=", e.reply.header.revision(),
+                   e.immediate ? " immediate" : ""));
+  if (client_sink_ != nullptr) {
+    client_sink_->OnReply(e.node, e.reply, e.immediate);
+  }
+}
+
+void World::SendPropose(uint64_t node, uint64_t request_id,
+                        kvpb::InternalRequest request) {
+  Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+           ProposeEvent{node, request_id, std::move(request)});
+}
+
+void World::SendRead(uint64_t node, uint64_t request_id,
+                     etcdserverpb::RangeRequest request) {
+  Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+           ReadEvent{node, request_id, std::move(request)});
+}
+
+void World::AfterInput(Member& m, std::optional<uint64_t> request_id) {
+  server::NodeOutput out = m.node->TakeOutput();
+  for (server::ClientReply& reply : out.replies) {
+    const bool immediate = request_id == reply.request_id;
+    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+             ReplyEvent{m.id, std::move(reply), immediate});
+  }
+  for (const raftpb::Message& message : out.messages) Send(message);
+  ScheduleDiskOps(m);
+  Observe(m);
+  if (out.halt.has_value()) HandleHalt(m, *out.halt);
+}
+
+void World::ScheduleDiskOps(Member& m) {
+  for (uint64_t op : m.disk->mem().PendingOps()) {
+    if (op <= m.scheduled_ops) continue;
+    m.scheduled_ops = op;
+    const int64_t latency = RandomLatency(scenario_.disk_latency_min_us,
+                                          scenario_.disk_latency_max_us);
+    Schedule(now_ + latency, DiskEvent{m.id, m.incarnation, op});
+  }
+}
+
+void World::Send(const raftpb::Message& message) {
+  ++stats_.messages_sent;
+  auto block = blocked_.find({message.from(), message.to()});
+  if (block != blocked_.end() && block->second) {
+    ++stats_.messages_dropped;
+    Log(absl::StrCat("drop (partition) ", DescribeMessage(message)));
+    return;
+  }
+  if (prng_.Chance(network_.drop_permille, 1000)) {
+    ++stats_.messages_dropped;
+    Log(absl::StrCat("drop ", DescribeMessage(message)));
+    return;
+  }
+  const int copies =
+      prng_.Chance(network_.duplicate_permille, 1000) ? 2 : 1;
+  if (copies == 2) ++stats_.messages_duplicated;
+  for (int i = 0; i < copies; ++i) {
+    int64_t latency =
+        RandomLatency(network_.latency_min_us, network_.latency_max_us);
+    if (prng_.Chance(network_.reorder_permille, 1000)) {
+      latency += RandomLatency(0, network_.reorder_delay_max_us);
+    }
+    Schedule(now_ + latency, MessageEvent{message});
+  }
+}
+
+void World::Observe(Member& m) {
+  const server::Node& node = *m.node;
+  const raft::RaftLog& log = node.raft().raft().log();
+  const server::NodeStatus status = node.GetStatus();
+  RaftView view;
+  view.id = m.id;
+  view.term = status.term;
+  view.is_leader = status.is_leader;
+  view.commit = status.commit_index;
+  view.applied = status.applied_index;
+  view.entry = [&log](uint64_t index, EntryDigest* entry) {
+    if (index < log.FirstIndex() || index > log.LastIndex()) return false;
+    absl::StatusOr<std::vector<raftpb::Entry>> e =
+        log.Slice(index, index + 1, UINT64_MAX);
+    if (!e.ok() || e->size() != 1) return false;
+    entry->term = (*e)[0].term();
+    entry->data_hash = Fnv1a((*e)[0].data());
+    return true;
+  };
+  raft_checker_.Observe(view);
+  if (status.applied_index != m.last_digested_applied) {
+    m.last_digested_applied = status.applied_index;
+    convergence_.Observe(m.id, status.applied_index,
+                         KvDigest(node.applier().store()));
+  }
+  // The full invariant walk costs O(kv history): once a virtual second.
+  if (now_ >= m.next_invariant_check_us) {
+    m.next_invariant_check_us = now_ + 1000000;
+    node.CheckInvariants();
+  }
+}
+
+void World::HandleHalt(Member& m, const absl::Status& status) {
+  ++stats_.halts;
+  Log(absl::StrCat("n", m.id, " halt: ", status.ToString()));
+  Crash(m.id, /*torn=*/false);
+  // The operator (or systemd) restarts it after a while.
+  Schedule(now_ + RandomLatency(100000, scenario_.faults.down_max_us),
+           RestartEvent{m.id});
+}
+
+void World::Crash(uint64_t id, bool torn) {
+  Member& m = member(id);
+  if (m.node == nullptr) return;
+  ++stats_.crashes;
+  if (torn) ++stats_.torn_crashes;
+  Log(absl::StrCat("n", id, " crash", torn ? " torn" : ""));
+  m.node.reset();
+  m.disk->Crash(torn, disk_prng_);
+  m.paused = false;
+  m.held.clear();
+  m.fail_next_sync = false;
+  raft_checker_.OnCrash(id);
+  m.last_digested_applied = UINT64_MAX;
+}
+
+void World::Restart(uint64_t id) {
+  Member& m = member(id);
+  if (m.node != nullptr) return;
+  ++m.incarnation;
+  if (m.incarnation > 1) ++stats_.restarts;
+  server::NodeOptions options;
+  options.member_id = id;
+  options.cluster_id = kClusterId;
+  options.initial_voters = ids_;
+  options.seed = Fnv1a(absl::StrCat(scenario_.seed, "/", id, "/",
+                                    m.incarnation));
+  options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
+  options.log = m.log.get();
+  Log(absl::StrCat("n", id, " open incarnation=", m.incarnation));
+  absl::StatusOr<std::unique_ptr<server::Node>> node =
+      server::Node::Open(options, m.disk.get());
+  if (!node.ok()) {
+    AddViolation(absl::StrCat("recovery: n", id, " refused to start: ",
+                              node.status().ToString()));
+    return;
+  }
+  m.node = *std::move(node);
+  m.scheduled_ops = 0;
+  m.next_invariant_check_us = now_;
+  ScheduleTick(m);
+  AfterInput(m, std::nullopt);
+}
+
+void World::Pause(uint64_t id) {
+  Member& m = member(id);
+  if (m.node == nullptr || m.paused) return;
+  ++stats_.pauses;
+  Log(absl::StrCat("n", id, " pause"));
+  m.paused = true;
+}
+
+void World::Resume(uint64_t id) {
+  Member& m = member(id);
+  if (!m.paused) return;
+  Log(absl::StrCat("n", id, " resume held=", m.held.size()));
+  m.paused = false;
+  // What waited is handled now, in the order it arrived.
+  for (Payload& p : m.held) Schedule(now_, std::move(p));
+  m.held.clear();
+}
+
+void World::Block(uint64_t from, uint64_t to) {
+  Log(absl::StrCat("block n", from, "->n", to));
+  blocked_[{from, to}] = true;
+}
+
+void World::HealPartitions() {
+  if (blocked_.empty()) return;
+  Log("heal partitions");
+  blocked_.clear();
+}
+
+void World::ArmSyncFailure(uint64_t id) {
+  Member& m = member(id);
+  if (m.node == nullptr) return;
+  Log(absl::StrCat("n", id, " arm fsync EIO"));
+  m.fail_next_sync = true;
+}
+
+void World::SetNoSpace(uint64_t id, bool no_space) {
+  Log(absl::StrCat("n", id, no_space ? " disk full" : " disk has space"));
+  member(id).disk->mem().SetNoSpace(no_space);
+}
+
+void World::HealAll() {
+  Log("heal all");
+  NetworkFaults clean;
+  clean.latency_min_us = scenario_.network.latency_min_us;
+  clean.latency_max_us = scenario_.network.latency_max_us;
+  network_ = clean;
+  HealPartitions();
+  for (uint64_t id : ids_) {
+    Member& m = member(id);
+    m.fail_next_sync = false;
+    m.disk->mem().SetNoSpace(false);
+    Resume(id);
+    if (m.node == nullptr) Restart(id);
+  }
+}
+
+bool World::up(uint64_t id) const {
+  const Member* m = find(id);
+  return m != nullptr && m->node != nullptr;
+}
+
+bool World::paused(uint64_t id) const {
+  const Member* m = find(id);
+  return m != nullptr && m->paused;
+}
+
+const server::Node* World::node(uint64_t id) const {
+  const Member* m = find(id);
+  return m == nullptr ? nullptr : m->node.get();
+}
+
+uint64_t World::AgreedLeader() const {
+  uint64_t leader = 0;
+  uint64_t term = 0;
+  for (uint64_t id : ids_) {
+    const server::Node* n = node(id);
+    if (n == nullptr || paused(id)) return 0;
+    const server::NodeStatus s = n->GetStatus();
+    if (s.leader == 0) return 0;
+    if (leader == 0) {
+      leader = s.leader;
+      term = s.term;
+    }
+    if (s.leader != leader || s.term != term) return 0;
+  }
+  const server::Node* l = node(leader);
+  return l != nullptr && l->GetStatus().is_leader ? leader : 0;
+}
+
+std::vector<std::string> World::Violations() const {
+  std::vector<std::string> all = raft_checker_.violations();
+  for (const std::string& v : convergence_.violations()) all.push_back(v);
+  for (const std::string& v : violations_) all.push_back(v);
+  return all;
+}
+
+void World::AddViolation(std::string violation) {
+  Log(absl::StrCat("VIOLATION ", violation));
+  violations_.push_back(std::move(violation));
+}
+
+int64_t World::RandomLatency(int64_t lo_us, int64_t hi_us) {
+  return static_cast<int64_t>(prng_.InRange(static_cast<uint64_t>(lo_us),
+                                            static_cast<uint64_t>(hi_us)));
+}
+
+World::Member& World::member(uint64_t id) {
+  auto it = members_.find(id);
+  CHECK(it != members_.end()) << "events name members of the cluster";
+  return *it->second;
+}
+
+const World::Member* World::find(uint64_t id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace etcdpp::sim

@@ -1,0 +1,225 @@
+// World: N unchanged server::Node replicas in one process, driven by a
+// virtual clock and an event queue, deterministically from one seed.
+//
+// Everything that happens is an event at a virtual time (microseconds),
+// processed in (time, sequence) order -- the sequence number breaks ties
+// in the order events were scheduled, so nothing depends on hash or
+// pointer order. Events: a node's tick (every heartbeat interval, with
+// per-node drift), a disk operation completing after a random latency, a
+// raft message arriving, a client request arriving or its reply returning,
+// and timers of the world's users (the workload, the nemesis).
+//
+// The network delivers raft messages with a random latency, and while
+// faults are on may drop, duplicate and reorder them; a blocked link
+// (partitions) drops everything on it. Processes may crash (the node is
+// destroyed and its disk loses what was not synced, or a torn prefix of
+// it) and restart through Node::Open, the real recovery path; they may be
+// paused, holding every event for them until resumed. A node whose output
+// halts is crashed by the world and restarted later.
+//
+// After every step of a node the RaftChecker and ConvergenceChecker look
+// at it; a violation stops RunUntil. Every event is one line of the Trace.
+//
+// Not thread-safe. The world reads no clock and has no randomness but its
+// seeded Prng.
+#ifndef ETCDPP_SIM_WORLD_H_
+#define ETCDPP_SIM_WORLD_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/prng.h"
+#include "kv/mvcc_store.h"
+#include "kv/request.pb.h"
+#include "server/node/node.h"
+#include "sim/raft_checker.h"
+#include "sim/scenario.h"
+#include "sim/sim_disk.h"
+#include "sim/trace.h"
+
+namespace etcdpp::sim {
+
+// A hash of the whole kv state: every key's value and revisions, plus the
+// current revision.
+uint64_t KvDigest(const kv::MvccStore& store);
+
+class World {
+ public:
+  // Receives timers it scheduled.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void OnTimer(uint64_t token) = 0;
+  };
+  // Receives the replies to client requests. `immediate` is true when the
+  // node answered within the very call that took the request: a write so
+  // refused was never proposed.
+  class ClientSink {
+   public:
+    virtual ~ClientSink() = default;
+    virtual void OnReply(uint64_t node, const server::ClientReply& reply,
+                         bool immediate) = 0;
+  };
+
+  struct Stats {
+    uint64_t events = 0;
+    uint64_t messages_sent = 0;
+    uint64_t messages_dropped = 0;
+    uint64_t messages_duplicated = 0;
+    uint64_t crashes = 0;
+    uint64_t torn_crashes = 0;
+    uint64_t halts = 0;
+    uint64_t restarts = 0;
+    uint64_t pauses = 0;
+    uint64_t partitions = 0;
+    uint64_t sync_failures = 0;
+  };
+
+  // `trace` must outlive the world.
+  World(const Scenario& scenario, Trace* trace);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Opens every node (bootstrapping the cluster) and starts their ticks.
+  void Start();
+  // Processes events up to virtual time until_us; false once a violation
+  // has been found (the run should stop).
+  bool RunUntil(int64_t until_us);
+  int64_t now() const { return now_; }
+  // A generator for a component of the world, forked from the world's.
+  base::Prng ForkPrng() { return prng_.Fork(); }
+
+  // ---- Clients ----
+  void set_client_sink(ClientSink* sink) { client_sink_ = sink; }
+  void SendPropose(uint64_t node, uint64_t request_id,
+                   kvpb::InternalRequest request);
+  void SendRead(uint64_t node, uint64_t request_id,
+                etcdserverpb::RangeRequest request);
+  void ScheduleTimer(int64_t delay_us, Listener* listener, uint64_t token);
+
+  // ---- Faults ----
+  void Crash(uint64_t id, bool torn);
+  void Restart(uint64_t id);
+  void Pause(uint64_t id);
+  void Resume(uint64_t id);
+  // Drops every message from -> to until healed.
+  void Block(uint64_t from, uint64_t to);
+  void HealPartitions();
+  void set_network(const NetworkFaults& network) { network_ = network; }
+  // The next fsync of this node to complete fails with EIO.
+  void ArmSyncFailure(uint64_t id);
+  void SetNoSpace(uint64_t id, bool no_space);
+  // Ends every fault: clean network, no partitions, every node resumed and
+  // restarted, disks healthy.
+  void HealAll();
+
+  // ---- Inspection ----
+  const std::vector<uint64_t>& ids() const { return ids_; }
+  bool up(uint64_t id) const;
+  bool paused(uint64_t id) const;
+  // Null when the node is down.
+  const server::Node* node(uint64_t id) const;
+  // The leader every up node follows, in one term; 0 if there is none.
+  uint64_t AgreedLeader() const;
+  const Stats& stats() const { return stats_; }
+  const Trace& trace() const { return *trace_; }
+  const RaftChecker& raft_checker() const { return raft_checker_; }
+
+  // Violations found by the world's checkers and added by its users.
+  std::vector<std::string> Violations() const;
+  void AddViolation(std::string violation);
+
+ private:
+  struct TickEvent {
+    uint64_t node;
+    uint64_t incarnation;
+  };
+  struct DiskEvent {
+    uint64_t node;
+    uint64_t incarnation;
+    uint64_t op_id;
+  };
+  struct MessageEvent {
+    raftpb::Message message;
+  };
+  struct ProposeEvent {
+    uint64_t node;
+    uint64_t request_id;
+    kvpb::InternalRequest request;
+  };
+  struct ReadEvent {
+    uint64_t node;
+    uint64_t request_id;
+    etcdserverpb::RangeRequest request;
+  };
+  struct ReplyEvent {
+    uint64_t node;
+    server::ClientReply reply;
+    bool immediate;
+  };
+  struct TimerEvent {
+    Listener* listener;
+    uint64_t token;
+  };
+  struct RestartEvent {
+    uint64_t node;
+  };
+  using Payload = std::variant<TickEvent, DiskEvent, MessageEvent,
+                               ProposeEvent, ReadEvent, ReplyEvent,
+                               TimerEvent, RestartEvent>;
+  class MemberLog;
+  struct Member;
+
+  void Schedule(int64_t at_us, Payload payload);
+  void Dispatch(Payload payload);
+  // Whether a paused target holds the event back until resumed.
+  bool HeldByPause(const Payload& payload);
+  void OnTick(const TickEvent& e);
+  void OnDisk(const DiskEvent& e);
+  void OnMessage(const MessageEvent& e);
+  void OnPropose(ProposeEvent& e);
+  void OnRead(ReadEvent& e);
+  void OnReply(const ReplyEvent& e);
+
+  // After every input to a node: route its output, schedule its new disk
+  // completions, check it.
+  void AfterInput(Member& member, std::optional<uint64_t> request_id);
+  void Send(const raftpb::Message& message);
+  void ScheduleDiskOps(Member& member);
+  void Observe(Member& member);
+  void HandleHalt(Member& member, const absl::Status& status);
+  void ScheduleTick(Member& member);
+
+  int64_t RandomLatency(int64_t lo_us, int64_t hi_us);
+  void Log(std::string line) { trace_->Add(now_, line); }
+  Member& member(uint64_t id);
+  const Member* find(uint64_t id) const;
+
+  const Scenario scenario_;
+  Trace* const trace_;
+  base::Prng prng_;
+  base::Prng disk_prng_;
+  NetworkFaults network_;
+  std::vector<uint64_t> ids_;
+  std::map<uint64_t, std::unique_ptr<Member>> members_;
+  // (time, sequence) -> event: the sequence breaks ties deterministically.
+  std::map<std::pair<int64_t, uint64_t>, Payload> queue_;
+  uint64_t next_sequence_ = 0;
+  int64_t now_ = 0;
+  std::map<std::pair<uint64_t, uint64_t>, bool> blocked_;  // (from, to)
+  ClientSink* client_sink_ = nullptr;
+  RaftChecker raft_checker_;
+  ConvergenceChecker convergence_;
+  std::vector<std::string> violations_;
+  Stats stats_;
+};
+
+}  // namespace etcdpp::sim
+
+#endif  // ETCDPP_SIM_WORLD_H_
