@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -25,6 +26,7 @@
 #include "server/rpc/client_server.h"
 #include "server/runner/runner.h"
 #include "server/runner/stderr_log.h"
+#include "server/runner/threaded_disk.h"
 #include "server/storage/posix_disk.h"
 
 extern char** environ;
@@ -98,9 +100,23 @@ int Run(const config::ServerFlags& flags) {
   absl::StatusOr<Membership> membership = ComputeMembership(flags);
   if (!membership.ok()) Fail(membership.status());
 
-  absl::StatusOr<std::unique_ptr<storage::PosixDisk>> disk =
+  absl::StatusOr<std::unique_ptr<net::EventLoop>> loop =
+      net::EventLoop::Create();
+  if (!loop.ok()) Fail(loop.status());
+  net::EventLoop* raw_loop = loop->get();
+
+  absl::StatusOr<std::unique_ptr<storage::PosixDisk>> posix_disk =
       storage::PosixDisk::Open(flags.data_dir);
-  if (!disk.ok()) Fail(disk.status());
+  if (!posix_disk.ok()) Fail(posix_disk.status());
+  // Disk work runs on an I/O thread; its completions wake the loop, which
+  // hands them to the runner (once there is one).
+  auto runner_slot = std::make_shared<std::atomic<runner::Runner*>>(nullptr);
+  auto disk = std::make_unique<runner::ThreadedDisk>(
+      *std::move(posix_disk), [raw_loop, runner_slot] {
+        raw_loop->Post([runner_slot] {
+          if (runner::Runner* r = runner_slot->load()) r->Poke();
+        });
+      });
 
   server::NodeOptions options;
   options.member_id = membership->member_id;
@@ -116,12 +132,8 @@ int Run(const config::ServerFlags& flags) {
   options.applier.txn.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
   options.log = &log;
   absl::StatusOr<std::unique_ptr<server::Node>> node =
-      server::Node::Open(options, disk->get());
+      server::Node::Open(options, disk.get());
   if (!node.ok()) Fail(node.status());
-
-  absl::StatusOr<std::unique_ptr<net::EventLoop>> loop =
-      net::EventLoop::Create();
-  if (!loop.ok()) Fail(loop.status());
 
   runner::RunnerOptions runner_options;
   runner_options.tick_ms = flags.heartbeat_interval_ms;
@@ -133,7 +145,7 @@ int Run(const config::ServerFlags& flags) {
   runner_options.peers = membership->peers;
   absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
       runner::Runner::Start(
-          loop->get(), *std::move(disk), *std::move(node), runner_options,
+          raw_loop, std::move(disk), *std::move(node), runner_options,
           &log, [](const absl::Status& status) {
             // A failed fsync or corruption: never serve again from this
             // process (DESIGN.md). The data dir stays as last synced.
@@ -142,6 +154,7 @@ int Run(const config::ServerFlags& flags) {
             std::_Exit(1);
           });
   if (!runner.ok()) Fail(runner.status());
+  runner_slot->store(runner->get());
 
   rpc::ClientServerOptions client_options;
   for (const config::Url& url : flags.listen_client_urls) {
@@ -156,7 +169,6 @@ int Run(const config::ServerFlags& flags) {
 
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signal_fd < 0) Fail(absl::InternalError("signalfd failed"));
-  net::EventLoop* raw_loop = loop->get();
   runner::Runner* raw_runner = runner->get();
   bool stopping = false;
   (void)raw_loop->Watch(signal_fd, net::kReadable, [&](uint32_t) {
@@ -181,6 +193,7 @@ int Run(const config::ServerFlags& flags) {
   (*clients)->Shutdown(absl::Seconds(1));
   raw_loop->Unwatch(signal_fd);
   close(signal_fd);
+  runner_slot->store(nullptr);
   runner->reset();
   log.Write(base::LogLevel::kInfo, "msg=\"stopped\"");
   return 0;

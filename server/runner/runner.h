@@ -75,6 +75,10 @@ class Runner final : public rpc::Backend {
 
   uint16_t peer_port() const { return transport_->port(); }
 
+  // Loop thread: feeds the disk's completions to the node and drains its
+  // output. Call when the disk signals completions (see ThreadedDisk).
+  void Poke() { Submit([](server::Node&) {}); }
+
  private:
   Runner(net::EventLoop* loop, std::unique_ptr<storage::Disk> disk,
          std::unique_ptr<server::Node> node, RunnerOptions options,
