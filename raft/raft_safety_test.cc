@@ -40,6 +40,8 @@ enum OpKind {
   kProcessAll,
   kCompact,
   kConfChange,
+  kRead,
+  kTransfer,
   kNumOpKinds,
 };
 
@@ -49,7 +51,7 @@ constexpr int kWeights[kNumOpKinds] = {
     /*kTickAll=*/5, /*kTickOne=*/1,     /*kPropose=*/4,   /*kDeliver=*/3,
     /*kDeliverMany=*/12, /*kDrop=*/1,   /*kDuplicate=*/1, /*kProcessReady=*/3,
     /*kPartition=*/1, /*kHeal=*/1,      /*kRestart=*/1,   /*kProcessAll=*/10,
-    /*kCompact=*/1, /*kConfChange=*/1,
+    /*kCompact=*/1, /*kConfChange=*/1,  /*kRead=*/4,      /*kTransfer=*/1,
 };
 
 int KindFromWeight(int w) {
@@ -76,7 +78,7 @@ void showValue(const Op& op, std::ostream& os) {
   static const char* const kNames[] = {
       "TickAll", "TickOne",      "Propose",   "Deliver", "DeliverMany", "Drop",
       "Duplicate", "ProcessReady", "Partition", "Heal",    "Restart",
-      "ProcessAll", "Compact", "ConfChange"};
+      "ProcessAll", "Compact", "ConfChange", "Read", "Transfer"};
   os << kNames[op.kind] << "(" << op.a << "," << op.b << ")";
 }
 
@@ -104,8 +106,20 @@ class SafetyChecker {
 
   // Log Matching compares whole logs, the costliest check, so it runs on
   // every `log_matching_every`-th call only (and always when forced).
+  // A linearizable read issued now must be served at an index at least the
+  // highest commit index any node knows now: every write acknowledged
+  // before the read started is at or below it.
+  void ReadIssued(const std::string& ctx) {
+    uint64_t committed = 0;
+    for (uint64_t id : net_->ids()) {
+      committed = std::max(committed, net_->raft(id).log().committed());
+    }
+    reads_[ctx] = committed;
+  }
+
   void Check(bool force_log_matching = false) {
     CheckElectionSafety();
+    CheckReads();
     if (force_log_matching || ++calls_ % kLogMatchingEvery == 0) {
       CheckLogMatching();
     }
@@ -153,6 +167,17 @@ class SafetyChecker {
     }
   }
 
+  void CheckReads() {
+    for (uint64_t id : net_->ids()) {
+      const std::vector<ReadState>& states = net_->read_states(id);
+      for (size_t& k = reads_seen_[id]; k < states.size(); ++k) {
+        auto it = reads_.find(states[k].request_ctx);
+        RC_ASSERT(it != reads_.end());
+        RC_ASSERT(states[k].index >= it->second);
+      }
+    }
+  }
+
   // No two nodes apply different entries at the same index.
   void CheckStateMachineSafety() {
     uint64_t max_term = 0;
@@ -191,6 +216,8 @@ class SafetyChecker {
   testing::Network* net_;
   int calls_ = 0;
   std::map<uint64_t, uint64_t> leaders_;
+  std::map<std::string, uint64_t> reads_;  // context -> commit at issue
+  std::map<uint64_t, size_t> reads_seen_;
   struct Applied {
     raftpb::Entry entry;
     uint64_t seen_by_term;  // max term of any node when first applied
@@ -220,7 +247,7 @@ void ProposeMembershipChange(testing::Network& net, uint64_t node,
 }
 
 void RunOp(testing::Network& net, const std::vector<uint64_t>& ids,
-           const Op& op, int* proposals) {
+           const Op& op, int* proposals, SafetyChecker* checker) {
   const uint64_t node = ids[op.a % ids.size()];
   auto& queue = net.queue();
   switch (op.kind) {
@@ -269,6 +296,15 @@ void RunOp(testing::Network& net, const std::vector<uint64_t>& ids,
       break;
     case kProcessAll:
       net.ProcessReadies();
+      break;
+    case kRead: {
+      const std::string ctx = "read" + std::to_string((*proposals)++);
+      checker->ReadIssued(ctx);
+      (void)net.node(node).ReadIndex(ctx);
+      break;
+    }
+    case kTransfer:
+      net.node(node).TransferLeader(ids[op.b % ids.size()]);
       break;
     case kConfChange:
       ProposeMembershipChange(net, node, ids[op.b % ids.size()], op.b);
@@ -329,7 +365,7 @@ RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
 
   // Safety phase: the schedule, checked after every step.
   for (const Op& op : ops) {
-    RunOp(net, ids, op, &proposals);
+    RunOp(net, ids, op, &proposals, &checker);
     checker.Check();
   }
   checker.Check(/*force_log_matching=*/true);
