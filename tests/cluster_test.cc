@@ -56,8 +56,33 @@ class ClusterTest : public ::testing::Test {
     return r.output;
   }
 
-  // Waits until every running member serves the same data as member `ref`.
+  // Member i's etcd HashKV at the current revision.
+  std::string HashKV(int i) const {
+    CommandResult r = Through(i).Run("endpoint hashkv -w json");
+    const size_t at = r.output.find("\"hash\":");
+    return at == std::string::npos ? r.output
+                                   : r.output.substr(at, r.output.find(',', at) - at);
+  }
+
+  // Waits until every running member serves the same data as member `ref`,
+  // and etcd's HashKV agrees.
   void ExpectConverged(int ref) {
+    ExpectSameData(ref);
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      bool same = true;
+      for (int i = 0; i < cluster_->size(); ++i) {
+        if (HashKV(i) != HashKV(ref)) same = false;
+      }
+      if (same) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    for (int i = 0; i < cluster_->size(); ++i) {
+      EXPECT_EQ(HashKV(i), HashKV(ref)) << "member " << i;
+      EXPECT_NE(HashKV(i).find("\"hash\":"), std::string::npos) << HashKV(i);
+    }
+  }
+
+  void ExpectSameData(int ref) {
     std::string want;
     for (int attempt = 0; attempt < 100; ++attempt) {
       want = Dump(ref);

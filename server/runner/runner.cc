@@ -173,9 +173,26 @@ void Runner::Status(
 }
 
 void Runner::HashKV(
-    int64_t,
+    int64_t revision,
     std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)> done) {
-  done(absl::UnimplementedError("HashKV arrives with the kv state hash"));
+  loop_->Post([this, alive = alive_, revision, done = std::move(done)] {
+    if (!*alive) return done(server::StoppingError());
+    // Served from the local state, as etcd's HashKV is: comparing members
+    // is the point, so it must not go through the leader.
+    absl::StatusOr<kv::KeyValueHash> hash =
+        node_->applier().store().HashKV(revision);
+    if (!hash.ok()) return done(hash.status());
+    const server::NodeStatus s = node_->GetStatus();
+    etcdserverpb::HashKVResponse response;
+    etcdserverpb::ResponseHeader* header = response.mutable_header();
+    header->set_cluster_id(s.cluster_id);
+    header->set_member_id(s.member_id);
+    header->set_revision(s.revision);
+    header->set_raft_term(s.term);
+    response.set_hash(hash->hash);
+    response.set_compact_revision(hash->compact_revision);
+    done(std::move(response));
+  });
 }
 
 void Runner::GracefulStop(std::function<void()> done) {
