@@ -38,6 +38,7 @@
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/mvccpb/kv.pb.h"
 #include "kv/index.h"
+#include "kv/key_range.h"
 #include "kv/revision.h"
 
 namespace etcdpp::kv {
@@ -95,6 +96,13 @@ class MvccStore {
   // Fails with CompactedError when 0 < revision <= compact_revision() and
   // FutureRevisionError when revision > current_revision(). Reads only.
   absl::StatusOr<KeyValueHash> HashKV(int64_t revision) const;
+
+  // The kept changes of keys in `range` with main revision >= `revision`,
+  // in revision order (watch replay reads them with FindChange).
+  std::vector<Revision> ChangesSince(const KeyRange& range,
+                                     int64_t revision) const {
+    return index_.RangeSince(range, revision);
+  }
 
   // The change stored at `rev`, or nullptr (never written, or compacted).
   // A delete is a KeyValue with only key and mod_revision set.
