@@ -47,6 +47,13 @@ absl::Status ValidateAppendEntries(const raftpb::Message& m) {
   return absl::OkStatus();
 }
 
+// Peer terms at or above this are refused. No honest cluster gets near it
+// (at one election a millisecond it takes 292 million years), and a node
+// that adopted a term near 2^64 would wrap to term 0 on its next campaign:
+// a forged MsgTimeoutNow with term 2^64-1 used to reach the CHECK in Send
+// (fuzz/corpus/raft_message/crash-7a99eee0...).
+constexpr uint64_t kMaxPeerTerm = uint64_t{1} << 63;
+
 }  // namespace
 
 absl::Status Raft::ValidatePeerMessage(const raftpb::Message& m) const {
@@ -64,6 +71,9 @@ absl::Status Raft::ValidatePeerMessage(const raftpb::Message& m) const {
   }
   if (termless && m.term() != 0) {
     return absl::InvalidArgumentError("a forwarded request with a term");
+  }
+  if (m.term() >= kMaxPeerTerm) {
+    return absl::InvalidArgumentError("a term no cluster can reach");
   }
   if ((t == raftpb::MsgProp || t == raftpb::MsgReadIndex) &&
       m.entries_size() == 0) {

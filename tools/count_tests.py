@@ -4,7 +4,9 @@ test target wrote, and prints `N passed, N failed`.
 
 A target that failed to build, timed out or crashed before writing a failing
 <testcase> counts as one failed case, so nothing broken is ever hidden.
-Usage: count_tests.py BEP_JSON [BEP_JSON...]   (exits 1 if anything failed)
+Usage: count_tests.py [--extra NAME=passed|failed ...] BEP_JSON [BEP_JSON...]
+(exits 1 if anything failed). Each --extra counts one case run outside Bazel's
+test runner (e.g. the fuzz smoke run).
 """
 import json
 import sys
@@ -83,7 +85,21 @@ def count(bep_path, failures):
 def main():
     total_passed = total_failed = 0
     failures = []
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    paths = []
+    while args:
+        arg = args.pop(0)
+        if arg == "--extra" or arg.startswith("--extra="):
+            extra = arg.split("=", 1)[1] if "=" in arg else (args.pop(0) if args else "")
+            name, _, result = extra.partition("=")
+            if result == "passed":
+                total_passed += 1
+            else:  # "failed", or anything malformed: never hide a failure
+                total_failed += 1
+                failures.append(f"{name or extra}: {result or 'no result'}")
+        else:
+            paths.append(arg)
+    for path in paths:
         p, f = count(path, failures)
         total_passed += p
         total_failed += f

@@ -4,7 +4,8 @@
 #
 #   1. every test in the default configuration;
 #   2. the deterministic core (base, raft, kv, server/node, server/storage,
-#      sim) once more under ASan + UBSan.
+#      sim) once more under ASan + UBSan;
+#   3. a short libFuzzer smoke run of every fuzz target.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +29,13 @@ echo "== bazel test --config=asan ${core[*]}"
 bazel test --config=asan --keep_going --build_event_json_file="$out/asan.json" \
   "${core[@]}" || status=1
 
-python3 tools/count_tests.py "$out/default.json" "$out/asan.json" || status=1
+# 3. a ~10 s libFuzzer smoke run per fuzz target (fuzz/run.sh), counted as
+#    one case. The corpus is replayed as tests in step 1 already. The run
+#    works in a temp dir and never merges into the checked-in corpus.
+echo "== fuzz smoke run: bash fuzz/run.sh --seconds 10"
+fuzz_smoke=passed
+FUZZ_WORK_DIR="$out/fuzz" FUZZ_MERGE=0 bash fuzz/run.sh --seconds 10 || { fuzz_smoke=failed; status=1; }
+
+python3 tools/count_tests.py --extra "fuzz_smoke=$fuzz_smoke" \
+  "$out/default.json" "$out/asan.json" || status=1
 exit $status
