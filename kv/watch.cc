@@ -114,8 +114,10 @@ absl::Status WatchHub::Cancel(int64_t watch_id) {
   if (w->state == Watcher::State::kSynced) RemoveSynced(w);
   unsynced_.erase(w->id);
   w->state = Watcher::State::kCanceled;
-  // The client asked to stop: what it has not taken yet is not owed.
-  w->out.clear();
+  // The client asked to stop: the events and notifications it has not taken
+  // are not owed. An untaken created response stays, so the client always
+  // hears of the watch before its end.
+  std::erase_if(w->out, [](const WatchResponse& r) { return !r.created(); });
   w->pending_events = 0;
   WatchResponse canceled = NewResponse(*w);
   canceled.set_canceled(true);

@@ -78,7 +78,8 @@ class WatchHub {
   // InvalidArgument for an empty range or a negative start revision.
   absl::Status Watch(int64_t watch_id,
                      const etcdserverpb::WatchCreateRequest& request);
-  // Drops the watcher's untaken events and queues its canceled response.
+  // Drops the watcher's untaken events and notifications (not an untaken
+  // created response) and queues its canceled response.
   // NotFound for an unknown (or already canceled) id.
   absl::Status Cancel(int64_t watch_id);
 

@@ -228,10 +228,13 @@ TEST_F(WatchTest, CancelDropsPendingAndAnswersOnce) {
   Watch(1, R"pb(key: "a")pb");
   Put("a", "1");
   ASSERT_TRUE(hub_.Cancel(1).ok());
+  // The untaken created response stays; the untaken event goes.
   std::vector<WatchResponse> out = hub_.Take(1);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_TRUE(out[0].canceled());
-  EXPECT_EQ(out[0].compact_revision(), 0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].created());
+  EXPECT_TRUE(out[1].canceled());
+  EXPECT_EQ(out[1].events_size(), 0);
+  EXPECT_EQ(out[1].compact_revision(), 0);
   EXPECT_EQ(hub_.Cancel(1).code(), absl::StatusCode::kNotFound);
   Put("a", "2");
   EXPECT_TRUE(hub_.Take(1).empty());
