@@ -1,11 +1,13 @@
 // //sim:sim -- runs simulator seeds and prints their verdicts.
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
-//       [--verbose] [--trace]
+//       [--verbose] [--trace] [--duplicate-proposals]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
-// failing seeds are detailed); --trace prints every event. Exits 1 if any
+// failing seeds are detailed); --trace prints every event;
+// --duplicate-proposals lets the network duplicate forwarded proposals,
+// which a known node bug does not survive yet. Exits 1 if any
 // seed had a violation, 2 if none did but a linearizability search ran out
 // of budget (unknown), 0 otherwise. Only this file reads the wall clock, to
 // report speed; the world it runs never does.
@@ -57,6 +59,8 @@ std::optional<Flags> Parse(int argc, char** argv) {
       f.options.safety_us = int64_t{n} * 1000000;
     } else if (arg == "--verbose") {
       f.verbose = true;
+    } else if (arg == "--duplicate-proposals") {
+      f.options.duplicate_proposals = true;
     } else if (arg == "--trace") {
       f.trace = true;
     } else {

@@ -93,6 +93,7 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
+  scenario.network.duplicate_proposals = options.duplicate_proposals;
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
@@ -128,6 +129,9 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
     absl::StrAppend(&command, " --sim-seconds=",
                     *options.safety_us / 1000000);
   }
+  if (options.duplicate_proposals) {
+    absl::StrAppend(&command, " --duplicate-proposals");
+  }
   return command;
 }
 
@@ -141,7 +145,8 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       "); crashes ", r.stats.crashes, " (torn ", r.stats.torn_crashes,
       ", halts ", r.stats.halts, "), restarts ", r.stats.restarts,
       ", pauses ", r.stats.pauses, ", fsync EIO ", r.stats.sync_failures,
-      "\n  checkers: raft safety ", r.violations.empty() ? "ok" : "see below",
+      "\n  checkers: safety and liveness ",
+      r.violations.empty() ? "ok" : "VIOLATED",
       ", linearizability ", VerdictName(r.linearizability.verdict), " (",
       r.linearizability.operations, " ops in ", r.linearizability.groups,
       " groups, ", r.linearizability.steps, " steps)");

@@ -23,6 +23,8 @@ namespace etcdpp::sim {
 struct RunOptions {
   std::optional<int> nodes;
   std::optional<int64_t> safety_us;
+  // Lets the network duplicate forwarded proposals (a known node bug).
+  bool duplicate_proposals = false;
   // Receives every trace line when set.
   std::ostream* trace_out = nullptr;
   uint64_t linearizability_budget = 2000000;

@@ -303,8 +303,10 @@ void World::Send(const raftpb::Message& message) {
     Log(absl::StrCat("drop ", DescribeMessage(message)));
     return;
   }
-  const int copies =
-      prng_.Chance(network_.duplicate_permille, 1000) ? 2 : 1;
+  int copies = prng_.Chance(network_.duplicate_permille, 1000) ? 2 : 1;
+  if (message.type() == raftpb::MsgProp && !network_.duplicate_proposals) {
+    copies = 1;
+  }
   if (copies == 2) ++stats_.messages_duplicated;
   for (int i = 0; i < copies; ++i) {
     int64_t latency =

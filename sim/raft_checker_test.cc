@@ -1,0 +1,121 @@
+// The raft checkers' teeth: hand-made states they must reject.
+#include "sim/raft_checker.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+
+namespace etcdpp::sim {
+namespace {
+
+// A node's log as index -> entry.
+struct FakeNode {
+  uint64_t id = 1;
+  uint64_t term = 1;
+  bool leader = false;
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  std::map<uint64_t, EntryDigest> log;
+
+  RaftView View() const {
+    RaftView v;
+    v.id = id;
+    v.term = term;
+    v.is_leader = leader;
+    v.commit = commit;
+    v.applied = applied;
+    v.entry = [this](uint64_t index, EntryDigest* e) {
+      auto it = log.find(index);
+      if (it == log.end()) return false;
+      *e = it->second;
+      return true;
+    };
+    return v;
+  }
+};
+
+FakeNode Node(uint64_t id, uint64_t term, std::map<uint64_t, EntryDigest> log,
+              uint64_t commit, bool leader = false) {
+  FakeNode n;
+  n.id = id;
+  n.term = term;
+  n.log = std::move(log);
+  n.commit = commit;
+  n.applied = commit;
+  n.leader = leader;
+  return n;
+}
+
+TEST(RaftCheckerTest, HealthyClusterPasses) {
+  RaftChecker c;
+  std::map<uint64_t, EntryDigest> log = {{1, {1, 10}}, {2, {1, 20}}};
+  c.Observe(Node(1, 1, log, 2, /*leader=*/true).View());
+  c.Observe(Node(2, 1, log, 1).View());
+  c.Observe(Node(2, 1, log, 2).View());
+  EXPECT_TRUE(c.violations().empty());
+  EXPECT_EQ(c.committed_index(), 2u);
+}
+
+TEST(RaftCheckerTest, TwoLeadersInOneTermAreRejected) {
+  RaftChecker c;
+  c.Observe(Node(1, 3, {}, 0, true).View());
+  c.Observe(Node(2, 3, {}, 0, true).View());
+  ASSERT_EQ(c.violations().size(), 1u);
+  EXPECT_NE(c.violations()[0].find("election safety"), std::string::npos);
+}
+
+TEST(RaftCheckerTest, DivergentCommittedEntriesAreRejected) {
+  RaftChecker c;
+  c.Observe(Node(1, 1, {{1, {1, 10}}}, 1).View());
+  c.Observe(Node(2, 1, {{1, {1, 99}}}, 1).View());  // same term, other data
+  ASSERT_EQ(c.violations().size(), 1u);
+  EXPECT_NE(c.violations()[0].find("state machine safety"), std::string::npos);
+}
+
+TEST(RaftCheckerTest, LeaderWithoutCommittedEntryIsRejected) {
+  RaftChecker c;
+  c.Observe(Node(1, 1, {{1, {1, 10}}, {2, {1, 20}}}, 2).View());
+  c.Observe(Node(2, 2, {{1, {1, 10}}}, 1, /*leader=*/true).View());
+  ASSERT_FALSE(c.violations().empty());
+  EXPECT_NE(c.violations()[0].find("leader completeness"), std::string::npos);
+}
+
+TEST(RaftCheckerTest, DecreasingTermOrCommitIsRejected) {
+  RaftChecker c;
+  c.Observe(Node(1, 5, {{1, {1, 10}}, {2, {1, 20}}}, 2).View());
+  c.Observe(Node(1, 4, {{1, {1, 10}}, {2, {1, 20}}}, 1).View());
+  ASSERT_EQ(c.violations().size(), 3u);  // term, commit, applied
+  EXPECT_NE(c.violations()[0].find("monotonic term"), std::string::npos);
+  EXPECT_NE(c.violations()[1].find("monotonic commit"), std::string::npos);
+}
+
+TEST(RaftCheckerTest, ACrashMayLowerCommitButNotChangeTheLog) {
+  RaftChecker c;
+  c.Observe(Node(1, 5, {{1, {1, 10}}, {2, {1, 20}}}, 2).View());
+  c.OnCrash(1);
+  c.Observe(Node(1, 5, {{1, {1, 10}}, {2, {1, 20}}}, 0).View());
+  EXPECT_TRUE(c.violations().empty());
+  c.Observe(Node(1, 5, {{1, {1, 10}}, {2, {5, 20}}}, 2).View());
+  EXPECT_EQ(c.violations().size(), 1u) << "entry 2 changed its term";
+}
+
+TEST(RaftCheckerTest, CommitBeyondTheLogIsRejected) {
+  RaftChecker c;
+  c.Observe(Node(1, 1, {{1, {1, 10}}}, 3).View());
+  ASSERT_FALSE(c.violations().empty());
+  EXPECT_NE(c.violations()[0].find("commit <= last index"), std::string::npos);
+}
+
+TEST(ConvergenceCheckerTest, DifferentStateAtOneAppliedIndexIsRejected) {
+  ConvergenceChecker c;
+  c.Observe(1, 5, 0xabc);
+  c.Observe(2, 5, 0xabc);
+  c.Observe(3, 6, 0xdef);
+  EXPECT_TRUE(c.violations().empty());
+  c.Observe(2, 6, 0x123);
+  ASSERT_EQ(c.violations().size(), 1u);
+  EXPECT_NE(c.violations()[0].find("applied index 6"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace etcdpp::sim
