@@ -1,20 +1,21 @@
 // CRC-32C (Castagnoli), the checksum of every WAL record, snapshot file and
-// member file.
-//
-// A byte-at-a-time table implementation. Recovery reads each byte once and the
-// writer checksums each record once, so a few hundred MB/s is plenty; if it is
-// ever the bottleneck, SSE4.2's crc32 instruction computes the same function.
+// member file, and the LevelDB-style masking stored checksums use.
 #ifndef ETCDPP_SERVER_STORAGE_CRC32C_H_
 #define ETCDPP_SERVER_STORAGE_CRC32C_H_
 
 #include <cstdint>
+#include <string_view>
 
 #include "absl/strings/string_view.h"
+#include "base/crc32c.h"
 
 namespace etcdpp::storage::crc32c {
 
-// The CRC-32C of concat(A, data) where crc is the CRC-32C of A.
-uint32_t Extend(uint32_t crc, absl::string_view data);
+// The CRC-32C of concat(A, data) where crc is the CRC-32C of A. The one
+// implementation is base's, shared with kv's HashKV and snapshot stream.
+inline uint32_t Extend(uint32_t crc, absl::string_view data) {
+  return base::crc32c::Extend(crc, std::string_view(data.data(), data.size()));
+}
 
 // The CRC-32C of data.
 inline uint32_t Value(absl::string_view data) { return Extend(0, data); }
