@@ -1,13 +1,18 @@
-// Benchmarks of the store's hot paths: put, point range, prefix range, txn.
+// Benchmarks of the store's hot paths: put, point range, prefix range, txn,
+// watch fan-out, HashKV and a snapshot round trip.
 // Figures are read, never asserted (STYLE.md).
 //
 //   bazel run -c opt //kv:kv_benchmark
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "benchmark/benchmark.h"
+#include "kv/applier.h"
 #include "kv/mvcc_store.h"
+#include "kv/snapshot.h"
 #include "kv/txn.h"
+#include "kv/watch.h"
 
 namespace etcdpp::kv {
 namespace {
@@ -89,6 +94,65 @@ void BM_Txn(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Txn)->Arg(1000)->Arg(100000);
+
+// Watch fan-out: one write seen by range(0) watchers of its key, delivered
+// and taken.
+void BM_WatchFanOut(benchmark::State& state) {
+  MvccStore store;
+  WatchHub hub(&store);
+  etcdserverpb::WatchCreateRequest watch;
+  watch.set_key(Key(0));
+  for (int64_t id = 0; id < state.range(0); ++id) {
+    if (!hub.Watch(id, watch).ok()) state.SkipWithError("watch refused");
+  }
+  hub.TakeAll();
+  etcdserverpb::PutRequest put;
+  put.set_key(Key(0));
+  put.set_value(std::string(256, 'v'));
+  std::vector<mvccpb::Event> events;
+  for (auto _ : state) {
+    events.clear();
+    benchmark::DoNotOptimize(store.Put(put, &events));
+    hub.OnApplied(events, store.current_revision());
+    benchmark::DoNotOptimize(hub.TakeAll());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_WatchFanOut)->Arg(10000);
+
+// HashKV over a store of range(0) keys, each written twice.
+void BM_HashKV(benchmark::State& state) {
+  MvccStore store;
+  Fill(store, state.range(0), std::string(256, 'v'));
+  Fill(store, state.range(0), std::string(256, 'w'));
+  for (auto _ : state) benchmark::DoNotOptimize(store.HashKV(0));
+  state.SetItemsProcessed(state.iterations() * 2 * state.range(0));
+}
+BENCHMARK(BM_HashKV)->Arg(100000);
+
+// A full snapshot and restore of range(0) keys.
+void BM_SnapshotRoundTrip(benchmark::State& state) {
+  Applier applier;
+  etcdserverpb::PutRequest put;
+  put.set_value(std::string(256, 'v'));
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    kvpb::InternalRequest request;
+    request.mutable_put()->set_key(Key(i));
+    request.mutable_put()->set_value(std::string(256, 'v'));
+    benchmark::DoNotOptimize(applier.Apply(request));
+  }
+  for (auto _ : state) {
+    SnapshotReader reader;
+    SnapshotWriter writer(applier, 1);
+    std::string chunk;
+    while (writer.Next(&chunk)) {
+      if (!reader.Add(chunk).ok()) state.SkipWithError("restore failed");
+    }
+    benchmark::DoNotOptimize(reader.Finish());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_SnapshotRoundTrip)->Arg(100000);
 
 }  // namespace
 }  // namespace etcdpp::kv

@@ -310,6 +310,18 @@ void WatchHub::SyncUnsynced() {
   for (int64_t id : ids) CatchUp(watchers_.at(id).get());
 }
 
+void WatchHub::Rebind(const MvccStore* store) {
+  CHECK(store != nullptr) << "a hub watches a store";
+  CHECK_GE(store->current_revision(), store_->current_revision())
+      << "a restored snapshot never moves the revision back";
+  const int64_t seen = store_->current_revision();
+  for (auto& [id, w] : watchers_) {
+    if (w->state != Watcher::State::kSynced) continue;
+    MoveToUnsynced(w.get(), std::max(w->start_revision, seen + 1));
+  }
+  store_ = store;
+}
+
 void WatchHub::Progress() {
   for (auto& [id, w] : watchers_) {
     if (w->state == Watcher::State::kSynced) QueueHeaderOnly(w.get());

@@ -96,6 +96,14 @@ class WatchHub {
   // has seen every change up to that revision. Unsynced watchers get none,
   // as in etcd, since they have not.
   void Progress();
+  // After the node replaced its state with a restored snapshot: the hub
+  // watches `store` from now on. Every synced watcher has seen the old store
+  // up to its current revision and catches up from the new one from there
+  // (SyncUnsynced replays, or cancels when that history was compacted), as
+  // etcd's watchableStore.Restore does. Snapshots only move forward, so the
+  // new store is at or past the old one's revision.
+  void Rebind(const MvccStore* store);
+
   // The periodic notification of progress_notify watchers: like Progress,
   // but only to the synced ones that got no events since the last call.
   void ProgressNotify();
@@ -136,7 +144,7 @@ class WatchHub {
   void CancelCompacted(Watcher* w);
   etcdserverpb::WatchResponse NewResponse(const Watcher& w) const;
 
-  const MvccStore* store_;
+  const MvccStore* store_;  // replaced only by Rebind
   const WatchHubOptions options_;
   // Every watcher not yet forgotten, by id.
   absl::btree_map<int64_t, std::unique_ptr<Watcher>> watchers_;

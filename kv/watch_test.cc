@@ -320,5 +320,38 @@ TEST_F(WatchTest, FragmentSplitsALargeRevisionOnlyWhenAsked) {
   EXPECT_EQ(hub.Take(2).size(), 1u);
 }
 
+TEST_F(WatchTest, RebindCatchesUpFromTheRestoredStore) {
+  Put("a", "1");  // 2
+  Watch(1, R"pb(key: "a")pb");
+  Watch(2, R"pb(key: "a" start_revision: 10)pb");
+  hub_.TakeAll();
+  // A replica that applied two more writes, then compacted at the first.
+  Applier ahead;
+  for (const char* v : {"1", "2", "3"}) {
+    ahead.Apply(Parse<kvpb::InternalRequest>(
+        std::string("put { key: \"a\" value: \"") + v + "\" }"));
+  }
+  hub_.Rebind(&ahead.store());
+  EXPECT_FALSE(hub_.IsSynced(1));
+  hub_.SyncUnsynced();
+  hub_.CheckInvariants();
+  EXPECT_EQ(Keys(Events(1)), (Strings{"+a@3", "+a@4"}));
+  EXPECT_TRUE(hub_.Take(2).empty());
+  EXPECT_TRUE(hub_.IsSynced(2));
+
+  Applier compacted;
+  for (const char* v : {"1", "2", "3", "4"}) {
+    compacted.Apply(Parse<kvpb::InternalRequest>(
+        std::string("put { key: \"a\" value: \"") + v + "\" }"));
+  }
+  compacted.Apply(Parse<kvpb::InternalRequest>("compaction { revision: 5 }"));
+  hub_.Rebind(&compacted.store());
+  hub_.SyncUnsynced();
+  std::vector<WatchResponse> out = hub_.Take(1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].canceled());
+  EXPECT_EQ(out[0].compact_revision(), 5);
+}
+
 }  // namespace
 }  // namespace etcdpp::kv
