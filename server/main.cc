@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -130,6 +131,12 @@ int Run(const config::ServerFlags& flags) {
   options.seed = (static_cast<uint64_t>(getpid()) << 32) ^
                  static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   options.applier.txn.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  options.snapshot_count = flags.snapshot_count;
+  // etcd keeps 5000 entries after a compaction for slow followers; a
+  // smaller --snapshot-count (tests) keeps half of it instead, so that a
+  // lagging member really has to catch up by snapshot.
+  options.snapshot_catchup_entries =
+      std::min<uint64_t>(5000, flags.snapshot_count / 2);
   options.log = &log;
   absl::StatusOr<std::unique_ptr<server::Node>> node =
       server::Node::Open(options, disk.get());
@@ -142,6 +149,7 @@ int Run(const config::ServerFlags& flags) {
   runner_options.transport.listen_host = Host(flags.listen_peer_urls[0]);
   runner_options.transport.listen_port = flags.listen_peer_urls[0].port;
   runner_options.transport.snapshot_dir = flags.data_dir;
+  runner_options.data_dir = flags.data_dir;
   runner_options.peers = membership->peers;
   absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
       runner::Runner::Start(

@@ -37,11 +37,11 @@ std::string TempRoot(const std::string& name) {
 
 class ClusterTest : public ::testing::Test {
  protected:
-  void StartCluster() {
+  void StartCluster(std::vector<std::string> extra_flags = {}) {
     cluster_ = std::make_unique<LocalCluster>(
         Binary(),
         TempRoot(::testing::UnitTest::GetInstance()->current_test_info()->name()),
-        3);
+        3, std::move(extra_flags));
     ASSERT_TRUE(cluster_->StartAll().ok());
     absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(20));
     ASSERT_TRUE(leader.ok()) << cluster_->LogTail(0);
@@ -248,6 +248,59 @@ TEST_F(ClusterTest, KillLeaderUnderLoadLosesNoAcknowledgedWrite) {
   for (const std::string& key : acked) {
     EXPECT_NE(dump.find(key + "\nv\n"), std::string::npos) << key;
   }
+}
+
+// The files of member m's data dir whose names start with prefix.
+std::vector<std::string> FilesStartingWith(const Member& m,
+                                           const std::string& prefix) {
+  CommandResult r = RunCommand("ls '" + m.data_dir + "'");
+  std::vector<std::string> out;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(ClusterTest, RestartedMemberCatchesUpBySnapshot) {
+  // A snapshot every 20 entries, keeping 10 after each compaction.
+  StartCluster({"--snapshot-count=20"});
+  int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int down = (leader + 1) % 3;
+  ASSERT_EQ(Through(leader).Run("put before-kill 1").exit_code, 0);
+  cluster_->Signal(down, SIGKILL);
+  {
+    Writers writers(*cluster_, 4);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      if (writers.acked().size() >= 300) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    writers.Stop();
+    ASSERT_GE(writers.acked().size(), 200u);
+  }
+  const int up = (down + 1) % 3;
+  EXPECT_FALSE(FilesStartingWith(cluster_->member(up), "snap-").empty())
+      << cluster_->LogTail(up);
+  ASSERT_TRUE(cluster_->Start(down).ok());
+  ExpectConverged(up);
+  EXPECT_NE(Dump(down).find("before-kill"), std::string::npos);
+  // It got there by snapshot: one was received into its data dir.
+  EXPECT_FALSE(FilesStartingWith(cluster_->member(down), "snap-").empty())
+      << cluster_->LogTail(down);
+  EXPECT_EQ(RunCommand("grep -q 'restored received snapshot' '" +
+                       cluster_->member(down).log_path + "'")
+                .exit_code,
+            0)
+      << cluster_->LogTail(down);
+  // More writes, then a full restart from snapshots and WALs.
+  for (int n = 0; n < 5; ++n) {
+    ASSERT_EQ(All().Run(absl::StrCat("put after-", n, " x")).exit_code, 0);
+  }
+  for (int i = 0; i < 3; ++i) cluster_->Signal(i, SIGKILL);
+  ASSERT_TRUE(cluster_->StartAll().ok());
+  ASSERT_TRUE(cluster_->WaitForLeader(absl::Seconds(20)).ok());
+  ExpectConverged(down);
+  EXPECT_NE(Dump(down).find("after-4"), std::string::npos);
 }
 
 TEST_F(ClusterTest, PausedFollowerAndPausedLeader) {

@@ -34,8 +34,11 @@ std::string Member::endpoint() const {
   return absl::StrCat("127.0.0.1:", client_port);
 }
 
-LocalCluster::LocalCluster(std::string binary, std::string root, int size)
-    : binary_(std::move(binary)), root_(std::move(root)) {
+LocalCluster::LocalCluster(std::string binary, std::string root, int size,
+                           std::vector<std::string> extra_flags)
+    : binary_(std::move(binary)),
+      root_(std::move(root)),
+      extra_flags_(std::move(extra_flags)) {
   for (int i = 0; i < size; ++i) {
     Member m;
     m.name = absl::StrCat("m", i);
@@ -63,7 +66,7 @@ std::vector<std::string> LocalCluster::Args(int i) const {
     cluster.push_back(
         absl::StrCat(other.name, "=http://127.0.0.1:", other.peer_port));
   }
-  return {
+  std::vector<std::string> args = {
       binary_,
       "--name=" + m.name,
       "--data-dir=" + m.data_dir,
@@ -77,6 +80,8 @@ std::vector<std::string> LocalCluster::Args(int i) const {
       "--heartbeat-interval=50",
       "--election-timeout=500",
   };
+  args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+  return args;
 }
 
 absl::Status LocalCluster::StartAll() {

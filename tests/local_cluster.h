@@ -35,8 +35,10 @@ struct Member {
 
 class LocalCluster {
  public:
-  // binary: path to etcdpp; root: a directory for data dirs and logs.
-  LocalCluster(std::string binary, std::string root, int size);
+  // binary: path to etcdpp; root: a directory for data dirs and logs;
+  // extra_flags: added to every member's command line.
+  LocalCluster(std::string binary, std::string root, int size,
+               std::vector<std::string> extra_flags = {});
   ~LocalCluster();
 
   absl::Status StartAll();
@@ -68,6 +70,7 @@ class LocalCluster {
   std::string binary_;
   std::string root_;
   std::vector<Member> members_;
+  std::vector<std::string> extra_flags_;
 };
 
 }  // namespace etcdpp::tests

@@ -6,7 +6,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "kv/snapshot.h"
 #include "server/node/errors.h"
+#include "server/storage/snapshot_file.h"
 
 namespace etcdpp::server {
 
@@ -22,7 +24,7 @@ Node::Node(NodeOptions options, storage::Disk* disk)
     : options_(std::move(options)),
       disk_(disk),
       prng_(options_.seed),
-      applier_(options_.applier),
+      applier_(std::make_unique<kv::Applier>(options_.applier)),
       member_id_(options_.member_id),
       cluster_id_(options_.cluster_id) {
   // 24 random bits on top: a restarted member, or another member, draws a
@@ -56,13 +58,34 @@ absl::Status Node::Recover() {
                      state->torn_tail->segment,
                      " offset=", state->torn_tail->offset));
   }
-  if (state->snapshot.has_value()) {
-    return absl::UnimplementedError(
-        "data dir holds a kv snapshot, which this build cannot restore yet");
-  }
   wal_ = std::move(state->wal);
   raftpb::Snapshot snapshot;
-  if (state->wal_snapshot.has_value()) {
+  uint64_t applied = 0;
+  if (state->snapshot.has_value()) {
+    // The kv state as of the snapshot; the WAL after it is replayed.
+    kv::SnapshotReader reader(options_.applier);
+    absl::Status added = reader.Add(state->snapshot->body);
+    absl::StatusOr<kv::RestoredState> restored =
+        added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
+    if (!restored.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("node: snapshot ", state->snapshot->name,
+                       " does not restore: ", restored.status().message()));
+    }
+    if (restored->applied_index != state->snapshot->metadata.index()) {
+      return absl::DataLossError(absl::StrCat(
+          "node: snapshot ", state->snapshot->name, " holds the state of index ",
+          restored->applied_index));
+    }
+    applier_ = std::move(restored->applier);
+    *snapshot.mutable_metadata() = state->snapshot->metadata;
+    snapshot.set_data(state->snapshot->name);
+    applied = state->snapshot->metadata.index();
+    snapshot_index_ = applied;
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"restored snapshot\" file=", state->snapshot->name,
+                     " index=", applied));
+  } else if (state->wal_snapshot.has_value()) {
     *snapshot.mutable_metadata() = *state->wal_snapshot;
   } else if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) {
     // A crash came after the member file but before the membership.
@@ -78,8 +101,9 @@ absl::Status Node::Recover() {
       absl::StrCat("msg=\"recovered\" term=", state->hard_state.term(),
                    " commit=", state->hard_state.commit(),
                    " last_index=", raft_storage_.LastIndex()));
-  // The kv state is rebuilt by applying the committed log again.
-  return StartRaft(/*applied=*/0);
+  // The kv state is rebuilt by applying the committed log after the
+  // snapshot again.
+  return StartRaft(applied);
 }
 
 absl::Status Node::Bootstrap() {
@@ -140,6 +164,9 @@ absl::Status Node::StartRaft(uint64_t applied) {
   if (!raw.ok()) return raw.status();
   raw_ = *std::move(raw);
   applied_index_ = applied;
+  absl::StatusOr<raft::InitialState> initial = raft_storage_.GetInitialState();
+  if (!initial.ok()) return initial.status();
+  conf_state_ = initial->conf_state;
   return absl::OkStatus();
 }
 
@@ -163,7 +190,7 @@ void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
   if (halted_) return;
   if (request.serializable()) {
     absl::StatusOr<etcdserverpb::RangeResponse> range =
-        applier_.store().Range(request);
+        applier_->store().Range(request);
     kvpb::InternalResponse response;
     if (range.ok()) *response.mutable_range() = *std::move(range);
     Reply(request_id, range.status(), std::move(response));
@@ -193,6 +220,11 @@ void Node::Tick() {
 
 void Node::DiskDone(uint64_t op_id, const absl::Status& status) {
   if (halted_) return;
+  if (own_ops_.erase(op_id) > 0) {
+    OwnDiskDone(op_id, status);
+    Pump();
+    return;
+  }
   if (!wal_->OwnsOp(op_id)) return;
   if (absl::Status s = wal_->OnDiskDone(op_id, status); !s.ok()) {
     // After a failed write or fsync the page cache can no longer be
@@ -249,6 +281,10 @@ void Node::Pump() {
   while (!halted_ && !in_flight_.has_value() && !bootstrap_batch_.has_value() &&
          raw_->HasReady()) {
     raft::Ready ready = raw_->GetReady();
+    if (received_.has_value() && received_->stepped &&
+        !ready.snapshot.has_value()) {
+      received_.reset();  // raft turned the received snapshot down
+    }
     if (ready.soft_state.has_value() &&
         ready.soft_state->lead != leader_) {
       leader_ = ready.soft_state->lead;
@@ -257,9 +293,7 @@ void Node::Pump() {
                        " term=", raw_->raft().term()));
     }
     // A leader's appends go out while it persists the same entries.
-    for (raftpb::Message& m : ready.messages) {
-      output_.messages.push_back(std::move(m));
-    }
+    for (raftpb::Message& m : ready.messages) Emit(std::move(m));
     ready.messages.clear();
     if (ready.entries.empty() && !ready.hard_state.has_value() &&
         !ready.snapshot.has_value()) {
@@ -277,20 +311,18 @@ void Node::Pump() {
 
 void Node::FinishReady(raft::Ready ready) {
   if (ready.snapshot.has_value()) {
-    // Receiving kv snapshots arrives with the snapshot slice of the server
-    // issue; until then a member never compacts, so none is sent.
-    return Halt(absl::UnimplementedError(
-        "node: received a raft snapshot, which this build cannot restore"));
+    // Its WAL marker is durable, and its file was before raft saw it.
+    RestoreSnapshot(*ready.snapshot);
+    if (halted_) return;
   }
   CHECK_OK(raft_storage_.Append(std::move(ready.entries)));
   if (ready.hard_state.has_value()) {
     raft_storage_.SetHardState(*ready.hard_state);
   }
   // Durable now: acknowledgements and votes may leave.
-  for (raftpb::Message& m : ready.messages_after_persist) {
-    output_.messages.push_back(std::move(m));
-  }
+  for (raftpb::Message& m : ready.messages_after_persist) Emit(std::move(m));
   ApplyEntries(ready.committed_entries);
+  MaybeTakeSnapshot();
   OnReadStates(ready.read_states);
   raw_->Advance();
   ServeReads();
@@ -325,7 +357,7 @@ void Node::ApplyNormal(const raftpb::Entry& entry) {
     return Halt(absl::DataLossError(absl::StrCat(
         "node: committed entry ", entry.index(), " does not parse")));
   }
-  kv::ApplyResult result = applier_.Apply(request);
+  kv::ApplyResult result = applier_->Apply(request);
   for (mvccpb::Event& event : result.events) {
     output_.events.push_back(std::move(event));
   }
@@ -353,6 +385,7 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
     }
     conf = raw_->ApplyConfChange(change);
   }
+  if (conf.ok()) conf_state_ = *conf;
   // A refused change (e.g. removing the last voter) changes nothing, on
   // every replica alike.
   if (!conf.ok()) {
@@ -360,6 +393,207 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
         absl::StrCat("msg=\"conf change refused\" index=", entry.index(),
                      " error=\"", conf.status().message(), "\""));
   }
+}
+
+// ---- Snapshots ----------------------------------------------------------------
+
+void Node::Emit(raftpb::Message message) {
+  if (message.type() == raftpb::MsgSnap) {
+    // The raft snapshot carries the file name only; the driver streams
+    // the file after the message.
+    std::string file_name = message.snapshot().data();
+    output_.snapshots.push_back(
+        SnapshotToSend{std::move(message), std::move(file_name)});
+    return;
+  }
+  output_.messages.push_back(std::move(message));
+}
+
+uint64_t Node::SubmitOwn(storage::DiskOp op) {
+  const uint64_t id = disk_->Submit(std::move(op));
+  own_ops_.insert(id);
+  return id;
+}
+
+void Node::MaybeTakeSnapshot() {
+  if (halted_ || snapshot_save_.has_value() || applied_index_ == 0 ||
+      applied_index_ - snapshot_index_ < options_.snapshot_count) {
+    return;
+  }
+  absl::StatusOr<uint64_t> term = raft_storage_.Term(applied_index_);
+  if (!term.ok()) return;  // not in the log any more: a snapshot covers it
+  raftpb::SnapshotMetadata metadata;
+  metadata.set_index(applied_index_);
+  metadata.set_term(*term);
+  *metadata.mutable_conf_state() = conf_state_;
+  // Between applies, so the state cannot change under the writer.
+  std::string body;
+  kv::SnapshotWriter writer(*applier_, applied_index_);
+  for (std::string chunk; writer.Next(&chunk);) body += chunk;
+  const std::vector<uint64_t> ops =
+      storage::SaveSnapshotFile(*disk_, metadata, body);
+  own_ops_.insert(ops.begin(), ops.end());
+  snapshot_save_ = SnapshotSave{metadata, ops.back()};
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"saving snapshot\" index=", metadata.index(),
+                   " term=", metadata.term(), " bytes=", body.size()));
+}
+
+void Node::OwnDiskDone(uint64_t op_id, const absl::Status& status) {
+  if (!status.ok()) {
+    // As for the WAL: after a failed write the page cache cannot be
+    // trusted.
+    return Halt(absl::Status(
+        status.code(), absl::StrCat("node: snapshot file: ", status.message())));
+  }
+  if (snapshot_save_.has_value() && op_id == snapshot_save_->last_op) {
+    OnSnapshotSaved();
+  }
+  if (received_.has_value() && !received_->stepped &&
+      op_id == received_->last_op) {
+    OnReceivedSnapshotDurable();
+  }
+}
+
+void Node::OnSnapshotSaved() {
+  const raftpb::SnapshotMetadata metadata = std::move(snapshot_save_->metadata);
+  snapshot_save_.reset();
+  const uint64_t index = metadata.index();
+  // The file is durable; the marker tells a reader of the WAL alone where
+  // the log continues. Recovery does not wait for it: it loads the newest
+  // snapshot file and replays the WAL after it.
+  storage::WalBatch batch;
+  batch.snapshot = metadata;
+  wal_->Append(batch);
+  if (index <= snapshot_index_) return;  // a received snapshot overtook it
+  absl::StatusOr<raftpb::Snapshot> snapshot = raft_storage_.CreateSnapshot(
+      index, &metadata.conf_state(),
+      storage::SnapshotFileName(metadata.term(), index));
+  if (!snapshot.ok()) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"snapshot not installed in the raft log\" index=",
+                     index, " error=\"", snapshot.status().message(), "\""));
+    return;
+  }
+  snapshot_index_ = index;
+  if (index > options_.snapshot_catchup_entries) {
+    const uint64_t compact = index - options_.snapshot_catchup_entries;
+    if (compact >= raft_storage_.FirstIndex()) {
+      absl::Status s = raft_storage_.Compact(compact);
+      if (!s.ok() && !raft::IsCompacted(s)) return Halt(s);
+    }
+    // Only segments whose entries the raft log no longer serves: the
+    // ones after the compact index stay readable at recovery too.
+    wal_->ReleaseTo(compact);
+  }
+  absl::StatusOr<std::vector<uint64_t>> removed =
+      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep);
+  if (!removed.ok()) return Halt(removed.status());
+  own_ops_.insert(removed->begin(), removed->end());
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"saved snapshot\" index=", index,
+                   " first_index=", raft_storage_.FirstIndex()));
+}
+
+void Node::SnapshotReceived(raftpb::Message message, std::string file_name) {
+  if (halted_) return;
+  auto drop = [&](const std::string& why) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"dropping received snapshot\" file=", file_name,
+                     " from=", absl::Hex(message.from()), " reason=\"", why,
+                     "\""));
+    if (storage::ValidatePath(file_name).ok()) {
+      SubmitOwn(storage::RemoveOp{file_name});
+    }
+  };
+  if (message.type() != raftpb::MsgSnap || !message.has_snapshot()) {
+    return drop("not a MsgSnap");
+  }
+  if (absl::Status s = storage::ValidatePath(file_name); !s.ok()) {
+    return drop(std::string(s.message()));
+  }
+  const raftpb::SnapshotMetadata& metadata = message.snapshot().metadata();
+  if (metadata.index() <= raw_->raft().log().committed()) {
+    // Nothing to restore: raft answers with its commit index.
+    drop("already committed");
+    (void)raw_->Step(message);
+    Pump();
+    return;
+  }
+  if (received_.has_value()) return drop("another snapshot is in progress");
+  absl::StatusOr<std::string> data = disk_->ReadFile(file_name);
+  if (!data.ok()) return drop(std::string(data.status().message()));
+  const std::string name =
+      storage::SnapshotFileName(metadata.term(), metadata.index());
+  absl::StatusOr<storage::SnapshotFile> file =
+      storage::DecodeSnapshotFile(name, *data);
+  data->clear();
+  if (!file.ok()) return drop(std::string(file.status().message()));
+  kv::SnapshotReader reader(options_.applier);
+  absl::Status added = reader.Add(file->body);
+  file->body.clear();
+  absl::StatusOr<kv::RestoredState> restored =
+      added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
+  if (!restored.ok()) return drop(std::string(restored.status().message()));
+  if (restored->applied_index != metadata.index()) {
+    return drop(absl::StrCat("the state is of index ",
+                             restored->applied_index));
+  }
+  // Durable under its snapshot name before raft may act on it: sync,
+  // rename, sync the directory.
+  SubmitOwn(storage::SyncOp{file_name});
+  SubmitOwn(storage::RenameOp{file_name, name});
+  const uint64_t last = SubmitOwn(storage::SyncDirOp{});
+  message.mutable_snapshot()->set_data(name);
+  *message.mutable_snapshot()->mutable_metadata() = file->metadata;
+  received_ = ReceivedSnapshot{std::move(message),
+                               std::move(restored->applier), last, false};
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"received snapshot\" file=", name));
+}
+
+void Node::OnReceivedSnapshotDurable() {
+  received_->stepped = true;
+  const uint64_t index = received_->message.snapshot().metadata().index();
+  (void)raw_->Step(received_->message);
+  // Raft hands the snapshot out in its next Ready unless it turned it down
+  // (it had become stale); Pump drops the restored state then.
+  Log(base::LogLevel::kDebug,
+      absl::StrCat("msg=\"stepped received snapshot\" index=", index));
+}
+
+void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
+  const uint64_t index = snapshot.metadata().index();
+  std::unique_ptr<kv::Applier> applier;
+  if (received_.has_value() &&
+      received_->message.snapshot().metadata().index() == index &&
+      received_->message.snapshot().metadata().term() ==
+          snapshot.metadata().term()) {
+    applier = std::move(received_->applier);
+  } else {
+    absl::StatusOr<storage::SnapshotFile> file =
+        storage::LoadSnapshotFile(*disk_, snapshot.data());
+    if (!file.ok()) return Halt(file.status());
+    absl::StatusOr<kv::RestoredState> restored =
+        kv::RestoreSnapshot({file->body}, options_.applier);
+    if (!restored.ok()) return Halt(restored.status());
+    applier = std::move(restored->applier);
+  }
+  received_.reset();
+  if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) {
+    return Halt(s);
+  }
+  applier_ = std::move(applier);
+  applied_index_ = index;
+  snapshot_index_ = index;
+  conf_state_ = snapshot.metadata().conf_state();
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"restored received snapshot\" index=", index,
+                   " term=", snapshot.metadata().term()));
+  absl::StatusOr<std::vector<uint64_t>> removed =
+      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep);
+  if (!removed.ok()) return Halt(removed.status());
+  own_ops_.insert(removed->begin(), removed->end());
 }
 
 // ---- Linearizable reads -----------------------------------------------------
@@ -419,7 +653,7 @@ void Node::ServeReads() {
     }
     for (const PendingRead& read : round.reads) {
       absl::StatusOr<etcdserverpb::RangeResponse> range =
-          applier_.store().Range(read.request);
+          applier_->store().Range(read.request);
       kvpb::InternalResponse response;
       if (range.ok()) *response.mutable_range() = *std::move(range);
       Reply(read.request_id, range.status(), std::move(response));
@@ -467,7 +701,7 @@ etcdserverpb::ResponseHeader Node::Header() const {
   etcdserverpb::ResponseHeader header;
   header.set_cluster_id(cluster_id_);
   header.set_member_id(member_id_);
-  header.set_revision(applier_.store().current_revision());
+  header.set_revision(applier_->store().current_revision());
   header.set_raft_term(raw_->raft().term());
   return header;
 }
@@ -505,14 +739,14 @@ NodeStatus Node::GetStatus() const {
   status.commit_index = raw_->raft().log().committed();
   status.applied_index = applied_index_;
   status.last_index = raw_->raft().log().LastIndex();
-  status.revision = applier_.store().current_revision();
+  status.revision = applier_->store().current_revision();
   status.is_leader = raw_->raft().state() == raft::StateType::kLeader;
   return status;
 }
 
 void Node::CheckInvariants() const {
   raw_->CheckInvariants();
-  applier_.CheckInvariants();
+  applier_->CheckInvariants();
   CHECK_LE(applied_index_, raw_->raft().log().committed())
       << "a node applies only committed entries";
 }

@@ -21,6 +21,17 @@
 // linearizable ones are gathered into ReadIndex rounds (one heartbeat round
 // serves every read waiting) and answered once applied >= the read index.
 //
+// Snapshots: every snapshot_count applied entries the node writes the kv
+// state (kv::SnapshotWriter) to a snapshot file; once the file is durable it
+// appends a snapshot marker to the WAL, installs the snapshot in raft's
+// storage (Snapshot.data is the file NAME, never the state), compacts the
+// log to snapshot_catchup_entries behind it and releases the WAL segments
+// the log no longer needs. A follower raft sends a snapshot to appears in
+// NodeOutput.snapshots (message + file name); the receiving side's driver
+// calls SnapshotReceived, and the node restores the applier from the file
+// once raft hands the snapshot out in a Ready and its WAL marker is durable.
+// Recovery = newest valid snapshot file + the WAL after it.
+//
 // Not thread-safe; deterministic: the same inputs give the same outputs.
 #ifndef ETCDPP_SERVER_NODE_NODE_H_
 #define ETCDPP_SERVER_NODE_NODE_H_
@@ -29,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +82,15 @@ struct NodeOptions {
   bool pre_vote = true;
   bool check_quorum = true;
 
+  // A snapshot of the kv state is taken every snapshot_count applied
+  // entries (etcd --snapshot-count); the raft log is then compacted but
+  // keeps the last snapshot_catchup_entries entries, so a slightly slow
+  // follower still catches up from the log (etcd keeps 5000).
+  uint64_t snapshot_count = 100000;
+  uint64_t snapshot_catchup_entries = 5000;
+  // Snapshot files kept in the data dir (the newest ones).
+  size_t snapshots_to_keep = 5;
+
   // Not owned; may be null (no logging). Must outlive the node.
   base::LogSink* log = nullptr;
 };
@@ -82,9 +103,19 @@ struct ClientReply {
   etcdserverpb::ResponseHeader header;
 };
 
+// A raft MsgSnap to stream to message.to() followed by the snapshot file
+// file_name (a name inside the data dir). The driver reports the outcome
+// with ReportSnapshot(message.to(), ok).
+struct SnapshotToSend {
+  raftpb::Message message;
+  std::string file_name;
+};
+
 struct NodeOutput {
   std::vector<ClientReply> replies;
+  // Never MsgSnap: those go to `snapshots`.
   std::vector<raftpb::Message> messages;
+  std::vector<SnapshotToSend> snapshots;
   // Changes applied, in revision order, for watchers.
   std::vector<mvccpb::Event> events;
   // Set once: the node hit a fatal condition (a failed fsync, corruption)
@@ -121,6 +152,12 @@ class Node {
   void DiskDone(uint64_t op_id, const absl::Status& status);
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool ok);
+  // A peer's MsgSnap arrived with its snapshot file, written (not
+  // necessarily synced) under file_name in the data dir. The node checks
+  // the file, syncs it and renames it to its snapshot name, and only then
+  // steps the message into raft. An invalid file is removed and dropped
+  // (the leader retries).
+  void SnapshotReceived(raftpb::Message message, std::string file_name);
   // Hands leadership to the most up-to-date other voter, if this member
   // leads (before a graceful stop). False when there is no one to hand it
   // to (not the leader, or the only voter).
@@ -131,7 +168,7 @@ class Node {
 
   NodeStatus GetStatus() const;
   bool halted() const { return halted_; }
-  const kv::Applier& applier() const { return applier_; }
+  const kv::Applier& applier() const { return *applier_; }
   const raft::RawNode& raft() const { return *raw_; }
 
   void CheckInvariants() const;
@@ -157,6 +194,19 @@ class Node {
     raft::Ready ready;
     uint64_t wal_batch = 0;
   };
+  // A snapshot file being saved; the save is durable when last_op is.
+  struct SnapshotSave {
+    raftpb::SnapshotMetadata metadata;
+    uint64_t last_op = 0;
+  };
+  // A received snapshot: its state restored (not yet in use) and its file
+  // being made durable (last_op), then stepped into raft.
+  struct ReceivedSnapshot {
+    raftpb::Message message;
+    std::unique_ptr<kv::Applier> applier;
+    uint64_t last_op = 0;
+    bool stepped = false;
+  };
 
   Node(NodeOptions options, storage::Disk* disk);
   absl::Status Recover();
@@ -170,6 +220,15 @@ class Node {
   void ApplyEntries(const std::vector<raftpb::Entry>& entries);
   void ApplyNormal(const raftpb::Entry& entry);
   void ApplyConfChange(const raftpb::Entry& entry);
+
+  // Snapshots.
+  void MaybeTakeSnapshot();
+  void OnSnapshotSaved();
+  void OnReceivedSnapshotDurable();
+  void RestoreSnapshot(const raftpb::Snapshot& snapshot);
+  void OwnDiskDone(uint64_t op_id, const absl::Status& status);
+  uint64_t SubmitOwn(storage::DiskOp op);
+  void Emit(raftpb::Message message);
 
   void MaybeStartReadRound();
   void OnReadStates(const std::vector<raft::ReadState>& states);
@@ -189,7 +248,7 @@ class Node {
   raft::MemoryStorage raft_storage_;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<storage::Wal> wal_;
-  kv::Applier applier_;
+  std::unique_ptr<kv::Applier> applier_;
   // From the data dir when it has them (it wins over the options).
   uint64_t member_id_;
   uint64_t cluster_id_;
@@ -207,6 +266,14 @@ class Node {
   uint64_t next_read_round_ = 1;
 
   std::optional<InFlight> in_flight_;
+  // The membership as of applied_index_, for snapshot metadata.
+  raftpb::ConfState conf_state_;
+  // The index of the newest snapshot in raft's storage.
+  uint64_t snapshot_index_ = 0;
+  std::optional<SnapshotSave> snapshot_save_;
+  std::optional<ReceivedSnapshot> received_;
+  // Disk ops the node submitted itself (snapshot files), not the Wal.
+  std::set<uint64_t> own_ops_;
   // The bootstrap batch, which must be durable before raft may act.
   std::optional<uint64_t> bootstrap_batch_;
   NodeOutput output_;

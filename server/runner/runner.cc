@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "server/node/errors.h"
@@ -65,11 +66,19 @@ absl::Status Runner::StartTransport() {
     Submit([peer, ok](server::Node& node) { node.ReportSnapshot(peer, ok); });
   };
   callbacks.on_snapshot = [this](raftpb::Message m, std::string path) {
-    // Restoring received snapshots arrives with the node's snapshot slice;
-    // stepping the message makes raft ask for it properly then.
-    Log(base::LogLevel::kWarn,
-        absl::StrCat("msg=\"dropping received snapshot\" path=", path));
-    (void)m;
+    // The node takes names inside the data dir.
+    const std::string prefix = options_.data_dir + "/";
+    if (options_.data_dir.empty() || !absl::StartsWith(path, prefix)) {
+      Log(base::LogLevel::kWarn,
+          absl::StrCat("msg=\"dropping received snapshot outside the data "
+                       "dir\" path=",
+                       path));
+      return;
+    }
+    std::string name = path.substr(prefix.size());
+    Submit([m = std::move(m), name = std::move(name)](server::Node& node) {
+      node.SnapshotReceived(m, name);
+    });
   };
   absl::StatusOr<std::unique_ptr<peer::PeerTransport>> transport =
       peer::PeerTransport::Start(loop_, options_.transport,
@@ -95,9 +104,13 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
-    const bool quiet =
-        done.empty() && out.messages.empty() && out.replies.empty();
+    const bool quiet = done.empty() && out.messages.empty() &&
+                       out.replies.empty() && out.snapshots.empty();
     for (const raftpb::Message& m : out.messages) transport_->Send(m);
+    for (const server::SnapshotToSend& s : out.snapshots) {
+      transport_->SendSnapshot(s.message,
+                               options_.data_dir + "/" + s.file_name);
+    }
     Deliver(std::move(out.replies));
     if (out.halt.has_value()) {
       halted_ = true;

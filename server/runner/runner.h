@@ -41,6 +41,9 @@ struct RunnerOptions {
   uint64_t tick_ms = 100;
   peer::TransportOptions transport;
   std::vector<PeerAddress> peers;  // the other members
+  // The node's data dir: snapshot file names are relative to it (and
+  // transport.snapshot_dir, where received snapshots land, is it too).
+  std::string data_dir;
   // How long a graceful stop waits for leadership to move away.
   uint64_t transfer_wait_ms = 2000;
 };
