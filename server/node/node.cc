@@ -17,6 +17,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(NodeOptions options,
   std::unique_ptr<Node> node(new Node(std::move(options), disk));
   if (absl::Status s = disk->Lock(); !s.ok()) return s;
   if (absl::Status s = node->Recover(); !s.ok()) return s;
+  // Snapshots the transport was receiving when the last run ended.
+  absl::StatusOr<std::vector<std::string>> names = disk->List();
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    if (absl::StartsWith(name, "peer-") && absl::EndsWith(name, ".snap.tmp")) {
+      node->SubmitOwn(storage::RemoveOp{name});
+    }
+  }
   return node;
 }
 

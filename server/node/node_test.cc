@@ -2,6 +2,7 @@
 // which the test moves messages, ticks and disk completions itself.
 #include "server/node/node.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <memory>
@@ -412,6 +413,29 @@ TEST(NodeTest, CorruptReceivedSnapshotIsDroppedAndRetried) {
   ASSERT_TRUE(names.ok());
   for (const std::string& name : *names) {
     EXPECT_EQ(name.find("peer-"), std::string::npos) << "temp file left";
+  }
+}
+
+TEST(NodeTest, LeftoverReceivedSnapshotFilesAreRemovedAtStart) {
+  Cluster c({1});
+  ASSERT_EQ(c.Leader(), 1u);
+  c.disk(1).Submit(storage::CreateOp{"peer-2-7.snap.tmp"});
+  c.disk(1).Submit(storage::SyncDirOp{});
+  c.disk(1).CompleteAll();
+  c.Settle();
+  c.Crash(1);
+  {
+    absl::StatusOr<std::vector<std::string>> names = c.disk(1).List();
+    ASSERT_TRUE(names.ok());
+    ASSERT_TRUE(std::find(names->begin(), names->end(), "peer-2-7.snap.tmp") !=
+                names->end());
+  }
+  c.Open(1);
+  c.Settle();
+  absl::StatusOr<std::vector<std::string>> names = c.disk(1).List();
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) {
+    EXPECT_NE(name, "peer-2-7.snap.tmp");
   }
 }
 
