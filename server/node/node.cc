@@ -48,51 +48,15 @@ absl::Status Node::Recover() {
   // As in etcd, an existing data dir wins over the flags.
   member_id_ = state->member.member_id;
   cluster_id_ = state->member.cluster_id;
-  if (options_.member_id != 0 && options_.member_id != member_id_) {
-    Log(base::LogLevel::kWarn,
-        absl::StrCat("msg=\"data dir belongs to another member id; using "
-                     "it\" data_dir_member=",
-                     absl::Hex(member_id_),
-                     " flags_member=", absl::Hex(options_.member_id)));
-  }
-  for (const absl::Status& skipped : state->skipped_snapshots) {
-    Log(base::LogLevel::kWarn,
-        absl::StrCat("msg=\"skipping corrupt snapshot\" error=\"",
-                     skipped.message(), "\""));
-  }
-  if (state->torn_tail.has_value()) {
-    Log(base::LogLevel::kWarn,
-        absl::StrCat("msg=\"repaired torn WAL tail\" file=",
-                     state->torn_tail->segment,
-                     " offset=", state->torn_tail->offset));
-  }
+  LogRecoveryWarnings(*state);
   wal_ = std::move(state->wal);
   raftpb::Snapshot snapshot;
   uint64_t applied = 0;
   if (state->snapshot.has_value()) {
-    // The kv state as of the snapshot; the WAL after it is replayed.
-    kv::SnapshotReader reader(options_.applier);
-    absl::Status added = reader.Add(state->snapshot->body);
-    absl::StatusOr<kv::RestoredState> restored =
-        added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
-    if (!restored.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("node: snapshot ", state->snapshot->name,
-                       " does not restore: ", restored.status().message()));
-    }
-    if (restored->applied_index != state->snapshot->metadata.index()) {
-      return absl::DataLossError(absl::StrCat(
-          "node: snapshot ", state->snapshot->name, " holds the state of index ",
-          restored->applied_index));
-    }
-    applier_ = std::move(restored->applier);
-    *snapshot.mutable_metadata() = state->snapshot->metadata;
-    snapshot.set_data(state->snapshot->name);
-    applied = state->snapshot->metadata.index();
-    snapshot_index_ = applied;
-    Log(base::LogLevel::kInfo,
-        absl::StrCat("msg=\"restored snapshot\" file=", state->snapshot->name,
-                     " index=", applied));
+    absl::StatusOr<uint64_t> restored =
+        RestoreSnapshotFile(*state->snapshot, &snapshot);
+    if (!restored.ok()) return restored.status();
+    applied = *restored;
   } else if (state->wal_snapshot.has_value()) {
     *snapshot.mutable_metadata() = *state->wal_snapshot;
   } else if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) {
@@ -112,6 +76,56 @@ absl::Status Node::Recover() {
   // The kv state is rebuilt by applying the committed log after the
   // snapshot again.
   return StartRaft(applied);
+}
+
+void Node::LogRecoveryWarnings(const storage::RecoveredState& state) const {
+  if (options_.member_id != 0 && options_.member_id != member_id_) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"data dir belongs to another member id; using "
+                     "it\" data_dir_member=",
+                     absl::Hex(member_id_),
+                     " flags_member=", absl::Hex(options_.member_id)));
+  }
+  for (const absl::Status& skipped : state.skipped_snapshots) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"skipping corrupt snapshot\" error=\"",
+                     skipped.message(), "\""));
+  }
+  if (state.torn_tail.has_value()) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"repaired torn WAL tail\" file=",
+                     state.torn_tail->segment,
+                     " offset=", state.torn_tail->offset));
+  }
+}
+
+// Loads the kv state of a snapshot file found at recovery; the WAL after it
+// is replayed. Fills the raft snapshot (the file name as its data) and
+// returns its index.
+absl::StatusOr<uint64_t> Node::RestoreSnapshotFile(
+    const storage::SnapshotFile& file, raftpb::Snapshot* snapshot) {
+  kv::SnapshotReader reader(options_.applier);
+  absl::Status added = reader.Add(file.body);
+  absl::StatusOr<kv::RestoredState> restored =
+      added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
+  if (!restored.ok()) {
+    return absl::DataLossError(absl::StrCat("node: snapshot ", file.name,
+                                            " does not restore: ",
+                                            restored.status().message()));
+  }
+  if (restored->applied_index != file.metadata.index()) {
+    return absl::DataLossError(
+        absl::StrCat("node: snapshot ", file.name, " holds the state of index ",
+                     restored->applied_index));
+  }
+  applier_ = std::move(restored->applier);
+  *snapshot->mutable_metadata() = file.metadata;
+  snapshot->set_data(file.name);
+  snapshot_index_ = file.metadata.index();
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("msg=\"restored snapshot\" file=", file.name,
+                   " index=", snapshot_index_));
+  return snapshot_index_;
 }
 
 absl::Status Node::Bootstrap() {

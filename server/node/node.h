@@ -210,6 +210,9 @@ class Node {
 
   Node(NodeOptions options, storage::Disk* disk);
   absl::Status Recover();
+  void LogRecoveryWarnings(const storage::RecoveredState& state) const;
+  absl::StatusOr<uint64_t> RestoreSnapshotFile(
+      const storage::SnapshotFile& file, raftpb::Snapshot* snapshot);
   absl::Status Bootstrap();
   absl::Status RecordInitialMembership(raftpb::Snapshot* snapshot);
   absl::Status StartRaft(uint64_t applied);
