@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 
 namespace etcdpp::kv {
 namespace {
@@ -36,7 +37,44 @@ ApplyResult Unimplemented(const char* what) {
 
 Applier::Applier(ApplierOptions options) : options_(std::move(options)) {}
 
+void Applier::RememberId(uint64_t id) {
+  if (options_.applied_id_window == 0) return;
+  applied_ids_.push_back(id);
+  applied_id_set_.insert(id);
+  while (applied_ids_.size() > options_.applied_id_window) {
+    applied_id_set_.erase(applied_ids_.front());
+    applied_ids_.pop_front();
+  }
+}
+
+void Applier::CheckInvariants() const {
+  store_.CheckInvariants();
+  CHECK_LE(applied_ids_.size(), options_.applied_id_window)
+      << "the applied-id window holds at most its size";
+  CHECK_EQ(applied_ids_.size(), applied_id_set_.size())
+      << "the applied-id window and its set hold the same distinct ids";
+  for (uint64_t id : applied_ids_) {
+    CHECK_NE(id, 0u) << "id 0 is never remembered";
+    CHECK(applied_id_set_.contains(id)) << "window id " << id << " not in set";
+  }
+}
+
 ApplyResult Applier::Apply(const InternalRequest& request) {
+  const uint64_t id = request.header().id();
+  if (id != 0) {
+    if (applied_id_set_.contains(id)) {
+      ApplyResult result;
+      result.duplicate = true;
+      return result;
+    }
+    // Remembered whatever the outcome: a failed request is decided too, and
+    // a later copy must not succeed where the original failed.
+    RememberId(id);
+  }
+  return ApplyRequest(request);
+}
+
+ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
   switch (request.request_case()) {
     case InternalRequest::kRange:
       return ApplyRange(request.range());

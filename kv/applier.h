@@ -11,12 +11,24 @@
 // alarms and auth requests answer absl::UnimplementedError for now (later
 // slices of issue 5); in particular put's lease is stored as given, without
 // checking that the lease exists, and the header's auth fields are ignored.
+//
+// Deduplication: a request with a nonzero header().id() (the node's proposal
+// id, unique per proposal) whose id is among the last
+// ApplierOptions::applied_id_window ids applied is skipped -- the network
+// may deliver a forwarded proposal twice, and raft then commits it twice.
+// The window is replicated state: every replica applies the same log, so
+// every replica skips the same entries, and the window is in the snapshot.
+// Id 0 (a request not proposed through the node) is never deduplicated.
 // Not thread-safe.
 #ifndef ETCDPP_KV_APPLIER_H_
 #define ETCDPP_KV_APPLIER_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "api/mvccpb/kv.pb.h"
 #include "kv/mvcc_store.h"
@@ -25,8 +37,13 @@
 
 namespace etcdpp::kv {
 
+inline constexpr size_t kDefaultAppliedIdWindow = 65536;
+
 struct ApplierOptions {
   TxnOptions txn;
+  // How many of the most recently applied request ids are remembered to skip
+  // a duplicate; 0 turns deduplication off. Every replica must use the same.
+  size_t applied_id_window = kDefaultAppliedIdWindow;
 };
 
 struct ApplyResult {
@@ -35,6 +52,9 @@ struct ApplyResult {
   kvpb::InternalResponse response;
   // The changes made, in revision order, for watchers.
   std::vector<mvccpb::Event> events;
+  // The request's id was already applied: nothing changed, status is OK and
+  // response and events are empty. The original's result was the answer.
+  bool duplicate = false;
 };
 
 class Applier {
@@ -48,20 +68,33 @@ class Applier {
   // Reads (serializable or after a ReadIndex) go to the store directly.
   const MvccStore& store() const { return store_; }
 
-  void CheckInvariants() const { store_.CheckInvariants(); }
+  // The ids of the last applied requests (nonzero ids only, whether the
+  // request succeeded or failed), oldest first; at most applied_id_window.
+  const std::deque<uint64_t>& applied_ids() const { return applied_ids_; }
+
+  void CheckInvariants() const;
 
  private:
   // Rebuilds a fresh applier's state from a snapshot stream.
   friend class SnapshotReader;
 
+  ApplyResult ApplyRequest(const kvpb::InternalRequest& request);
   ApplyResult ApplyPut(const etcdserverpb::PutRequest& request);
   ApplyResult ApplyDeleteRange(const etcdserverpb::DeleteRangeRequest& request);
   ApplyResult ApplyTxn(const etcdserverpb::TxnRequest& request);
   ApplyResult ApplyCompaction(const etcdserverpb::CompactionRequest& request);
   ApplyResult ApplyRange(const etcdserverpb::RangeRequest& request) const;
 
+  // Appends `id` (nonzero, not remembered yet) to the window, evicting the
+  // oldest past the window's size.
+  void RememberId(uint64_t id);
+
   ApplierOptions options_;
   MvccStore store_;
+  // The window, in apply order, and the same ids for lookup. The set is only
+  // looked up, never iterated, so its order never reaches any output.
+  std::deque<uint64_t> applied_ids_;
+  absl::flat_hash_set<uint64_t> applied_id_set_;
 };
 
 }  // namespace etcdpp::kv

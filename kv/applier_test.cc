@@ -1,5 +1,6 @@
 #include "kv/applier.h"
 
+#include <deque>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -16,6 +17,86 @@ ApplyResult Apply(Applier& applier, const std::string& text) {
   ApplyResult result = applier.Apply(Parse<InternalRequest>(text));
   applier.CheckInvariants();
   return result;
+}
+
+InternalRequest PutWithId(uint64_t id, const std::string& key) {
+  InternalRequest r;
+  r.mutable_header()->set_id(id);
+  r.mutable_put()->set_key(key);
+  r.mutable_put()->set_value("v");
+  return r;
+}
+
+TEST(ApplierTest, ARequestIdIsAppliedOnce) {
+  Applier applier;
+  ApplyResult first = applier.Apply(PutWithId(7, "a"));
+  ASSERT_TRUE(first.status.ok());
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_EQ(applier.store().current_revision(), 2);
+  ApplyResult second = applier.Apply(PutWithId(7, "a"));
+  applier.CheckInvariants();
+  EXPECT_TRUE(second.duplicate);
+  EXPECT_TRUE(second.status.ok());
+  EXPECT_TRUE(second.events.empty());
+  EXPECT_EQ(second.response.ByteSizeLong(), 0u);
+  EXPECT_EQ(applier.store().current_revision(), 2);
+  // Another id is applied.
+  EXPECT_FALSE(applier.Apply(PutWithId(8, "a")).duplicate);
+  EXPECT_EQ(applier.store().current_revision(), 3);
+  EXPECT_EQ(applier.applied_ids(), (std::deque<uint64_t>{7, 8}));
+}
+
+TEST(ApplierTest, AFailedRequestIdIsRememberedToo) {
+  Applier applier;
+  InternalRequest compact;
+  compact.mutable_header()->set_id(5);
+  compact.mutable_compaction()->set_revision(2);  // in the future: fails
+  EXPECT_FALSE(applier.Apply(compact).status.ok());
+  ASSERT_TRUE(applier.Apply(PutWithId(6, "a")).status.ok());
+  // Revision 2 exists now, but the copy is still the request that failed.
+  ApplyResult copy = applier.Apply(compact);
+  EXPECT_TRUE(copy.duplicate);
+  EXPECT_EQ(applier.store().compact_revision(), -1);
+}
+
+TEST(ApplierTest, IdZeroIsNeverDeduplicated) {
+  Applier applier;
+  for (int i = 0; i < 3; ++i) {
+    ApplyResult r = applier.Apply(PutWithId(0, "a"));
+    EXPECT_FALSE(r.duplicate);
+    ASSERT_TRUE(r.status.ok());
+  }
+  EXPECT_EQ(applier.store().current_revision(), 4);
+  EXPECT_TRUE(applier.applied_ids().empty());
+}
+
+TEST(ApplierTest, TheWindowForgetsTheOldestIds) {
+  Applier applier({.txn = {}, .applied_id_window = 4});
+  for (uint64_t id = 1; id <= 6; ++id) {
+    ASSERT_FALSE(applier.Apply(PutWithId(id, "a")).duplicate);
+  }
+  applier.CheckInvariants();
+  EXPECT_EQ(applier.applied_ids(), (std::deque<uint64_t>{3, 4, 5, 6}));
+  EXPECT_TRUE(applier.Apply(PutWithId(3, "a")).duplicate);
+  EXPECT_TRUE(applier.Apply(PutWithId(6, "a")).duplicate);
+  // 1 and 2 were evicted: applied again, and 1 evicts 3.
+  EXPECT_FALSE(applier.Apply(PutWithId(1, "a")).duplicate);
+  EXPECT_EQ(applier.applied_ids(), (std::deque<uint64_t>{4, 5, 6, 1}));
+  EXPECT_EQ(applier.store().current_revision(), 8);
+  applier.CheckInvariants();
+}
+
+TEST(ApplierTest, TheDefaultWindowHolds65536Ids) {
+  Applier applier;
+  for (uint64_t id = 1; id <= kDefaultAppliedIdWindow + 1; ++id) {
+    InternalRequest range;
+    range.mutable_header()->set_id(id);
+    range.mutable_range()->set_key("a");
+    ASSERT_FALSE(applier.Apply(range).duplicate) << id;
+  }
+  EXPECT_EQ(applier.applied_ids().size(), kDefaultAppliedIdWindow);
+  EXPECT_EQ(applier.applied_ids().front(), 2u);
+  applier.CheckInvariants();
 }
 
 TEST(ApplierTest, KvRequestsAnswerWithTheirOwnResponse) {

@@ -14,13 +14,15 @@ namespace {
 constexpr uint8_t kHeaderRecord = 1;
 constexpr uint8_t kSectionRecord = 2;
 constexpr uint8_t kChangeRecord = 3;
+constexpr uint8_t kAppliedIdRecord = 4;
 constexpr uint8_t kTrailerRecord = 0xFF;
 
 constexpr uint8_t kKvSection = 1;
 constexpr uint8_t kLeaseSection = 2;
 constexpr uint8_t kAuthSection = 3;
 constexpr uint8_t kAlarmSection = 4;
-constexpr uint8_t kLastSection = kAlarmSection;
+constexpr uint8_t kAppliedIdsSection = 5;
+constexpr uint8_t kLastSection = kAppliedIdsSection;
 
 constexpr uint8_t kTombstoneFlag = 1;
 
@@ -30,6 +32,7 @@ constexpr size_t kHeaderPayloadBytes = 8 + 4 + 8;
 constexpr size_t kSectionPayloadBytes = 1 + 8;
 constexpr size_t kKvSectionPayloadBytes = kSectionPayloadBytes + 8 + 8;
 constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
+constexpr size_t kAppliedIdPayloadBytes = 8;
 constexpr size_t kTrailerPayloadBytes = 8 + 8 + 4;
 static_assert(kHeaderPayloadBytes == 20, "header layout");
 static_assert(kTrailerPayloadBytes == 20, "trailer layout");
@@ -70,6 +73,8 @@ const char* SectionName(uint8_t id) {
       return "auth";
     case kAlarmSection:
       return "alarm";
+    case kAppliedIdsSection:
+      return "applied ids";
   }
   return "unknown";
 }
@@ -89,7 +94,11 @@ SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
       applied_index_(applied_index),
       options_(options),
       current_revision_(applier.store().current_revision()),
-      compact_revision_(applier.store().compact_revision()) {
+      compact_revision_(applier.store().compact_revision()),
+      applied_id_count_(applier.applied_ids().size()),
+      newest_applied_id_(applier.applied_ids().empty()
+                             ? 0
+                             : applier.applied_ids().back()) {
   CHECK_GT(options_.max_chunk_bytes, 0u) << "a chunk holds at least a byte";
 }
 
@@ -145,13 +154,25 @@ void SnapshotWriter::EncodeNext() {
     case Stage::kOtherSections:
       // Leases, auth and alarms arrive in later slices; their sections are
       // written now, empty, so the format already has their place.
-      for (uint8_t id = kLeaseSection; id <= kLastSection; ++id) {
+      for (uint8_t id = kLeaseSection; id <= kAlarmSection; ++id) {
         payload.clear();
         payload.push_back(static_cast<char>(id));
         PutU64(&payload, 0);
         AppendRecord(kSectionRecord, payload);
       }
-      stage_ = Stage::kTrailer;
+      payload.clear();
+      payload.push_back(static_cast<char>(kAppliedIdsSection));
+      PutU64(&payload, applied_id_count_);
+      AppendRecord(kSectionRecord, payload);
+      stage_ = Stage::kAppliedIds;
+      return;
+    case Stage::kAppliedIds:
+      if (applied_id_cursor_ == applied_id_count_) {
+        stage_ = Stage::kTrailer;
+        return;
+      }
+      PutU64(&payload, applier_.applied_ids()[applied_id_cursor_++]);
+      AppendRecord(kAppliedIdRecord, payload);
       return;
     case Stage::kTrailer:
       PutU64(&payload, records_);
@@ -171,6 +192,10 @@ bool SnapshotWriter::Next(std::string* chunk) {
       << "the store does not change while a snapshot of it is written";
   CHECK_EQ(applier_.store().compact_revision(), compact_revision_)
       << "the store does not change while a snapshot of it is written";
+  CHECK(applier_.applied_ids().size() == applied_id_count_ &&
+        (applied_id_count_ == 0 ||
+         applier_.applied_ids().back() == newest_applied_id_))
+      << "the applied ids do not change while a snapshot is written";
   while (pending_.size() - pending_offset_ < options_.max_chunk_bytes &&
          stage_ != Stage::kDone) {
     EncodeNext();
@@ -274,6 +299,9 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
       }
       if (type != kSectionRecord) return unexpected("a section");
       return ApplySection(payload);
+    case Expect::kAppliedId:
+      if (type != kAppliedIdRecord) return unexpected("an applied id");
+      return ApplyAppliedId(payload);
     case Expect::kDone:
       break;
   }
@@ -353,13 +381,36 @@ absl::Status SnapshotReader::ApplySection(std::string_view payload) {
     return Corrupt(absl::StrCat("section ", SectionName(id), " where ",
                                 SectionName(next_section_), " belongs"));
   }
-  // Format version 1 has no lease, auth or alarm entries yet.
-  if (GetU64(payload, 1) != 0) {
-    return Corrupt(absl::StrCat("the ", SectionName(id),
-                                " section has entries, which version 1 "
-                                "never writes"));
-  }
+  const uint64_t entries = GetU64(payload, 1);
   ++next_section_;
+  if (id == kAppliedIdsSection) {
+    applied_ids_left_ = entries;
+    if (entries > 0) expect_ = Expect::kAppliedId;
+    return absl::OkStatus();
+  }
+  // Format version 2 has no lease, auth or alarm entries yet.
+  if (entries != 0) {
+    return Corrupt(absl::StrCat("the ", SectionName(id),
+                                " section has entries, which version ",
+                                kSnapshotFormatVersion, " never writes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyAppliedId(std::string_view payload) {
+  if (payload.size() != kAppliedIdPayloadBytes) {
+    return Corrupt(absl::StrCat("applied id record of ", payload.size(),
+                                " bytes at byte ", consumed_bytes_));
+  }
+  const uint64_t id = GetU64(payload, 0);
+  if (id == 0 || applier_->applied_id_set_.contains(id)) {
+    return Corrupt(absl::StrCat("applied id ", id, " at byte ",
+                                consumed_bytes_,
+                                id == 0 ? " is zero" : " is repeated"));
+  }
+  // A smaller window than the writer's keeps the newest ids.
+  applier_->RememberId(id);
+  if (--applied_ids_left_ == 0) expect_ = Expect::kSection;
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 // Snapshot and restore of the whole replicated state: the kept kv history
-// with its current and compact revisions, the raft index it reflects, and
-// (empty for now) sections for leases, auth and alarms.
+// with its current and compact revisions, the raft index it reflects, the
+// applier's window of applied request ids, and (empty for now) sections for
+// leases, auth and alarms.
 //
 // The stream's format is kv/snapshot_format.md. It is produced and consumed
 // in chunks, so neither side ever holds a second copy of the store: the
@@ -28,7 +29,7 @@
 
 namespace etcdpp::kv {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
 inline constexpr size_t kDefaultSnapshotChunkBytes = 1 << 20;
 // No record is longer: a bigger length field is corruption, and refusing it
 // keeps a flipped bit from asking for gigabytes.
@@ -57,7 +58,15 @@ class SnapshotWriter {
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:
-  enum class Stage { kHeader, kKv, kChanges, kOtherSections, kTrailer, kDone };
+  enum class Stage {
+    kHeader,
+    kKv,
+    kChanges,
+    kOtherSections,
+    kAppliedIds,
+    kTrailer,
+    kDone
+  };
 
   // Appends the next record (or, for kOtherSections, the empty sections) to
   // pending_; advances stage_.
@@ -70,10 +79,15 @@ class SnapshotWriter {
   // The store's revisions at construction; unchanged while writing.
   const int64_t current_revision_;
   const int64_t compact_revision_;
+  // The applier's window of applied ids at construction; unchanged too.
+  const size_t applied_id_count_;
+  const uint64_t newest_applied_id_;
 
   Stage stage_ = Stage::kHeader;
   // The last change encoded; the next is the first after it.
   Revision cursor_;
+  // The next applied id to encode, as an index into applier_.applied_ids().
+  size_t applied_id_cursor_ = 0;
   uint64_t records_ = 0;
   uint64_t encoded_bytes_ = 0;  // bytes appended to pending_ ever
   uint32_t crc_ = 0;            // over every byte before the trailer
@@ -105,7 +119,14 @@ class SnapshotReader {
   absl::StatusOr<RestoredState> Finish();
 
  private:
-  enum class Expect { kHeader, kKvSection, kChange, kSection, kDone };
+  enum class Expect {
+    kHeader,
+    kKvSection,
+    kChange,
+    kSection,
+    kAppliedId,
+    kDone
+  };
 
   // Parses and applies every complete record in buffer_.
   absl::Status Drain();
@@ -114,6 +135,7 @@ class SnapshotReader {
   absl::Status ApplyKvSection(std::string_view payload);
   absl::Status ApplyChange(std::string_view payload);
   absl::Status ApplySection(std::string_view payload);
+  absl::Status ApplyAppliedId(std::string_view payload);
   absl::Status ApplyTrailer(std::string_view payload);
   absl::Status Fail(absl::Status status);
 
@@ -124,6 +146,7 @@ class SnapshotReader {
   int64_t current_revision_ = 0;
   int64_t compact_revision_ = 0;
   uint64_t changes_left_ = 0;
+  uint64_t applied_ids_left_ = 0;
   // The section the next kSection record must be.
   uint8_t next_section_ = 0;
   uint64_t records_ = 0;

@@ -4,6 +4,7 @@
 // request exactly as the original does.
 #include "kv/snapshot.h"
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,50 @@ TEST(SnapshotTest, RestoresRevisionsHistoryAndAppliedIndex) {
   EXPECT_EQ(put.events.at(0).kv().create_revision(), 2);
 }
 
+kvpb::InternalRequest WithId(kvpb::InternalRequest r, uint64_t id) {
+  r.mutable_header()->set_id(id);
+  return r;
+}
+
+TEST(SnapshotTest, RestoresTheAppliedIdWindow) {
+  Applier applier({.txn = {}, .applied_id_window = 3});
+  Fill(applier);
+  for (uint64_t id = 10; id <= 14; ++id) {
+    MustApply(applier, WithId(Put("k", std::to_string(id)), id));
+  }
+  ASSERT_EQ(applier.applied_ids(), (std::deque<uint64_t>{12, 13, 14}));
+  absl::StatusOr<RestoredState> restored = RestoreSnapshot(
+      WriteSnapshot(applier, 9), {.txn = {}, .applied_id_window = 3});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  Applier& copy = *restored->applier;
+  EXPECT_EQ(copy.applied_ids(), applier.applied_ids());
+  // A late copy of a remembered request is skipped after the restore ...
+  const int64_t rev = copy.store().current_revision();
+  ApplyResult dup = copy.Apply(WithId(Put("k", "13"), 13));
+  EXPECT_TRUE(dup.duplicate);
+  EXPECT_TRUE(dup.status.ok());
+  EXPECT_TRUE(dup.events.empty());
+  EXPECT_EQ(copy.store().current_revision(), rev);
+  // ... one already evicted is not.
+  ApplyResult old = copy.Apply(WithId(Put("k", "11"), 11));
+  EXPECT_FALSE(old.duplicate);
+  EXPECT_EQ(copy.store().current_revision(), rev + 1);
+
+  // A reader with a smaller window keeps the newest ids.
+  absl::StatusOr<RestoredState> small = RestoreSnapshot(
+      WriteSnapshot(applier, 9), {.txn = {}, .applied_id_window = 2});
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->applier->applied_ids(), (std::deque<uint64_t>{13, 14}));
+}
+
+TEST(SnapshotTest, RefusesVersion1) {
+  Applier applier;
+  std::string whole = Joined(WriteSnapshot(applier, 0));
+  whole[13] = 1;  // header payload bytes 8..11: the version
+  const absl::Status s = RestoreBytes(whole).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+}
+
 TEST(SnapshotTest, StreamDoesNotDependOnChunkSize) {
   Applier applier;
   Fill(applier);
@@ -142,7 +187,7 @@ TEST(SnapshotTest, RefusesEveryTruncation) {
 
 TEST(SnapshotTest, RefusesEveryBitFlip) {
   Applier applier;
-  MustApply(applier, Put("a", "1"));
+  MustApply(applier, WithId(Put("a", "1"), 0x123456789a));
   MustApply(applier, Put("b", "2"));
   MustApply(applier, Delete("a"));
   const std::string whole = Joined(WriteSnapshot(applier, 3));
@@ -212,11 +257,19 @@ TEST(SnapshotDeathTest, WriterRefusesAStoreChangedUnderIt) {
 
 RC_GTEST_PROP(SnapshotProperty, RestoredStateAnswersEveryLaterRequestAlike,
               ()) {
-  const ApplierOptions options{.txn = {.max_txn_ops = testing::kMaxTxnOps}};
+  // Small ids and a small window, so duplicates and evictions happen.
+  const ApplierOptions options{
+      .txn = {.max_txn_ops = testing::kMaxTxnOps},
+      .applied_id_window = static_cast<size_t>(testing::Uniform(0, 8))};
+  const auto gen = [](int64_t current_revision) {
+    kvpb::InternalRequest r = testing::GenRequest(current_revision);
+    r.mutable_header()->set_id(static_cast<uint64_t>(testing::Uniform(0, 12)));
+    return r;
+  };
   Applier original(options);
   const int before = testing::Uniform(0, 60);
   for (int i = 0; i < before; ++i) {
-    original.Apply(testing::GenRequest(original.store().current_revision()));
+    original.Apply(gen(original.store().current_revision()));
   }
   const size_t chunk_bytes = static_cast<size_t>(testing::Uniform(1, 300));
   const uint64_t index = static_cast<uint64_t>(testing::Uniform(0, 1000));
@@ -237,13 +290,13 @@ RC_GTEST_PROP(SnapshotProperty, RestoredStateAnswersEveryLaterRequestAlike,
   }
   const int after = testing::Uniform(1, 40);
   for (int i = 0; i < after; ++i) {
-    const kvpb::InternalRequest request =
-        testing::GenRequest(a.current_revision());
+    const kvpb::InternalRequest request = gen(a.current_revision());
     RC_LOG() << request.ShortDebugString() << "\n";
     const ApplyResult x = original.Apply(request);
     const ApplyResult y = copy.Apply(request);
     copy.CheckInvariants();
     RC_ASSERT(x.status == y.status);
+    RC_ASSERT(x.duplicate == y.duplicate);
     RC_ASSERT(x.response.SerializeAsString() == y.response.SerializeAsString());
     RC_ASSERT(testing::SameEvents(x.events, y.events));
     RC_ASSERT(*a.HashKV(0) == *b.HashKV(0));

@@ -380,6 +380,9 @@ void Node::ApplyNormal(const raftpb::Entry& entry) {
         "node: committed entry ", entry.index(), " does not parse")));
   }
   kv::ApplyResult result = applier_->Apply(request);
+  // A second copy of a proposal (the network may deliver a forwarded MsgProp
+  // twice): the applier skipped it, and the original was the answer.
+  if (result.duplicate) return;
   for (mvccpb::Event& event : result.events) {
     output_.events.push_back(std::move(event));
   }

@@ -116,6 +116,8 @@ class Cluster {
   int snapshots_sent() const { return snapshots_sent_; }
   // The next n snapshots arrive with a flipped byte.
   void CorruptSnapshots(int n) { corrupt_snapshots_ = n; }
+  // Every forwarded proposal (MsgProp) is delivered twice.
+  void DuplicateProposals(bool on) { duplicate_proposals_ = on; }
 
   // The files in member id's data dir that are snapshots.
   std::vector<std::string> SnapshotFiles(uint64_t id) {
@@ -150,6 +152,9 @@ class Cluster {
         continue;
       }
       node(m.to()).Step(m);
+      if (duplicate_proposals_ && m.type() == raftpb::MsgProp) {
+        node(m.to()).Step(m);
+      }
     }
     // A snapshot travels as the transport does it: the file's bytes land
     // under a temp name in the receiver's data dir, then the message.
@@ -192,6 +197,7 @@ class Cluster {
   int snapshots_sent_ = 0;
   int temp_files_ = 0;
   int corrupt_snapshots_ = 0;
+  bool duplicate_proposals_ = false;
 };
 
 TEST(NodeTest, SingleMemberWritesAndReads) {
@@ -245,6 +251,30 @@ TEST(NodeTest, ThreeMembersReplicateAndFollowersForward) {
   c.Tick(3);  // followers learn the final commit index
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(c.node(id).applier().store().current_revision(), 3) << id;
+    c.node(id).CheckInvariants();
+  }
+}
+
+TEST(NodeTest, ADuplicatedForwardedProposalIsAppliedOnce) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  c.Tick(3);
+  const uint64_t last_before = c.node(leader).GetStatus().last_index;
+  c.DuplicateProposals(true);
+  c.node(follower).Propose(1, PutRequest("a", "1"));  // forwarded twice
+  c.Settle();
+  c.Tick(3);
+  // Both copies are in the log, but only the first changed the state.
+  EXPECT_EQ(c.node(leader).GetStatus().last_index, last_before + 2);
+  ASSERT_TRUE(c.replies(follower)[1].status.ok())
+      << c.replies(follower)[1].status;
+  EXPECT_EQ(c.replies(follower)[1].response.put().header().revision(), 2);
+  EXPECT_EQ(c.replies(follower).size(), 1u);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).applier().store().current_revision(), 2) << id;
+    EXPECT_EQ(c.node(id).applier().applied_ids().size(), 1u) << id;
     c.node(id).CheckInvariants();
   }
 }
