@@ -39,6 +39,12 @@ struct RaftView {
   uint64_t applied = 0;
   // The node's entry at index (>= 1); false if it has none there.
   std::function<bool(uint64_t index, EntryDigest* entry)> entry;
+  // Entries up to `compacted` are in a snapshot, no longer in the log
+  // (entry() is false there); compacted_term is the term of the entry at
+  // `compacted` (the snapshot's). The snapshot's term must match the
+  // committed entry at its index; what it holds is the ConvergenceChecker's.
+  uint64_t compacted = 0;
+  uint64_t compacted_term = 0;
 };
 
 class RaftChecker {
@@ -67,6 +73,8 @@ class RaftChecker {
   void CheckElectionSafety(const RaftView& view);
   void CheckLeaderCompleteness(const RaftView& view);
   void CheckCommitted(const RaftView& view, Previous& previous);
+  // The snapshot behind view.compacted agrees with what was committed.
+  void CheckCompacted(const RaftView& view);
   void Violation(std::string text);
 
   std::map<uint64_t, Previous> previous_;  // by node, this incarnation

@@ -2,6 +2,7 @@
 #include "sim/raft_checker.h"
 
 #include <map>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -54,6 +55,30 @@ TEST(RaftCheckerTest, HealthyClusterPasses) {
   c.Observe(Node(2, 1, log, 2).View());
   EXPECT_TRUE(c.violations().empty());
   EXPECT_EQ(c.committed_index(), 2u);
+}
+
+// A follower that caught up by snapshot has no entries up to it: fine when
+// the snapshot's term matches what was committed there, a violation when not.
+TEST(RaftCheckerTest, SnapshotCoversCompactedEntries) {
+  RaftChecker c;
+  std::map<uint64_t, EntryDigest> log = {
+      {1, {1, 10}}, {2, {1, 20}}, {3, {2, 30}}, {4, {2, 40}}};
+  c.Observe(Node(1, 2, log, 4, /*leader=*/true).View());
+  FakeNode caught_up = Node(2, 2, {{4, {2, 40}}}, 4);
+  RaftView good = caught_up.View();
+  good.compacted = 3;
+  good.compacted_term = 2;
+  c.Observe(good);
+  EXPECT_TRUE(c.violations().empty()) << c.violations()[0];
+
+  FakeNode wrong = Node(3, 2, {{4, {2, 40}}}, 4);
+  RaftView bad = wrong.View();
+  bad.compacted = 3;
+  bad.compacted_term = 1;
+  c.Observe(bad);
+  ASSERT_EQ(c.violations().size(), 1u);
+  EXPECT_NE(c.violations()[0].find("snapshot at index 3"), std::string::npos)
+      << c.violations()[0];
 }
 
 TEST(RaftCheckerTest, TwoLeadersInOneTermAreRejected) {

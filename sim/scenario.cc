@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "base/prng.h"
 #include "sim/trace.h"
@@ -75,6 +77,18 @@ Scenario Scenario::Draw(uint64_t seed) {
   s.network = DrawNetwork(prng);
   s.faults = DrawFaults(prng);
   s.workload = DrawWorkload(prng);
+  // Drawn last, so the draws above (and the scenarios of older seeds) stay
+  // as they were.
+  if (!prng.OneIn(2)) {
+    // The smallest of three draws: skewed low, so that a follower down or cut
+    // off for a few seconds falls behind the compacted log often enough.
+    s.snapshot_count = std::min({prng.InRange(20, 200), prng.InRange(20, 200),
+                                 prng.InRange(20, 200)});
+    s.snapshot_catchup_entries =
+        std::min({prng.InRange(5, 50), prng.InRange(5, 50),
+                  prng.InRange(5, 50)});
+    s.snapshots_to_keep = static_cast<size_t>(prng.InRange(1, 5));
+  }
   return s;
 }
 
@@ -99,7 +113,8 @@ std::string Scenario::Describe() const {
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
-      ",multi:", workload.multi_key);
+      ",multi:", workload.multi_key, " snap=", snapshot_count, "/catchup ",
+      snapshot_catchup_entries, "/keep ", snapshots_to_keep);
 }
 
 }  // namespace etcdpp::sim

@@ -9,6 +9,7 @@
 #ifndef ETCDPP_SIM_SCENARIO_H_
 #define ETCDPP_SIM_SCENARIO_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -75,6 +76,13 @@ struct Scenario {
   NetworkFaults network;
   FaultRates faults;
   WorkloadMix workload;
+  // The node's snapshot settings (NodeOptions). The defaults are
+  // production's (no snapshot within a run); Draw picks small values for
+  // about half the seeds, so snapshots, log compaction, WAL release and
+  // catch-up by snapshot happen under faults.
+  uint64_t snapshot_count = 100000;
+  uint64_t snapshot_catchup_entries = 5000;
+  size_t snapshots_to_keep = 5;
 
   // Draws the scenario of `seed` (a pure function of it).
   static Scenario Draw(uint64_t seed);

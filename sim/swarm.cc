@@ -145,6 +145,8 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       "); crashes ", r.stats.crashes, " (torn ", r.stats.torn_crashes,
       ", halts ", r.stats.halts, "), restarts ", r.stats.restarts,
       ", pauses ", r.stats.pauses, ", fsync EIO ", r.stats.sync_failures,
+      "; snapshots ", r.stats.snapshots_sent, " (delivered ",
+      r.stats.snapshots_delivered, ", failed ", r.stats.snapshots_dropped, ")",
       "\n  checkers: safety and liveness ",
       r.violations.empty() ? "ok" : "VIOLATED",
       ", linearizability ", VerdictName(r.linearizability.verdict), " (",

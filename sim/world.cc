@@ -69,6 +69,8 @@ struct World::Member {
   // The highest disk op id given a completion event; ids only grow.
   uint64_t scheduled_ops = 0;
   bool fail_next_sync = false;
+  // SetNoSpace is on: a received snapshot cannot be written.
+  bool no_space = false;
   // Events that arrived while paused, in arrival order.
   std::vector<Payload> held;
   uint64_t last_digested_applied = UINT64_MAX;
@@ -138,6 +140,10 @@ void World::Dispatch(Payload payload) {
         if constexpr (std::is_same_v<T, TickEvent>) OnTick(e);
         if constexpr (std::is_same_v<T, DiskEvent>) OnDisk(e);
         if constexpr (std::is_same_v<T, MessageEvent>) OnMessage(e);
+        if constexpr (std::is_same_v<T, SnapshotEvent>) OnSnapshot(e);
+        if constexpr (std::is_same_v<T, SnapshotReportEvent>) {
+          OnSnapshotReport(e);
+        }
         if constexpr (std::is_same_v<T, ProposeEvent>) OnPropose(e);
         if constexpr (std::is_same_v<T, ReadEvent>) OnRead(e);
         if constexpr (std::is_same_v<T, ReplyEvent>) OnReply(e);
@@ -159,6 +165,12 @@ bool World::HeldByPause(const Payload& payload) {
   if (const auto* e = std::get_if<DiskEvent>(&payload)) target = e->node;
   if (const auto* e = std::get_if<MessageEvent>(&payload)) {
     target = e->message.to();
+  }
+  if (const auto* e = std::get_if<SnapshotEvent>(&payload)) {
+    target = e->message.to();
+  }
+  if (const auto* e = std::get_if<SnapshotReportEvent>(&payload)) {
+    target = e->node;
   }
   if (const auto* e = std::get_if<ProposeEvent>(&payload)) target = e->node;
   if (const auto* e = std::get_if<ReadEvent>(&payload)) target = e->node;
@@ -210,6 +222,85 @@ void World::OnMessage(const MessageEvent& e) {
   Log(absl::StrCat("deliver ", DescribeMessage(e.message)));
   m.node->Step(e.message);
   AfterInput(m, std::nullopt);
+}
+
+void World::OnSnapshot(SnapshotEvent& e) {
+  const raftpb::Message& message = e.message;
+  const Member* target = find(message.to());
+  if (target == nullptr || target->node == nullptr) {
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot lost (down) ", DescribeMessage(message)));
+    ReportSnapshotLater(message, e.sender_incarnation, false);
+    return;
+  }
+  Member& m = member(message.to());
+  if (m.no_space) {
+    // The transport could not write the file: the stream fails. (Writing
+    // it anyway would make the disk's failure sticky for the node's own
+    // ops, which a separate transport file would not.)
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot refused (no space) ", DescribeMessage(message)));
+    ReportSnapshotLater(message, e.sender_incarnation, false);
+    return;
+  }
+  const std::string temp =
+      absl::StrCat("peer-", message.from(), "-", ++snapshot_temp_files_,
+                   ".snap.tmp");
+  const uint64_t create = m.disk->Submit(storage::CreateOp{temp});
+  const uint64_t write =
+      m.disk->Submit(storage::WriteOp{temp, 0, std::move(e.bytes)});
+  // Completes the create first (same key), and any of the node's own ops
+  // these must follow: those completions go to the node as usual.
+  m.disk->CompleteOp(write, /*fail_sync=*/false);
+  bool written = true;
+  for (const storage::DiskCompletion& c : m.disk->TakeCompletions()) {
+    if (c.op_id == create || c.op_id == write) {
+      written = written && c.status.ok();
+      continue;
+    }
+    Log(absl::StrCat("n", m.id, " disk done op=", c.op_id, " ",
+                     DescribeStatus(c.status)));
+    m.node->DiskDone(c.op_id, c.status);
+  }
+  if (!written) {
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot not written ", DescribeMessage(message)));
+    AfterInput(m, std::nullopt);
+    ReportSnapshotLater(message, e.sender_incarnation, false);
+    return;
+  }
+  ++stats_.snapshots_delivered;
+  Log(absl::StrCat("snapshot deliver ", DescribeMessage(message),
+                   " snap_i=", message.snapshot().metadata().index(),
+                   " snap_t=", message.snapshot().metadata().term(),
+                   " file=", temp));
+  m.node->SnapshotReceived(message, temp);
+  AfterInput(m, std::nullopt);
+  ReportSnapshotLater(message, e.sender_incarnation, true);
+}
+
+void World::OnSnapshotReport(const SnapshotReportEvent& e) {
+  Member& m = member(e.node);
+  if (m.node == nullptr || m.incarnation != e.incarnation) return;
+  Log(absl::StrCat("n", m.id, " snapshot report to=n", e.peer,
+                   e.ok ? " ok" : " failed"));
+  m.node->ReportSnapshot(e.peer, e.ok);
+  AfterInput(m, std::nullopt);
+}
+
+// The sender learns the outcome when its stream ends: after a network
+// delay, whether the snapshot arrived or not.
+void World::ReportSnapshotLater(const raftpb::Message& message,
+                                uint64_t sender_incarnation, bool ok) {
+  const Member* sender = find(message.from());
+  if (sender == nullptr || sender->node == nullptr ||
+      sender->incarnation != sender_incarnation) {
+    return;
+  }
+  Schedule(now_ + RandomLatency(network_.latency_min_us,
+                                network_.latency_max_us),
+           SnapshotReportEvent{sender->id, sender_incarnation, message.to(),
+                               ok});
 }
 
 void World::OnPropose(ProposeEvent& e) {
@@ -275,6 +366,7 @@ void World::AfterInput(Member& m, std::optional<uint64_t> request_id) {
              ReplyEvent{m.id, std::move(reply), immediate});
   }
   for (const raftpb::Message& message : out.messages) Send(message);
+  for (const server::SnapshotToSend& s : out.snapshots) SendSnapshot(m, s);
   ScheduleDiskOps(m);
   Observe(m);
   if (out.halt.has_value()) HandleHalt(m, *out.halt);
@@ -318,6 +410,48 @@ void World::Send(const raftpb::Message& message) {
   }
 }
 
+void World::SendSnapshot(Member& sender,
+                         const server::SnapshotToSend& snapshot) {
+  const raftpb::Message& message = snapshot.message;
+  ++stats_.snapshots_sent;
+  Log(absl::StrCat("snapshot send ", DescribeMessage(message),
+                   " snap_i=", message.snapshot().metadata().index(),
+                   " snap_t=", message.snapshot().metadata().term(),
+                   " file=", snapshot.file_name));
+  // The transport reads the file as it streams it; reading it up front is
+  // the same, as the node never rewrites a snapshot file.
+  absl::StatusOr<std::string> bytes =
+      sender.disk->ReadFile(snapshot.file_name);
+  if (!bytes.ok()) {
+    AddViolation(absl::StrCat("snapshot: n", sender.id,
+                              " asked to send unreadable file ",
+                              snapshot.file_name, ": ",
+                              bytes.status().ToString()));
+    ReportSnapshotLater(message, sender.incarnation, false);
+    return;
+  }
+  auto block = blocked_.find({message.from(), message.to()});
+  if (block != blocked_.end() && block->second) {
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot drop (partition) ", DescribeMessage(message)));
+    ReportSnapshotLater(message, sender.incarnation, false);
+    return;
+  }
+  if (prng_.Chance(network_.drop_permille, 1000)) {
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot drop ", DescribeMessage(message)));
+    ReportSnapshotLater(message, sender.incarnation, false);
+    return;
+  }
+  int64_t latency =
+      RandomLatency(network_.latency_min_us, network_.latency_max_us);
+  if (prng_.Chance(network_.reorder_permille, 1000)) {
+    latency += RandomLatency(0, network_.reorder_delay_max_us);
+  }
+  Schedule(now_ + latency,
+           SnapshotEvent{message, *std::move(bytes), sender.incarnation});
+}
+
 void World::Observe(Member& m) {
   const server::Node& node = *m.node;
   const raft::RaftLog& log = node.raft().raft().log();
@@ -328,6 +462,8 @@ void World::Observe(Member& m) {
   view.is_leader = status.is_leader;
   view.commit = status.commit_index;
   view.applied = status.applied_index;
+  view.compacted = log.FirstIndex() - 1;
+  view.compacted_term = log.Term(view.compacted).value_or(0);
   view.entry = [&log](uint64_t index, EntryDigest* entry) {
     if (index < log.FirstIndex() || index > log.LastIndex()) return false;
     absl::StatusOr<std::vector<raftpb::Entry>> e =
@@ -386,6 +522,9 @@ void World::Restart(uint64_t id) {
   options.seed = Fnv1a(absl::StrCat(scenario_.seed, "/", id, "/",
                                     m.incarnation));
   options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
+  options.snapshot_count = scenario_.snapshot_count;
+  options.snapshot_catchup_entries = scenario_.snapshot_catchup_entries;
+  options.snapshots_to_keep = scenario_.snapshots_to_keep;
   options.log = m.log.get();
   Log(absl::StrCat("n", id, " open incarnation=", m.incarnation));
   absl::StatusOr<std::unique_ptr<server::Node>> node =
@@ -441,6 +580,7 @@ void World::ArmSyncFailure(uint64_t id) {
 void World::SetNoSpace(uint64_t id, bool no_space) {
   Log(absl::StrCat("n", id, no_space ? " disk full" : " disk has space"));
   member(id).disk->mem().SetNoSpace(no_space);
+  member(id).no_space = no_space;
 }
 
 void World::HealAll() {
@@ -454,6 +594,7 @@ void World::HealAll() {
     Member& m = member(id);
     m.fail_next_sync = false;
     m.disk->mem().SetNoSpace(false);
+    m.no_space = false;
     Resume(id);
     if (m.node == nullptr) Restart(id);
   }

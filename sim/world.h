@@ -11,7 +11,13 @@
 //
 // The network delivers raft messages with a random latency, and while
 // faults are on may drop, duplicate and reorder them; a blocked link
-// (partitions) drops everything on it. Processes may crash (the node is
+// (partitions) drops everything on it. A raft snapshot (NodeOutput.snapshots)
+// travels the same links under the same rules, never duplicated: its file's
+// bytes, read from the sender's disk when sent, land under a temp name in
+// the receiver's data dir (written and completed at once, as the transport
+// would before handing it over), the receiver gets SnapshotReceived, and
+// the sender ReportSnapshot -- false if the snapshot was dropped, its
+// receiver was down or out of space. Processes may crash (the node is
 // destroyed and its disk loses what was not synced, or a torn prefix of
 // it) and restart through Node::Open, the real recovery path; they may be
 // paused, holding every event for them until resumed. A node whose output
@@ -78,6 +84,9 @@ class World {
     uint64_t pauses = 0;
     uint64_t partitions = 0;
     uint64_t sync_failures = 0;
+    uint64_t snapshots_sent = 0;
+    uint64_t snapshots_dropped = 0;
+    uint64_t snapshots_delivered = 0;
   };
 
   // `trace` must outlive the world.
@@ -148,6 +157,18 @@ class World {
   struct MessageEvent {
     raftpb::Message message;
   };
+  struct SnapshotEvent {
+    raftpb::Message message;
+    std::string bytes;
+    uint64_t sender_incarnation;
+  };
+  // The outcome of a snapshot send, back at its sender's incarnation.
+  struct SnapshotReportEvent {
+    uint64_t node;
+    uint64_t incarnation;
+    uint64_t peer;
+    bool ok;
+  };
   struct ProposeEvent {
     uint64_t node;
     uint64_t request_id;
@@ -170,9 +191,10 @@ class World {
   struct RestartEvent {
     uint64_t node;
   };
-  using Payload = std::variant<TickEvent, DiskEvent, MessageEvent,
-                               ProposeEvent, ReadEvent, ReplyEvent,
-                               TimerEvent, RestartEvent>;
+  using Payload =
+      std::variant<TickEvent, DiskEvent, MessageEvent, SnapshotEvent,
+                   SnapshotReportEvent, ProposeEvent, ReadEvent, ReplyEvent,
+                   TimerEvent, RestartEvent>;
   class MemberLog;
   struct Member;
 
@@ -183,6 +205,8 @@ class World {
   void OnTick(const TickEvent& e);
   void OnDisk(const DiskEvent& e);
   void OnMessage(const MessageEvent& e);
+  void OnSnapshot(SnapshotEvent& e);
+  void OnSnapshotReport(const SnapshotReportEvent& e);
   void OnPropose(ProposeEvent& e);
   void OnRead(ReadEvent& e);
   void OnReply(const ReplyEvent& e);
@@ -191,6 +215,9 @@ class World {
   // completions, check it.
   void AfterInput(Member& member, std::optional<uint64_t> request_id);
   void Send(const raftpb::Message& message);
+  void SendSnapshot(Member& sender, const server::SnapshotToSend& snapshot);
+  void ReportSnapshotLater(const raftpb::Message& message,
+                           uint64_t sender_incarnation, bool ok);
   void ScheduleDiskOps(Member& member);
   void Observe(Member& member);
   void HandleHalt(Member& member, const absl::Status& status);
@@ -211,6 +238,7 @@ class World {
   // (time, sequence) -> event: the sequence breaks ties deterministically.
   std::map<std::pair<int64_t, uint64_t>, Payload> queue_;
   uint64_t next_sequence_ = 0;
+  uint64_t snapshot_temp_files_ = 0;
   int64_t now_ = 0;
   std::map<std::pair<uint64_t, uint64_t>, bool> blocked_;  // (from, to)
   ClientSink* client_sink_ = nullptr;
