@@ -1,8 +1,6 @@
 // Wire compatibility of our etcd protos, proven with the real client: a
 // throwaway in-test gRPC server implements KV.Put and KV.Range on the
 // generated code, and Debian's etcdctl (3.4, ETCDCTL_API=3) talks to it.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -14,6 +12,7 @@
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/etcdctl.h"
 
 namespace etcdpp::tests {
 namespace {
@@ -63,25 +62,6 @@ class ThrowawayKv final : public etcdserverpb::KV::Service {
   std::map<std::string, mvccpb::KeyValue> store_;
 };
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    result.output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 class EtcdctlSmokeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,9 +77,7 @@ class EtcdctlSmokeTest : public ::testing::Test {
   void TearDown() override { server_->Shutdown(); }
 
   CommandResult Etcdctl(const std::string& args) {
-    return RunCommand(absl::StrCat("ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=",
-                            "127.0.0.1:", port_,
-                            " --dial-timeout=5s --command-timeout=5s ", args));
+    return tests::Etcdctl(absl::StrCat("127.0.0.1:", port_)).Run(args);
   }
 
   ThrowawayKv service_;

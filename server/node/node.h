@@ -167,6 +167,9 @@ class Node {
   NodeOutput TakeOutput();
 
   NodeStatus GetStatus() const;
+  // A response header as etcd fills it: cluster and member id, the kv
+  // revision and the raft term.
+  etcdserverpb::ResponseHeader Header() const;
   bool halted() const { return halted_; }
   const kv::Applier& applier() const { return *applier_; }
   const raft::RawNode& raft() const { return *raw_; }
@@ -240,7 +243,6 @@ class Node {
 
   void Reply(uint64_t request_id, absl::Status status,
              kvpb::InternalResponse response = {});
-  etcdserverpb::ResponseHeader Header() const;
   absl::Status ProposalError(const absl::Status& raft_status) const;
   void Halt(absl::Status status);
   void Log(base::LogLevel level, const std::string& message) const;

@@ -169,11 +169,7 @@ void Runner::Status(
     if (!*alive) return done(server::StoppingError());
     const server::NodeStatus s = node_->GetStatus();
     etcdserverpb::StatusResponse response;
-    etcdserverpb::ResponseHeader* header = response.mutable_header();
-    header->set_cluster_id(s.cluster_id);
-    header->set_member_id(s.member_id);
-    header->set_revision(s.revision);
-    header->set_raft_term(s.term);
+    *response.mutable_header() = node_->Header();
     // The etcd API version this server speaks; clients gate features on it.
     response.set_version("3.5.0");
     response.set_leader(s.leader);
@@ -195,13 +191,8 @@ void Runner::HashKV(
     absl::StatusOr<kv::KeyValueHash> hash =
         node_->applier().store().HashKV(revision);
     if (!hash.ok()) return done(hash.status());
-    const server::NodeStatus s = node_->GetStatus();
     etcdserverpb::HashKVResponse response;
-    etcdserverpb::ResponseHeader* header = response.mutable_header();
-    header->set_cluster_id(s.cluster_id);
-    header->set_member_id(s.member_id);
-    header->set_revision(s.revision);
-    header->set_raft_term(s.term);
+    *response.mutable_header() = node_->Header();
     response.set_hash(hash->hash);
     response.set_compact_revision(hash->compact_revision);
     done(std::move(response));

@@ -1,10 +1,8 @@
 #include "server/storage/test_disks.h"
 
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "server/storage/posix_disk.h"
+#include "server/storage/posix_test_disk.h"
 
 namespace etcdpp::storage::testing {
 
@@ -14,24 +12,9 @@ std::string DiskKindName(DiskKind kind) {
 
 std::unique_ptr<Disk> NewDisk(DiskKind kind, absl::string_view suffix) {
   if (kind == DiskKind::kMem) return std::make_unique<MemDisk>();
-  const char* tmp = std::getenv("TEST_TMPDIR");
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name =
-      absl::StrCat(info->test_suite_name(), "_", info->name(), suffix);
-  for (char& c : name) {
-    if (c == '/') c = '_';
-  }
-  const std::string dir =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-  absl::StatusOr<std::unique_ptr<PosixDisk>> disk = PosixDisk::Open(dir);
-  EXPECT_TRUE(disk.ok()) << disk.status();
-  // Start empty even if an earlier run left files behind.
-  const std::vector<std::string> files = *(*disk)->List();
-  for (const std::string& file : files) {
-    (*disk)->Submit(RemoveOp{file});
-  }
-  (*disk)->TakeCompletions();
-  return std::move(*disk);
+  return NewPosixTestDisk(
+      absl::StrCat(info->test_suite_name(), "_", info->name(), suffix));
 }
 
 std::vector<DiskCompletion> Settle(Disk& disk) {
