@@ -19,7 +19,8 @@
 
 namespace etcdpp::tests {
 
-// A port that was free a moment ago (bound and released).
+// A port that was free a moment ago (bound and released), outside the
+// ephemeral range.
 uint16_t FreePort();
 
 struct Member {
