@@ -27,6 +27,8 @@ def etcdpp_fuzzer(name, srcs, deps = [], dict = None, size = "small"):
     corpus = "corpus/%s" % name
     native.cc_binary(
         name = name + "_fuzzer",
+        # A test tool: it may use testonly helpers (e.g. rpc::LocalBackend).
+        testonly = 1,
         srcs = srcs + _replay_main(),
         deps = deps,
         linkopts = select({

@@ -55,9 +55,19 @@ void LocalBackend::Status(
 }
 
 void LocalBackend::HashKV(
-    int64_t,
+    int64_t revision,
     std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)> done) {
-  done(absl::UnimplementedError("HashKV arrives with kv's hash"));
+  etcdserverpb::HashKVResponse response;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::StatusOr<kv::KeyValueHash> hash =
+        applier_.store().HashKV(revision);
+    if (!hash.ok()) return done(hash.status());
+    *response.mutable_header() = Header();
+    response.set_hash(hash->hash);
+    response.set_compact_revision(hash->compact_revision);
+  }
+  done(std::move(response));
 }
 
 }  // namespace etcdpp::rpc
