@@ -83,6 +83,30 @@ absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
   return m;
 }
 
+// The --auto-compaction-* flags in ticks (a tick is one heartbeat), with
+// etcd's fixed intervals: periodic compactions at most an hour apart,
+// revision-mode checks every five minutes.
+server::AutoCompactionOptions AutoCompaction(const config::ServerFlags& f) {
+  using Mode = server::AutoCompactionOptions::Mode;
+  const auto ticks = [&f](absl::Duration d) {
+    return std::max<int64_t>(
+        1, absl::ToInt64Milliseconds(d) /
+               static_cast<int64_t>(f.heartbeat_interval_ms));
+  };
+  server::AutoCompactionOptions options;
+  if (f.auto_compaction_mode == "revision" && f.auto_compaction_revisions > 0) {
+    options.mode = Mode::kRevision;
+    options.retention_revisions = f.auto_compaction_revisions;
+    options.revision_check_ticks = ticks(absl::Minutes(5));
+  } else if (f.auto_compaction_mode == "periodic" &&
+             f.auto_compaction_period > absl::ZeroDuration()) {
+    options.mode = Mode::kPeriodic;
+    options.retention_ticks = ticks(f.auto_compaction_period);
+    options.interval_cap_ticks = ticks(absl::Hours(1));
+  }
+  return options;
+}
+
 int Run(const config::ServerFlags& flags) {
   // Signals are taken through a signalfd on the loop: block them before
   // any thread (gRPC's) starts, so every thread inherits the mask.
@@ -137,6 +161,7 @@ int Run(const config::ServerFlags& flags) {
   // lagging member really has to catch up by snapshot.
   options.snapshot_catchup_entries =
       std::min<uint64_t>(5000, flags.snapshot_count / 2);
+  options.auto_compaction = AutoCompaction(flags);
   options.log = &log;
   absl::StatusOr<std::unique_ptr<server::Node>> node =
       server::Node::Open(options, disk.get());

@@ -303,6 +303,27 @@ TEST_F(ClusterTest, RestartedMemberCatchesUpBySnapshot) {
   EXPECT_NE(Dump(down).find("after-4"), std::string::npos);
 }
 
+TEST_F(ClusterTest, PeriodicAutoCompaction) {
+  // Keep one second of history: the leader compacts about every second.
+  StartCluster({"--auto-compaction-retention=1s"});
+  for (int n = 0; n < 5; ++n) {
+    ASSERT_EQ(All().Run(absl::StrCat("put k v", n)).exit_code, 0);
+  }
+  CommandResult old;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    old = Through(attempt % 3).Run("get k --rev=2");
+    if (old.exit_code != 0) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_NE(old.exit_code, 0) << "revision 2 was never compacted away";
+  EXPECT_NE(old.output.find("required revision has been compacted"),
+            std::string::npos)
+      << old.output;
+  // The latest value stays, and every member compacted at the same point.
+  EXPECT_NE(Through(1).Run("get k").output.find("v4"), std::string::npos);
+  ExpectConverged(0);
+}
+
 TEST_F(ClusterTest, PausedFollowerAndPausedLeader) {
   StartCluster();
   int leader = *cluster_->WaitForLeader(absl::Seconds(5));

@@ -258,6 +258,36 @@ absl::Status Validate(const ServerFlags& f) {
   return absl::OkStatus();
 }
 
+// Parses --auto-compaction-retention for --auto-compaction-mode, as etcd:
+// revision mode takes a count; periodic mode a bare number of hours or a
+// duration ("30m", "1h30m").
+absl::Status ParseAutoCompaction(ServerFlags* f) {
+  const std::string& v = f->auto_compaction_retention;
+  int64_t n = 0;
+  const bool is_number = absl::SimpleAtoi(v, &n);
+  if (f->auto_compaction_mode == "revision") {
+    if (!is_number || n < 0) {
+      return Invalid("auto-compaction-retention", v,
+                     "want a number of revisions in revision mode");
+    }
+    f->auto_compaction_revisions = n;
+    return absl::OkStatus();
+  }
+  absl::Duration d;
+  if (is_number) {
+    d = absl::Hours(n);
+  } else if (!absl::ParseDuration(v, &d)) {
+    return Invalid("auto-compaction-retention", v,
+                   "want hours (e.g. 1) or a duration (e.g. 30m) in periodic "
+                   "mode");
+  }
+  if (d < absl::ZeroDuration()) {
+    return Invalid("auto-compaction-retention", v, "must not be negative");
+  }
+  f->auto_compaction_period = d;
+  return absl::OkStatus();
+}
+
 // The local member must be in --initial-cluster with the URLs it advertises.
 absl::Status ValidateInitialCluster(const ServerFlags& f) {
   std::set<std::string> cluster_urls;
@@ -400,6 +430,7 @@ absl::StatusOr<ServerFlags> ParseFlags(
   }
   if (flags.help || flags.version) return flags;
   if (absl::Status s = Validate(flags); !s.ok()) return s;
+  if (absl::Status s = ParseAutoCompaction(&flags); !s.ok()) return s;
   if (absl::Status s = ValidateInitialCluster(flags); !s.ok()) return s;
   return flags;
 }

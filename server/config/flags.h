@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace etcdpp::config {
 
@@ -64,6 +65,11 @@ struct ServerFlags {
   uint64_t max_txn_ops = 128;
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
+  // --auto-compaction-retention as parsed for the mode (both zero: off).
+  // periodic: a bare number is hours, else a duration such as "30m".
+  absl::Duration auto_compaction_period = absl::ZeroDuration();
+  // revision: how many revisions to keep.
+  int64_t auto_compaction_revisions = 0;
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;
   bool version = false;

@@ -105,6 +105,10 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
       {{"--log-level=loud"}, "want debug, info, warn or error"},
       {{"--auto-compaction-mode=sometimes"}, "want 'periodic' or 'revision'"},
       {{"--quota-backend-bytes=-1"}, "must not be negative"},
+      {{"--auto-compaction-retention=soon"}, "want hours (e.g. 1)"},
+      {{"--auto-compaction-retention=-5m"}, "must not be negative"},
+      {{"--auto-compaction-mode=revision", "--auto-compaction-retention=1h"},
+       "want a number of revisions"},
   };
   for (const BadCase& c : kCases) {
     absl::StatusOr<ServerFlags> f = Parse(c.args);
@@ -113,6 +117,24 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
     EXPECT_NE(f.status().message().find(c.error), std::string::npos)
         << f.status() << " should contain: " << c.error;
   }
+}
+
+TEST(FlagsTest, AutoCompactionRetentionAsEtcdReadsIt) {
+  absl::StatusOr<ServerFlags> f = Parse({"--auto-compaction-retention=2"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->auto_compaction_period, absl::Hours(2));  // a number: hours
+  f = Parse({"--auto-compaction-retention=30m"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->auto_compaction_period, absl::Minutes(30));
+  f = Parse({"--auto-compaction-retention=1000",
+             "--auto-compaction-mode=revision"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->auto_compaction_revisions, 1000);
+  EXPECT_EQ(f->auto_compaction_period, absl::ZeroDuration());
+  f = Parse({});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->auto_compaction_period, absl::ZeroDuration());
+  EXPECT_EQ(f->auto_compaction_revisions, 0);
 }
 
 TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {

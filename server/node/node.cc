@@ -34,7 +34,8 @@ Node::Node(NodeOptions options, storage::Disk* disk)
       prng_(options_.seed),
       applier_(std::make_unique<kv::Applier>(options_.applier)),
       member_id_(options_.member_id),
-      cluster_id_(options_.cluster_id) {
+      cluster_id_(options_.cluster_id),
+      compactor_(options_.auto_compaction) {
   // 24 random bits on top: a restarted member, or another member, draws a
   // different prefix, so a proposal id never matches an older proposal's.
   next_proposal_id_ = (prng_.Next() & 0xffffff0000000000ULL) | 1;
@@ -208,6 +209,28 @@ void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
   Pump();
 }
 
+void Node::ProposeOwn(kvpb::InternalRequest request) {
+  request.mutable_header()->set_id(next_proposal_id_++);
+  // Nobody waits: a proposal lost to a leader change is simply retried by
+  // whoever decides again later.
+  (void)raw_->Propose(request.SerializeAsString());
+}
+
+void Node::MaybeAutoCompact() {
+  std::optional<int64_t> revision = compactor_.Tick(
+      applier_->store().current_revision(),
+      raw_->raft().state() == raft::StateType::kLeader);
+  if (!revision.has_value()) return;
+  // A revision already compacted would only fail at apply.
+  if (*revision <= applier_->store().compact_revision()) return;
+  Log(base::LogLevel::kInfo,
+      absl::StrCat("auto compaction: proposing compaction to revision ",
+                   *revision));
+  kvpb::InternalRequest request;
+  request.mutable_compaction()->set_revision(*revision);
+  ProposeOwn(std::move(request));
+}
+
 void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
   if (halted_) return;
   if (request.serializable()) {
@@ -235,6 +258,7 @@ void Node::Tick() {
   if (halted_) return;
   ++tick_;
   raw_->Tick();
+  MaybeAutoCompact();
   ExpireRequests();
   MaybeStartReadRound();
   Pump();

@@ -54,6 +54,7 @@
 #include "kv/request.pb.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
+#include "server/node/auto_compactor.h"
 #include "server/storage/data_dir.h"
 #include "server/storage/disk.h"
 #include "server/storage/wal.h"
@@ -76,6 +77,9 @@ struct NodeOptions {
   uint64_t seed = 0;
 
   kv::ApplierOptions applier;
+  // etcd's --auto-compaction-*, in ticks; the leader proposes the
+  // compactions.
+  AutoCompactionOptions auto_compaction;
   storage::WalOptions wal;
   uint64_t max_size_per_msg = 1 << 20;
   size_t max_inflight_msgs = 256;
@@ -222,6 +226,9 @@ class Node {
 
   // Drives raft's Readies as far as the disk allows.
   void Pump();
+  // Proposes a request of the node's own (no client waits for it).
+  void ProposeOwn(kvpb::InternalRequest request);
+  void MaybeAutoCompact();
   void FinishReady(raft::Ready ready);
   void ApplyEntries(const std::vector<raftpb::Entry>& entries);
   void ApplyNormal(const raftpb::Entry& entry);
@@ -264,6 +271,7 @@ class Node {
   // Proposal ids: a prefix drawn at start, so ids of one member's runs and
   // of different members never meet, then a counter.
   uint64_t next_proposal_id_ = 0;
+  AutoCompactor compactor_;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by proposal id
 
   std::vector<PendingRead> reads_waiting_;  // not yet in a round

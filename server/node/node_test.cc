@@ -3,6 +3,7 @@
 #include "server/node/node.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -34,10 +35,12 @@ class Cluster {
  public:
   // snapshot_count and catchup: NodeOptions' snapshot settings.
   explicit Cluster(std::vector<uint64_t> ids, uint64_t snapshot_count = 100000,
-                   uint64_t catchup = 5000)
+                   uint64_t catchup = 5000,
+                   std::function<void(NodeOptions*)> configure = nullptr)
       : ids_(std::move(ids)),
         snapshot_count_(snapshot_count),
-        catchup_(catchup) {
+        catchup_(catchup),
+        configure_(std::move(configure)) {
     for (uint64_t id : ids_) {
       disks_[id] = std::make_unique<storage::MemDisk>("disk-" +
                                                       std::to_string(id));
@@ -55,6 +58,7 @@ class Cluster {
     options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
     options.snapshot_count = snapshot_count_;
     options.snapshot_catchup_entries = catchup_;
+    if (configure_) configure_(&options);
     absl::StatusOr<std::unique_ptr<Node>> node =
         Node::Open(options, disks_[id].get());
     ASSERT_TRUE(node.ok()) << node.status();
@@ -194,6 +198,7 @@ class Cluster {
   int opens_ = 0;
   uint64_t snapshot_count_;
   uint64_t catchup_;
+  std::function<void(NodeOptions*)> configure_;
   int snapshots_sent_ = 0;
   int temp_files_ = 0;
   int corrupt_snapshots_ = 0;
@@ -467,6 +472,41 @@ TEST(NodeTest, LeftoverReceivedSnapshotFilesAreRemovedAtStart) {
   for (const std::string& name : *names) {
     EXPECT_NE(name, "peer-2-7.snap.tmp");
   }
+}
+
+}  // namespace
+}  // namespace etcdpp::server
+
+namespace etcdpp::server {
+namespace {
+
+TEST(NodeTest, LeaderAutoCompactsInRevisionMode) {
+  // Keep 5 revisions, checked every 10 ticks.
+  Cluster c({1, 2, 3}, 100000, 5000, [](NodeOptions* options) {
+    options->auto_compaction = {
+        .mode = AutoCompactionOptions::Mode::kRevision,
+        .retention_revisions = 5,
+        .revision_check_ticks = 10};
+  });
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  for (int i = 0; i < 20; ++i) {
+    c.node(leader).Propose(100 + i, PutRequest("k", std::to_string(i)));
+  }
+  c.Settle();
+  ASSERT_EQ(c.node(leader).applier().store().current_revision(), 21);
+  c.Tick(12);
+  c.Settle();
+  // The leader proposed a compaction to 21 - 5 through the log, so every
+  // member compacted at the same point.
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).applier().store().compact_revision(), 16) << id;
+    c.node(id).CheckInvariants();
+  }
+  // Nothing new written: no further compaction.
+  c.Tick(25);
+  c.Settle();
+  EXPECT_EQ(c.node(leader).applier().store().current_revision(), 21);
 }
 
 }  // namespace
