@@ -15,7 +15,7 @@ namespace {
 bool IsLocalType(raftpb::MessageType t) {
   return t == raftpb::MsgHup || t == raftpb::MsgBeat ||
          t == raftpb::MsgUnreachable || t == raftpb::MsgSnapStatus ||
-         t == raftpb::MsgCheckQuorum;
+         t == raftpb::MsgCheckQuorum || t == raftpb::MsgForgetLeader;
 }
 
 bool IsResponseType(raftpb::MessageType t) {
@@ -310,6 +310,17 @@ absl::Status Raft::StepFollower(raftpb::Message m) {
       return absl::OkStatus();
     case raftpb::MsgReadIndexResp:
       read_states_.push_back({m.index(), m.entries(0).data()});
+      return absl::OkStatus();
+    case raftpb::MsgForgetLeader:
+      // The application knows the leader is gone (e.g. it was removed):
+      // forget it, so this node grants votes without waiting out the lease.
+      // Lease-based reads trust that no vote is granted within the lease,
+      // so they forbid it.
+      if (read_only_.option() == ReadOnlyOption::kLeaseBased) {
+        return absl::FailedPreconditionError(
+            "raft: cannot forget the leader with lease-based reads");
+      }
+      lead_ = kNone;
       return absl::OkStatus();
     default:
       Drop(&DropCounters::ignored);
