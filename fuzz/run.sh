@@ -43,11 +43,8 @@ if [ "${#targets[@]}" -eq 0 ]; then
   done
 fi
 
-# clang-14 warns about things gcc does not (e.g. -Wunused-const-variable).
-# The default build (gcc) holds the code to -Werror; a fuzz run must not be
-# blocked by a clang-only warning in code it does not fuzz, so here
-# warnings stay warnings.
-bazel_flags=(--config=fuzz --copt=-Wno-error)
+# The fuzz build (clang-14) is held to -Werror like the default (gcc) one.
+bazel_flags=(--config=fuzz)
 
 work="${FUZZ_WORK_DIR:-}"
 if [ -z "$work" ]; then

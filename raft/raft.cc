@@ -38,9 +38,6 @@ bool IsProposalDropped(const absl::Status& status) {
 
 namespace {
 
-constexpr char kCampaignPreElection[] = "CampaignPreElection";
-constexpr char kCampaignElection[] = "CampaignElection";
-
 raftpb::MessageType VoteResponseType(raftpb::MessageType t) {
   return t == raftpb::MsgVote ? raftpb::MsgVoteResp : raftpb::MsgPreVoteResp;
 }

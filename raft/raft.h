@@ -62,8 +62,11 @@ struct DropCounters {
   uint64_t ignored = 0;       // valid but not acted on (e.g. lease, role)
 };
 
-// The context of a MsgVote sent by a leader-transfer campaign, which lets it
-// past leader stickiness.
+// Campaign types (as in etcd raft). The context of a MsgVote sent by a
+// leader-transfer campaign is kCampaignTransfer, which lets it past leader
+// stickiness.
+inline constexpr char kCampaignPreElection[] = "CampaignPreElection";
+inline constexpr char kCampaignElection[] = "CampaignElection";
 inline constexpr char kCampaignTransfer[] = "CampaignTransfer";
 
 // Statuses returned for refused local requests.

@@ -57,6 +57,8 @@ absl::Status Raft::StepLeaderLocal(raftpb::Message& m, bool* handled) {
     case raftpb::MsgCheckQuorum:
       CheckQuorum();
       return absl::OkStatus();
+    case raftpb::MsgForgetLeader:
+      return absl::OkStatus();  // a leader does not forget itself
     case raftpb::MsgProp:
       return HandlePropose(std::move(m));
     case raftpb::MsgReadIndex:

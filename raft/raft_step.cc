@@ -15,7 +15,7 @@ namespace {
 bool IsLocalType(raftpb::MessageType t) {
   return t == raftpb::MsgHup || t == raftpb::MsgBeat ||
          t == raftpb::MsgUnreachable || t == raftpb::MsgSnapStatus ||
-         t == raftpb::MsgCheckQuorum;
+         t == raftpb::MsgCheckQuorum || t == raftpb::MsgForgetLeader;
 }
 
 bool IsResponseType(raftpb::MessageType t) {
@@ -53,6 +53,32 @@ absl::Status ValidateAppendEntries(const raftpb::Message& m) {
 // a forged MsgTimeoutNow with term 2^64-1 used to reach the CHECK in Send
 // (fuzz/corpus/raft_message/crash-7a99eee0...).
 constexpr uint64_t kMaxPeerTerm = uint64_t{1} << 63;
+// Likewise for indexes: a log never gets near 2^63 entries, and an index
+// near 2^64 would wrap (index + 1, index + entries) in the log and the
+// progress arithmetic.
+constexpr uint64_t kMaxPeerIndex = uint64_t{1} << 63;
+
+// Every index and term a peer message carries is below the bounds, so no
+// arithmetic on them can overflow.
+absl::Status ValidateBounds(const raftpb::Message& m) {
+  if (m.term() >= kMaxPeerTerm || m.log_term() >= kMaxPeerTerm) {
+    return absl::InvalidArgumentError("a term no cluster can reach");
+  }
+  if (m.index() >= kMaxPeerIndex || m.commit() >= kMaxPeerIndex ||
+      m.reject_hint() >= kMaxPeerIndex) {
+    return absl::InvalidArgumentError("an index no log can reach");
+  }
+  for (const raftpb::Entry& e : m.entries()) {
+    if (e.index() >= kMaxPeerIndex || e.term() >= kMaxPeerTerm) {
+      return absl::InvalidArgumentError("an entry no log can hold");
+    }
+  }
+  const raftpb::SnapshotMetadata& md = m.snapshot().metadata();
+  if (md.index() >= kMaxPeerIndex || md.term() >= kMaxPeerTerm) {
+    return absl::InvalidArgumentError("a snapshot no log can hold");
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -72,8 +98,18 @@ absl::Status Raft::ValidatePeerMessage(const raftpb::Message& m) const {
   if (termless && m.term() != 0) {
     return absl::InvalidArgumentError("a forwarded request with a term");
   }
-  if (m.term() >= kMaxPeerTerm) {
-    return absl::InvalidArgumentError("a term no cluster can reach");
+  if (absl::Status s = ValidateBounds(m); !s.ok()) return s;
+  // The last log term of a candidate, the term at an append's index and a
+  // rejection's hint term are all terms of entries the sender holds, which
+  // never pass its term.
+  if ((t == raftpb::MsgVote || t == raftpb::MsgPreVote ||
+       t == raftpb::MsgAppResp) &&
+      m.log_term() > m.term()) {
+    return absl::InvalidArgumentError("a log term past the message term");
+  }
+  // A follower hints at an index at or below the one it rejected.
+  if (t == raftpb::MsgAppResp && m.reject() && m.reject_hint() > m.index()) {
+    return absl::InvalidArgumentError("MsgAppResp: hint past the rejection");
   }
   if ((t == raftpb::MsgProp || t == raftpb::MsgReadIndex) &&
       m.entries_size() == 0) {
@@ -113,7 +149,7 @@ absl::Status Raft::Step(raftpb::Message m) {
   if (m.term() != 0 && !StepTerm(m)) return absl::OkStatus();
   switch (m.type()) {
     case raftpb::MsgHup:
-      Hup(pre_vote_ ? "CampaignPreElection" : "CampaignElection");
+      Hup(pre_vote_ ? kCampaignPreElection : kCampaignElection);
       return absl::OkStatus();
     case raftpb::MsgVote:
     case raftpb::MsgPreVote:
@@ -275,6 +311,17 @@ absl::Status Raft::StepFollower(raftpb::Message m) {
     case raftpb::MsgReadIndexResp:
       read_states_.push_back({m.index(), m.entries(0).data()});
       return absl::OkStatus();
+    case raftpb::MsgForgetLeader:
+      // The application knows the leader is gone (e.g. it was removed):
+      // forget it, so this node grants votes without waiting out the lease.
+      // Lease-based reads trust that no vote is granted within the lease,
+      // so they forbid it.
+      if (read_only_.option() == ReadOnlyOption::kLeaseBased) {
+        return absl::FailedPreconditionError(
+            "raft: cannot forget the leader with lease-based reads");
+      }
+      lead_ = kNone;
+      return absl::OkStatus();
     default:
       Drop(&DropCounters::ignored);
       return absl::OkStatus();
@@ -318,7 +365,7 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
         // us; a node outside the voters must not lead.
         BecomeFollower(term_, kNone);
       } else if (state_ == StateType::kPreCandidate) {
-        Campaign("CampaignElection");
+        Campaign(kCampaignElection);
       } else {
         BecomeLeader();
         BcastAppend();

@@ -297,5 +297,176 @@ TEST(RaftReadyTest, NoReadyWhileOutstanding) {
   EXPECT_TRUE(net.node(1).HasReady());
 }
 
+// ---------------------------------------------------------------------------
+// Peer input bounds: terms and indexes no honest cluster reaches (>= 2^63)
+// are refused in Step, so no arithmetic on them wraps and no CHECK is
+// reachable from a malformed message.
+
+constexpr uint64_t kTwo63 = uint64_t{1} << 63;
+constexpr uint64_t kMax64 = ~uint64_t{0};
+
+raftpb::Message Msg(raftpb::MessageType type, uint64_t from, uint64_t to,
+                    uint64_t term) {
+  raftpb::Message m;
+  m.set_type(type);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(term);
+  return m;
+}
+
+// Steps m into node `to` and expects it refused as invalid, with the node's
+// state untouched and its invariants intact.
+void ExpectRefused(Network& net, const raftpb::Message& m) {
+  const uint64_t to = m.to();
+  const Raft& r = net.raft(to);
+  const uint64_t invalid = r.drops().invalid;
+  const uint64_t term = r.term(), commit = r.log().committed();
+  const uint64_t last = r.log().LastIndex();
+  const StateType state = r.state();
+  const absl::Status s = net.node(to).Step(m);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+      << s << " for " << m.ShortDebugString();
+  EXPECT_EQ(r.drops().invalid, invalid + 1) << m.ShortDebugString();
+  EXPECT_EQ(r.term(), term);
+  EXPECT_EQ(r.log().committed(), commit);
+  EXPECT_EQ(r.log().LastIndex(), last);
+  EXPECT_EQ(r.state(), state);
+  net.node(to).CheckInvariants();
+}
+
+TEST(RaftPeerInputTest, IndexesAndTermsPastTwoToThe63AreRefused) {
+  Network net;
+  net.Campaign(1);
+  ASSERT_EQ(net.raft(1).state(), StateType::kLeader);
+  const uint64_t t = net.raft(1).term();
+
+  // To the follower, from the leader.
+  for (uint64_t bad : {kTwo63, kMax64}) {
+    raftpb::Message app = Msg(raftpb::MsgApp, 1, 2, t);
+    app.set_index(bad);
+    app.set_log_term(t);
+    ExpectRefused(net, app);
+
+    app = Msg(raftpb::MsgApp, 1, 2, t);
+    app.set_index(1);
+    app.set_log_term(1);
+    app.set_commit(bad);
+    ExpectRefused(net, app);
+
+    raftpb::Message hb = Msg(raftpb::MsgHeartbeat, 1, 2, t);
+    hb.set_commit(bad);
+    ExpectRefused(net, hb);
+
+    raftpb::Message snap = Msg(raftpb::MsgSnap, 1, 2, t);
+    snap.mutable_snapshot()->mutable_metadata()->set_index(bad);
+    snap.mutable_snapshot()->mutable_metadata()->set_term(t);
+    for (uint64_t v : {1, 2, 3}) {
+      snap.mutable_snapshot()->mutable_metadata()->mutable_conf_state()
+          ->add_voters(v);
+    }
+    ExpectRefused(net, snap);
+
+    raftpb::Message vote = Msg(raftpb::MsgVote, 3, 2, t + 1);
+    vote.set_index(bad);
+    vote.set_log_term(t);
+    ExpectRefused(net, vote);
+
+    raftpb::Message rir = Msg(raftpb::MsgReadIndexResp, 1, 2, t);
+    rir.set_index(bad);
+    rir.add_entries()->set_data("ctx");
+    ExpectRefused(net, rir);
+  }
+  // The wrap-around append: index 2^64-1 followed by an "entry" at 0.
+  raftpb::Message wrap = Msg(raftpb::MsgApp, 1, 2, t);
+  wrap.set_index(kMax64);
+  wrap.set_log_term(t);
+  raftpb::Entry* e = wrap.add_entries();
+  e->set_index(0);
+  e->set_term(t);
+  ExpectRefused(net, wrap);
+  // The last valid prev index, with an entry past the bound.
+  wrap.set_index(kTwo63 - 1);
+  wrap.mutable_entries(0)->set_index(kTwo63);
+  ExpectRefused(net, wrap);
+  // A snapshot of a term no cluster reaches, within a message of one.
+  raftpb::Message snap = Msg(raftpb::MsgSnap, 1, 2, kMax64);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(5);
+  snap.mutable_snapshot()->mutable_metadata()->set_term(kMax64);
+  ExpectRefused(net, snap);
+  // A candidate's last log term cannot pass its term.
+  raftpb::Message vote = Msg(raftpb::MsgPreVote, 3, 2, t + 1);
+  vote.set_index(1);
+  vote.set_log_term(t + 2);
+  ExpectRefused(net, vote);
+
+  // To the leader, from a follower.
+  for (uint64_t bad : {kTwo63, kMax64}) {
+    raftpb::Message resp = Msg(raftpb::MsgAppResp, 2, 1, t);
+    resp.set_index(1);
+    resp.set_reject(true);
+    resp.set_reject_hint(bad);
+    ExpectRefused(net, resp);
+
+    resp = Msg(raftpb::MsgAppResp, 2, 1, t);
+    resp.set_index(bad);
+    ExpectRefused(net, resp);
+
+    resp = Msg(raftpb::MsgAppResp, 2, 1, t);
+    resp.set_index(1);
+    resp.set_reject(true);
+    resp.set_log_term(bad);
+    ExpectRefused(net, resp);
+  }
+  // A hint past the rejected index, and a hint term past the message term.
+  raftpb::Message resp = Msg(raftpb::MsgAppResp, 2, 1, t);
+  resp.set_index(1);
+  resp.set_reject(true);
+  resp.set_reject_hint(2);
+  ExpectRefused(net, resp);
+  resp.set_reject_hint(0);
+  resp.set_log_term(t + 1);
+  ExpectRefused(net, resp);
+
+  // None of it disturbed the cluster.
+  ASSERT_TRUE(net.node(1).Propose("after").ok());
+  net.Stabilize();
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(net.AppliedData(id), std::vector<std::string>{"after"});
+  }
+}
+
+TEST(RaftPeerInputTest, LargestValidIndexesAreStillProcessed) {
+  Network net;
+  net.Campaign(1);
+  const uint64_t t = net.raft(1).term();
+  // An append at the largest index a peer may name: valid input, just a
+  // log mismatch, answered with a rejection hinting at our last index.
+  raftpb::Message app = Msg(raftpb::MsgApp, 1, 2, t);
+  app.set_index(kTwo63 - 2);
+  app.set_log_term(t);
+  raftpb::Entry* e = app.add_entries();
+  e->set_index(kTwo63 - 1);
+  e->set_term(t);
+  const uint64_t invalid = net.raft(2).drops().invalid;
+  ASSERT_TRUE(net.node(2).Step(app).ok());
+  EXPECT_EQ(net.raft(2).drops().invalid, invalid);
+  Ready rd = net.node(2).GetReady();
+  ASSERT_EQ(rd.messages_after_persist.size(), 1u);
+  const raftpb::Message& rej = rd.messages_after_persist[0];
+  EXPECT_EQ(rej.type(), raftpb::MsgAppResp);
+  EXPECT_TRUE(rej.reject());
+  EXPECT_EQ(rej.index(), kTwo63 - 2);
+  EXPECT_EQ(rej.reject_hint(), net.raft(2).log().LastIndex());
+  net.node(2).Advance();
+  // The leader takes the (odd but well-formed) rejection in its stride.
+  ASSERT_TRUE(net.node(1).Step(rej).ok());
+  net.node(1).CheckInvariants();
+  net.Stabilize();
+  ASSERT_TRUE(net.node(1).Propose("x").ok());
+  net.Stabilize();
+  EXPECT_EQ(net.AppliedData(2), std::vector<std::string>{"x"});
+}
+
 }  // namespace
 }  // namespace etcdpp::raft

@@ -16,7 +16,7 @@ bool HardStateEqual(const raftpb::HardState& a, const raftpb::HardState& b) {
 bool IsLocalType(raftpb::MessageType t) {
   return t == raftpb::MsgHup || t == raftpb::MsgBeat ||
          t == raftpb::MsgUnreachable || t == raftpb::MsgSnapStatus ||
-         t == raftpb::MsgCheckQuorum;
+         t == raftpb::MsgCheckQuorum || t == raftpb::MsgForgetLeader;
 }
 
 raftpb::Message LocalMessage(raftpb::MessageType type, uint64_t from) {
@@ -96,6 +96,10 @@ absl::Status RawNode::ReadIndex(std::string context) {
 
 void RawNode::TransferLeader(uint64_t transferee) {
   (void)raft_->Step(LocalMessage(raftpb::MsgTransferLeader, transferee));
+}
+
+absl::Status RawNode::ForgetLeader() {
+  return raft_->Step(LocalMessage(raftpb::MsgForgetLeader, raft_->id()));
 }
 
 void RawNode::ReportUnreachable(uint64_t id) {

@@ -107,6 +107,10 @@ class RawNode {
   // Asks the leader to hand leadership to `transferee`.
   void TransferLeader(uint64_t transferee);
   void ReportUnreachable(uint64_t id);
+  // A follower forgets its leader, so it grants votes at once even with
+  // check_quorum (etcd's ForgetLeader); refused with lease-based reads, a
+  // no-op on leaders and candidates.
+  absl::Status ForgetLeader();
   void ReportSnapshot(uint64_t id, SnapshotStatus status);
 
   bool HasReady() const;

@@ -141,7 +141,8 @@ TEST(RawNodeTest, StepRefusesLocalMessagesFromPeers) {
   Network net;
   for (raftpb::MessageType t :
        {raftpb::MsgHup, raftpb::MsgBeat, raftpb::MsgUnreachable,
-        raftpb::MsgSnapStatus, raftpb::MsgCheckQuorum}) {
+        raftpb::MsgSnapStatus, raftpb::MsgCheckQuorum,
+        raftpb::MsgForgetLeader}) {
     raftpb::Message m;
     m.set_type(t);
     m.set_from(2);
