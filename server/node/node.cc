@@ -119,6 +119,7 @@ absl::StatusOr<uint64_t> Node::RestoreSnapshotFile(
                      restored->applied_index));
   }
   applier_ = std::move(restored->applier);
+  ResetLessorClock();
   *snapshot->mutable_metadata() = file.metadata;
   snapshot->set_data(file.name);
   snapshot_index_ = file.metadata.index();
@@ -198,6 +199,7 @@ void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
   if (halted_) return;
   const uint64_t id = next_proposal_id_++;
   request.mutable_header()->set_id(id);
+  FillProposal(id, &request);
   absl::Status s = raw_->Propose(request.SerializeAsString());
   if (!s.ok()) {
     Reply(request_id, ProposalError(s));
@@ -235,6 +237,7 @@ void Node::Tick() {
   if (halted_) return;
   ++tick_;
   raw_->Tick();
+  LeaseTick();
   ExpireRequests();
   MaybeStartReadRound();
   Pump();
@@ -314,6 +317,7 @@ void Node::Pump() {
           absl::StrCat("msg=\"leader changed\" leader=", absl::Hex(leader_),
                        " term=", raw_->raft().term()));
     }
+    if (ready.soft_state.has_value()) MaybeDemoteLessor();
     // A leader's appends go out while it persists the same entries.
     for (raftpb::Message& m : ready.messages) Emit(std::move(m));
     ready.messages.clear();
@@ -373,7 +377,10 @@ void Node::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 }
 
 void Node::ApplyNormal(const raftpb::Entry& entry) {
-  if (entry.data().empty()) return;  // a new leader's empty entry
+  if (entry.data().empty()) {  // a new leader's empty entry
+    MaybePromoteLessor(entry.term());
+    return;
+  }
   kvpb::InternalRequest request;
   if (!request.ParseFromString(entry.data())) {
     return Halt(absl::DataLossError(absl::StrCat(
@@ -609,6 +616,7 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
     return Halt(s);
   }
   applier_ = std::move(applier);
+  ResetLessorClock();
   applied_index_ = index;
   snapshot_index_ = index;
   conf_state_ = snapshot.metadata().conf_state();
