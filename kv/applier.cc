@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "kv/validate.h"
 
 namespace etcdpp::kv {
 namespace {
@@ -35,7 +36,8 @@ ApplyResult Unimplemented(const char* what) {
 
 }  // namespace
 
-Applier::Applier(ApplierOptions options) : options_(std::move(options)) {}
+Applier::Applier(ApplierOptions options)
+    : options_(std::move(options)), lessor_(options_.lessor) {}
 
 void Applier::RememberId(uint64_t id) {
   if (options_.applied_id_window == 0) return;
@@ -49,6 +51,7 @@ void Applier::RememberId(uint64_t id) {
 
 void Applier::CheckInvariants() const {
   store_.CheckInvariants();
+  lessor_.CheckInvariants();
   CHECK_LE(applied_ids_.size(), options_.applied_id_window)
       << "the applied-id window holds at most its size";
   CHECK_EQ(applied_ids_.size(), applied_id_set_.size())
@@ -71,6 +74,11 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
     // a later copy must not succeed where the original failed.
     RememberId(id);
   }
+  if (absl::Status s = CheckAlarmsAndQuota(request); !s.ok()) {
+    ApplyResult refused;
+    refused.status = std::move(s);
+    return refused;
+  }
   return ApplyRequest(request);
 }
 
@@ -87,11 +95,13 @@ ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
     case InternalRequest::kCompaction:
       return ApplyCompaction(request.compaction());
     case InternalRequest::kLeaseGrant:
+      return ApplyLeaseGrant(request.lease_grant());
     case InternalRequest::kLeaseRevoke:
+      return ApplyLeaseRevoke(request.lease_revoke());
     case InternalRequest::kLeaseCheckpoint:
-      return Unimplemented("lease");
+      return ApplyLeaseCheckpoint(request.lease_checkpoint());
     case InternalRequest::kAlarm:
-      return Unimplemented("alarm");
+      return ApplyAlarm(request.alarm());
     case InternalRequest::REQUEST_NOT_SET: {
       ApplyResult result;
       result.status = absl::InvalidArgumentError("kv: empty internal request");
@@ -111,7 +121,15 @@ ApplyResult Applier::ApplyRange(
 
 ApplyResult Applier::ApplyPut(const etcdserverpb::PutRequest& request) {
   std::vector<mvccpb::Event> events;
+  // etcd looks the lease up after validating and before the write.
+  if (absl::Status s = ValidatePutRequest(request);
+      s.ok() && request.lease() != kNoLease && !LeaseExists(request.lease())) {
+    ApplyResult result;
+    result.status = LeaseNotFoundError();
+    return result;
+  }
   auto outcome = store_.Put(request, &events);
+  lessor_.OnEvents(events);
   return Finish(
       std::move(outcome),
       [](kvpb::InternalResponse* r) { return r->mutable_put(); },
@@ -122,6 +140,7 @@ ApplyResult Applier::ApplyDeleteRange(
     const etcdserverpb::DeleteRangeRequest& request) {
   std::vector<mvccpb::Event> events;
   auto outcome = store_.DeleteRange(request, &events);
+  lessor_.OnEvents(events);
   return Finish(
       std::move(outcome),
       [](kvpb::InternalResponse* r) { return r->mutable_delete_range(); },
@@ -130,7 +149,10 @@ ApplyResult Applier::ApplyDeleteRange(
 
 ApplyResult Applier::ApplyTxn(const etcdserverpb::TxnRequest& request) {
   std::vector<mvccpb::Event> events;
-  auto outcome = Txn(&store_, request, options_.txn, &events);
+  auto outcome =
+      Txn(&store_, request, options_.txn, &events,
+          [this](int64_t id) { return LeaseExists(id); });
+  lessor_.OnEvents(events);
   return Finish(
       std::move(outcome),
       [](kvpb::InternalResponse* r) { return r->mutable_txn(); },

@@ -7,10 +7,12 @@
 // order is involved. A request that fails changes nothing, and fails the
 // same way on every replica, so the node just reports the status.
 //
-// This slice applies range, put, delete_range, txn and compaction. Leases,
-// alarms and auth requests answer absl::UnimplementedError for now (later
-// slices of issue 5); in particular put's lease is stored as given, without
-// checking that the lease exists, and the header's auth fields are ignored.
+// It applies range, put, delete_range, txn and compaction, leases (grant,
+// revoke, checkpoint: kv/lease.h, wired in applier_lease.cc) and alarms
+// with the space quota (kv/alarm.h). A put (alone or in a txn) naming a
+// lease that does not exist fails with "etcdserver: requested lease not
+// found". Auth requests answer absl::UnimplementedError for now, and the
+// header's auth fields are ignored.
 //
 // Deduplication: a request with a nonzero header().id() (the node's proposal
 // id, unique per proposal) whose id is among the last
@@ -31,7 +33,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "api/mvccpb/kv.pb.h"
+#include "kv/alarm.h"
+#include "kv/lease.h"
 #include "kv/mvcc_store.h"
+#include "kv/planted_bugs.h"
 #include "kv/request.pb.h"
 #include "kv/txn.h"
 
@@ -44,6 +49,12 @@ struct ApplierOptions {
   // How many of the most recently applied request ids are remembered to skip
   // a duplicate; 0 turns deduplication off. Every replica must use the same.
   size_t applied_id_window = kDefaultAppliedIdWindow;
+  LessorOptions lessor = {};
+  // etcd's --quota-backend-bytes, against EstimatedSizeBytes(). Every
+  // replica must use the same.
+  uint64_t quota_backend_bytes = kDefaultQuotaBackendBytes;
+  // Set only by tests and the simulator.
+  PlantedBugs bugs = {};
 };
 
 struct ApplyResult {
@@ -68,6 +79,16 @@ class Applier {
   // Reads (serializable or after a ReadIndex) go to the store directly.
   const MvccStore& store() const { return store_; }
 
+  // The leases. The non-const access is for the lessor's leader-local
+  // state only (AdvanceTo, Promote, Demote, Renew, Take*): replicated lease
+  // state changes only through Apply.
+  const Lessor& lessor() const { return lessor_; }
+  Lessor& lessor() { return lessor_; }
+  const AlarmStore& alarms() const { return alarms_; }
+  // What the space quota is checked against: the store's size estimate
+  // plus kLeaseOverheadBytes per lease.
+  uint64_t EstimatedSizeBytes() const;
+
   // The ids of the last applied requests (nonzero ids only, whether the
   // request succeeded or failed), oldest first; at most applied_id_window.
   const std::deque<uint64_t>& applied_ids() const { return applied_ids_; }
@@ -85,12 +106,27 @@ class Applier {
   ApplyResult ApplyCompaction(const etcdserverpb::CompactionRequest& request);
   ApplyResult ApplyRange(const etcdserverpb::RangeRequest& request) const;
 
+  // Leases, alarms and the quota: applier_lease.cc.
+  ApplyResult ApplyLeaseGrant(const etcdserverpb::LeaseGrantRequest& request);
+  ApplyResult ApplyLeaseRevoke(
+      const etcdserverpb::LeaseRevokeRequest& request);
+  ApplyResult ApplyLeaseCheckpoint(
+      const etcdserverpb::LeaseCheckpointRequest& request);
+  ApplyResult ApplyAlarm(const etcdserverpb::AlarmRequest& request);
+  // The active alarms' and the quota's verdict on `request`, before it is
+  // applied: OK, or the error it fails with (hitting the quota activates
+  // NOSPACE for the proposing member first).
+  absl::Status CheckAlarmsAndQuota(const kvpb::InternalRequest& request);
+  bool LeaseExists(int64_t id) const { return lessor_.Find(id) != nullptr; }
+
   // Appends `id` (nonzero, not remembered yet) to the window, evicting the
   // oldest past the window's size.
   void RememberId(uint64_t id);
 
   ApplierOptions options_;
   MvccStore store_;
+  Lessor lessor_;
+  AlarmStore alarms_;
   // The window, in apply order, and the same ids for lookup. The set is only
   // looked up, never iterated, so its order never reaches any output.
   std::deque<uint64_t> applied_ids_;

@@ -80,6 +80,10 @@ void SortKvs(const RangeRequest& r, std::vector<KeyValue>* kvs) {
                    });
 }
 
+uint64_t ChangeBytes(const KeyValue& kv) {
+  return kChangeOverheadBytes + kv.key().size() + kv.value().size();
+}
+
 }  // namespace
 
 absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::Range(
@@ -171,6 +175,7 @@ absl::StatusOr<etcdserverpb::CompactionResponse> MvccStore::Compact(
     if (keep.contains(it->first)) {
       ++it;
     } else {
+      size_bytes_ -= ChangeBytes(it->second);
       it = changes_.erase(it);
     }
   }
@@ -279,6 +284,7 @@ absl::Status MvccStore::RestoreChange(Revision rev, KeyValue kv) {
                            kv.version() == 1 ? rev.sub : 0};
     index_.Restore(kv.key(), created, rev, kv.version());
   }
+  size_bytes_ += ChangeBytes(kv);
   changes_.emplace(rev, std::move(kv));
   return absl::OkStatus();
 }
@@ -325,10 +331,13 @@ void MvccStore::CheckInvariants() const {
     CHECK_LE(changes_.rbegin()->first.main, current_revision_)
         << "no change is newer than the current revision";
   }
+  uint64_t size = 0;
   for (const auto& [rev, kv] : changes_) {
     CHECK_EQ(kv.mod_revision(), rev.main) << "a change is filed under its own "
                                              "revision";
+    size += ChangeBytes(kv);
   }
+  CHECK_EQ(size, size_bytes_) << "size_bytes sums the kept changes";
   index_.CheckInvariants();
 }
 
@@ -424,6 +433,7 @@ void WriteTxn::PutChange(const std::string& key, const std::string& value,
     kv.set_version(1);
   }
   store_->index_.Put(key, rev);
+  store_->size_bytes_ += ChangeBytes(kv);
   auto [it, inserted] = store_->changes_.emplace(rev, kv);
   CHECK(inserted) << "each revision holds one change " << rev;
   mvccpb::Event& event = events_.emplace_back();
@@ -438,6 +448,7 @@ void WriteTxn::DeleteChange(const std::string& key) {
   kv.set_key(key);
   kv.set_mod_revision(rev.main);
   store_->index_.Tombstone(key, rev);
+  store_->size_bytes_ += ChangeBytes(kv);
   auto [it, inserted] = store_->changes_.emplace(rev, kv);
   CHECK(inserted) << "each revision holds one change " << rev;
   mvccpb::Event& event = events_.emplace_back();

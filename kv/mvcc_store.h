@@ -45,6 +45,10 @@ namespace etcdpp::kv {
 
 class WriteTxn;
 
+// What one kept change adds to MvccStore::size_bytes() besides its key and
+// value: etcd's quota estimate of a key's metadata (kvOverhead).
+inline constexpr uint64_t kChangeOverheadBytes = 256;
+
 // The answer to HashKV: etcd's KeyValueHash.
 struct KeyValueHash {
   uint32_t hash = 0;
@@ -108,6 +112,11 @@ class MvccStore {
   // A delete is a KeyValue with only key and mod_revision set.
   const mvccpb::KeyValue* FindChange(Revision rev) const;
   size_t change_count() const { return changes_.size(); }
+  // A deterministic estimate of the space the kept history takes: for each
+  // kept change, kChangeOverheadBytes + key + value. The same on every
+  // replica with the same history (the space quota is checked against it);
+  // it shrinks when a compaction drops changes.
+  uint64_t size_bytes() const { return size_bytes_; }
   // The first kept change after `after`, in revision order, or nullopt. A
   // snapshot walks the history with it, holding no iterator between calls;
   // the pointer is valid until the store changes.
@@ -141,6 +150,8 @@ class MvccStore {
   absl::btree_map<Revision, mvccpb::KeyValue> changes_;
   int64_t current_revision_ = 1;
   int64_t compact_revision_ = -1;
+  // Sum of ChangeBytes over changes_.
+  uint64_t size_bytes_ = 0;
   // At most one WriteTxn at a time; reads from outside wait for its End.
   bool write_open_ = false;
 };

@@ -171,6 +171,17 @@ inline TxnRequest GenTxn(int64_t current, int depth) {
   return t;
 }
 
+// The leases GenPut names (1 and 2), granted: apply these first, or every
+// put naming a lease fails with "requested lease not found".
+inline std::vector<kvpb::InternalRequest> GrantGeneratedLeases() {
+  std::vector<kvpb::InternalRequest> grants(2);
+  for (int i = 0; i < 2; ++i) {
+    grants[i].mutable_lease_grant()->set_id(i + 1);
+    grants[i].mutable_lease_grant()->set_ttl(60);
+  }
+  return grants;
+}
+
 inline kvpb::InternalRequest GenRequest(int64_t current) {
   kvpb::InternalRequest request;
   switch (Uniform(0, 10)) {

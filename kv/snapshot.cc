@@ -15,6 +15,8 @@ constexpr uint8_t kHeaderRecord = 1;
 constexpr uint8_t kSectionRecord = 2;
 constexpr uint8_t kChangeRecord = 3;
 constexpr uint8_t kAppliedIdRecord = 4;
+constexpr uint8_t kLeaseRecord = 5;
+constexpr uint8_t kAlarmRecord = 6;
 constexpr uint8_t kTrailerRecord = 0xFF;
 
 constexpr uint8_t kKvSection = 1;
@@ -33,6 +35,8 @@ constexpr size_t kSectionPayloadBytes = 1 + 8;
 constexpr size_t kKvSectionPayloadBytes = kSectionPayloadBytes + 8 + 8;
 constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
 constexpr size_t kAppliedIdPayloadBytes = 8;
+constexpr size_t kLeasePayloadBytes = 8 + 8 + 8;
+constexpr size_t kAlarmPayloadBytes = 8 + 4;
 constexpr size_t kTrailerPayloadBytes = 8 + 8 + 4;
 static_assert(kHeaderPayloadBytes == 20, "header layout");
 static_assert(kTrailerPayloadBytes == 20, "trailer layout");
@@ -98,7 +102,8 @@ SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
       applied_id_count_(applier.applied_ids().size()),
       newest_applied_id_(applier.applied_ids().empty()
                              ? 0
-                             : applier.applied_ids().back()) {
+                             : applier.applied_ids().back()),
+      lease_count_(applier.lessor().leases().size()) {
   CHECK_GT(options_.max_chunk_bytes, 0u) << "a chunk holds at least a byte";
 }
 
@@ -139,7 +144,7 @@ void SnapshotWriter::EncodeNext() {
     case Stage::kChanges: {
       const auto next = applier_.store().NextChange(cursor_);
       if (!next.has_value()) {
-        stage_ = Stage::kOtherSections;
+        stage_ = Stage::kLeases;
         return;
       }
       const auto& [rev, kv] = *next;
@@ -151,14 +156,27 @@ void SnapshotWriter::EncodeNext() {
       cursor_ = rev;
       return;
     }
-    case Stage::kOtherSections:
-      // Leases, auth and alarms arrive in later slices; their sections are
-      // written now, empty, so the format already has their place.
-      for (uint8_t id = kLeaseSection; id <= kAlarmSection; ++id) {
+    case Stage::kLeases:
+      EncodeNextLease();
+      return;
+    case Stage::kOtherSections: {
+      // Auth arrives in a later slice; its section is written empty, so
+      // the format already has its place.
+      payload.push_back(static_cast<char>(kAuthSection));
+      PutU64(&payload, 0);
+      AppendRecord(kSectionRecord, payload);
+      // Alarms are few: the section and all its records at once.
+      const std::vector<etcdserverpb::AlarmMember> alarms =
+          applier_.alarms().Get(etcdserverpb::NONE);
+      payload.clear();
+      payload.push_back(static_cast<char>(kAlarmSection));
+      PutU64(&payload, alarms.size());
+      AppendRecord(kSectionRecord, payload);
+      for (const etcdserverpb::AlarmMember& alarm : alarms) {
         payload.clear();
-        payload.push_back(static_cast<char>(id));
-        PutU64(&payload, 0);
-        AppendRecord(kSectionRecord, payload);
+        PutU64(&payload, alarm.memberid());
+        PutU32(&payload, static_cast<uint32_t>(alarm.alarm()));
+        AppendRecord(kAlarmRecord, payload);
       }
       payload.clear();
       payload.push_back(static_cast<char>(kAppliedIdsSection));
@@ -166,6 +184,7 @@ void SnapshotWriter::EncodeNext() {
       AppendRecord(kSectionRecord, payload);
       stage_ = Stage::kAppliedIds;
       return;
+    }
     case Stage::kAppliedIds:
       if (applied_id_cursor_ == applied_id_count_) {
         stage_ = Stage::kTrailer;
@@ -186,6 +205,30 @@ void SnapshotWriter::EncodeNext() {
   }
 }
 
+// The lease section's header, then one lease per call, by id.
+void SnapshotWriter::EncodeNextLease() {
+  std::string payload;
+  if (!lease_section_written_) {
+    lease_section_written_ = true;
+    payload.push_back(static_cast<char>(kLeaseSection));
+    PutU64(&payload, lease_count_);
+    AppendRecord(kSectionRecord, payload);
+    return;
+  }
+  const auto& leases = applier_.lessor().leases();
+  auto it = lease_cursor_.has_value() ? leases.upper_bound(*lease_cursor_)
+                                      : leases.begin();
+  if (it == leases.end()) {
+    stage_ = Stage::kOtherSections;
+    return;
+  }
+  PutI64(&payload, it->second.id);
+  PutI64(&payload, it->second.ttl_seconds);
+  PutI64(&payload, it->second.remaining_ttl_seconds);
+  AppendRecord(kLeaseRecord, payload);
+  lease_cursor_ = it->first;
+}
+
 bool SnapshotWriter::Next(std::string* chunk) {
   chunk->clear();
   CHECK_EQ(applier_.store().current_revision(), current_revision_)
@@ -196,6 +239,8 @@ bool SnapshotWriter::Next(std::string* chunk) {
         (applied_id_count_ == 0 ||
          applier_.applied_ids().back() == newest_applied_id_))
       << "the applied ids do not change while a snapshot is written";
+  CHECK_EQ(applier_.lessor().leases().size(), lease_count_)
+      << "the leases do not change while a snapshot is written";
   while (pending_.size() - pending_offset_ < options_.max_chunk_bytes &&
          stage_ != Stage::kDone) {
     EncodeNext();
@@ -302,6 +347,12 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
     case Expect::kAppliedId:
       if (type != kAppliedIdRecord) return unexpected("an applied id");
       return ApplyAppliedId(payload);
+    case Expect::kLease:
+      if (type != kLeaseRecord) return unexpected("a lease");
+      return ApplyLease(payload);
+    case Expect::kAlarm:
+      if (type != kAlarmRecord) return unexpected("an alarm");
+      return ApplyAlarm(payload);
     case Expect::kDone:
       break;
   }
@@ -316,12 +367,14 @@ absl::Status SnapshotReader::ApplyHeader(std::string_view payload) {
     return Corrupt("bad magic: not a kv snapshot");
   }
   const uint32_t version = GetU32(payload, 8);
-  if (version != kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("kv snapshot: format version ", version,
-                     " is not supported (this build reads version ",
-                     kSnapshotFormatVersion, ")"));
+  if (version < kMinSnapshotFormatVersion ||
+      version > kSnapshotFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "kv snapshot: format version ", version,
+        " is not supported (this build reads versions ",
+        kMinSnapshotFormatVersion, " to ", kSnapshotFormatVersion, ")"));
   }
+  version_ = version;
   applied_index_ = GetU64(payload, 12);
   expect_ = Expect::kKvSection;
   return absl::OkStatus();
@@ -362,6 +415,8 @@ absl::Status SnapshotReader::ApplyChange(std::string_view payload) {
     return Corrupt(
         absl::StrCat("kv change at revision ", rev.main, " has bad flags"));
   }
+  // Which lease each key names; the leases themselves come later.
+  applier_->lessor_.RestoreChange(kv);
   if (absl::Status s = applier_->store_.RestoreChange(rev, std::move(kv));
       !s.ok()) {
     return s;
@@ -388,11 +443,24 @@ absl::Status SnapshotReader::ApplySection(std::string_view payload) {
     if (entries > 0) expect_ = Expect::kAppliedId;
     return absl::OkStatus();
   }
-  // Format version 2 has no lease, auth or alarm entries yet.
-  if (entries != 0) {
+  // Version 2 has no lease or alarm entries; no version has auth entries.
+  if (entries != 0 && (version_ < 3 || id == kAuthSection)) {
     return Corrupt(absl::StrCat("the ", SectionName(id),
                                 " section has entries, which version ",
-                                kSnapshotFormatVersion, " never writes"));
+                                version_, " never writes"));
+  }
+  if (id == kLeaseSection) {
+    leases_left_ = entries;
+    if (entries > 0) {
+      expect_ = Expect::kLease;
+      return absl::OkStatus();
+    }
+    return applier_->lessor_.FinishRestore(
+        applier_->options_.bugs.lease_outlives_revoke);
+  }
+  if (id == kAlarmSection) {
+    alarms_left_ = entries;
+    if (entries > 0) expect_ = Expect::kAlarm;
   }
   return absl::OkStatus();
 }
@@ -411,6 +479,37 @@ absl::Status SnapshotReader::ApplyAppliedId(std::string_view payload) {
   // A smaller window than the writer's keeps the newest ids.
   applier_->RememberId(id);
   if (--applied_ids_left_ == 0) expect_ = Expect::kSection;
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyLease(std::string_view payload) {
+  if (payload.size() != kLeasePayloadBytes) {
+    return Corrupt(absl::StrCat("lease record of ", payload.size(),
+                                " bytes at byte ", consumed_bytes_));
+  }
+  if (absl::Status s = applier_->lessor_.RestoreLease(
+          GetI64(payload, 0), GetI64(payload, 8), GetI64(payload, 16));
+      !s.ok()) {
+    return s;
+  }
+  if (--leases_left_ > 0) return absl::OkStatus();
+  expect_ = Expect::kSection;
+  // Every lease is in: attach the keys that name them.
+  return applier_->lessor_.FinishRestore(
+      applier_->options_.bugs.lease_outlives_revoke);
+}
+
+absl::Status SnapshotReader::ApplyAlarm(std::string_view payload) {
+  if (payload.size() != kAlarmPayloadBytes) {
+    return Corrupt(absl::StrCat("alarm record of ", payload.size(),
+                                " bytes at byte ", consumed_bytes_));
+  }
+  if (absl::Status s = applier_->alarms_.Restore(
+          GetU64(payload, 0), static_cast<int>(GetU32(payload, 8)));
+      !s.ok()) {
+    return s;
+  }
+  if (--alarms_left_ == 0) expect_ = Expect::kSection;
   return absl::OkStatus();
 }
 

@@ -1,7 +1,7 @@
 // Snapshot and restore of the whole replicated state: the kept kv history
 // with its current and compact revisions, the raft index it reflects, the
-// applier's window of applied request ids, and (empty for now) sections for
-// leases, auth and alarms.
+// applier's window of applied request ids, the leases (attached keys are
+// rebuilt from the kv changes), the alarms, and (empty for now) auth.
 //
 // The stream's format is kv/snapshot_format.md. It is produced and consumed
 // in chunks, so neither side ever holds a second copy of the store: the
@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +30,9 @@
 
 namespace etcdpp::kv {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 2;
+inline constexpr uint32_t kSnapshotFormatVersion = 3;
+// The oldest version this build still reads (2: no lease or alarm entries).
+inline constexpr uint32_t kMinSnapshotFormatVersion = 2;
 inline constexpr size_t kDefaultSnapshotChunkBytes = 1 << 20;
 // No record is longer: a bigger length field is corruption, and refusing it
 // keeps a flipped bit from asking for gigabytes.
@@ -62,6 +65,7 @@ class SnapshotWriter {
     kHeader,
     kKv,
     kChanges,
+    kLeases,
     kOtherSections,
     kAppliedIds,
     kTrailer,
@@ -72,6 +76,7 @@ class SnapshotWriter {
   // pending_; advances stage_.
   void EncodeNext();
   void AppendRecord(uint8_t type, std::string_view payload);
+  void EncodeNextLease();
 
   const Applier& applier_;
   const uint64_t applied_index_;
@@ -82,10 +87,14 @@ class SnapshotWriter {
   // The applier's window of applied ids at construction; unchanged too.
   const size_t applied_id_count_;
   const uint64_t newest_applied_id_;
+  const size_t lease_count_;
 
   Stage stage_ = Stage::kHeader;
   // The last change encoded; the next is the first after it.
   Revision cursor_;
+  // The last lease encoded (none yet: nullopt).
+  std::optional<int64_t> lease_cursor_;
+  bool lease_section_written_ = false;
   // The next applied id to encode, as an index into applier_.applied_ids().
   size_t applied_id_cursor_ = 0;
   uint64_t records_ = 0;
@@ -124,6 +133,8 @@ class SnapshotReader {
     kKvSection,
     kChange,
     kSection,
+    kLease,
+    kAlarm,
     kAppliedId,
     kDone
   };
@@ -136,6 +147,8 @@ class SnapshotReader {
   absl::Status ApplyChange(std::string_view payload);
   absl::Status ApplySection(std::string_view payload);
   absl::Status ApplyAppliedId(std::string_view payload);
+  absl::Status ApplyLease(std::string_view payload);
+  absl::Status ApplyAlarm(std::string_view payload);
   absl::Status ApplyTrailer(std::string_view payload);
   absl::Status Fail(absl::Status status);
 
@@ -143,10 +156,13 @@ class SnapshotReader {
   absl::Status status_;
   Expect expect_ = Expect::kHeader;
   uint64_t applied_index_ = 0;
+  uint32_t version_ = 0;  // of the stream, from its header
   int64_t current_revision_ = 0;
   int64_t compact_revision_ = 0;
   uint64_t changes_left_ = 0;
   uint64_t applied_ids_left_ = 0;
+  uint64_t leases_left_ = 0;
+  uint64_t alarms_left_ = 0;
   // The section the next kSection record must be.
   uint8_t next_section_ = 0;
   uint64_t records_ = 0;

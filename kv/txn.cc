@@ -79,7 +79,11 @@ void ComparePath(const MvccStore& store, const TxnRequest& txn,
 }
 
 absl::Status CheckPut(const MvccStore& store,
-                      const etcdserverpb::PutRequest& put) {
+                      const etcdserverpb::PutRequest& put,
+                      const LeaseExists& lease_exists) {
+  if (put.lease() != 0 && lease_exists && !lease_exists(put.lease())) {
+    return absl::NotFoundError("etcdserver: requested lease not found");
+  }
   if (!put.ignore_value() && !put.ignore_lease()) return absl::OkStatus();
   etcdserverpb::RangeRequest get;
   get.set_key(put.key());
@@ -117,10 +121,12 @@ absl::Status CheckPath(const TxnRequest& txn, const std::vector<bool>& path,
 // etcd checks every put on the path first, then every range, so a put's
 // error wins over an earlier range's.
 absl::Status CheckRequests(const MvccStore& store, const TxnRequest& txn,
-                           const std::vector<bool>& path) {
+                           const std::vector<bool>& path,
+                           const LeaseExists& lease_exists) {
   size_t at = 0;
   absl::Status s = CheckPath(txn, path, &at, [&](const RequestOp& op) {
-    return op.has_request_put() ? CheckPut(store, op.request_put())
+    return op.has_request_put()
+               ? CheckPut(store, op.request_put(), lease_exists)
                                 : absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -189,14 +195,15 @@ bool EvaluateCompare(const MvccStore& store, const Compare& compare) {
 
 absl::StatusOr<etcdserverpb::TxnResponse> Txn(
     MvccStore* store, const TxnRequest& request, const TxnOptions& options,
-    std::vector<mvccpb::Event>* events) {
+    std::vector<mvccpb::Event>* events, const LeaseExists& lease_exists) {
   if (absl::Status s = ValidateTxnRequest(request, options.max_txn_ops);
       !s.ok()) {
     return s;
   }
   std::vector<bool> path;
   ComparePath(*store, request, &path);
-  if (absl::Status s = CheckRequests(*store, request, path); !s.ok()) {
+  if (absl::Status s = CheckRequests(*store, request, path, lease_exists);
+      !s.ok()) {
     return s;
   }
 

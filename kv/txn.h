@@ -23,6 +23,7 @@
 #define ETCDPP_KV_TXN_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,12 +39,19 @@ struct TxnOptions {
   int64_t max_txn_ops = kDefaultMaxTxnOps;
 };
 
+// Whether a lease exists. A put on the path taken whose lease it denies
+// fails the txn with "etcdserver: requested lease not found" before
+// anything is written (etcd's checkRequestPut). Null: leases are not
+// checked.
+using LeaseExists = std::function<bool(int64_t)>;
+
 // Validates `request` (ValidateTxnRequest) and applies it to `store`. The
 // changes made are appended to `events` when it is not null.
 absl::StatusOr<etcdserverpb::TxnResponse> Txn(
     MvccStore* store, const etcdserverpb::TxnRequest& request,
     const TxnOptions& options = {},
-    std::vector<mvccpb::Event>* events = nullptr);
+    std::vector<mvccpb::Event>* events = nullptr,
+    const LeaseExists& lease_exists = nullptr);
 
 // One compare against the store's current state.
 bool EvaluateCompare(const MvccStore& store,

@@ -185,6 +185,9 @@ std::vector<Event> WatchHub::Select(const Watcher& w,
 
 void WatchHub::Queue(Watcher* w, std::vector<Event> events) {
   if (events.empty()) return;
+  if (options_.bugs.watch_events_out_of_order) {
+    std::reverse(events.begin(), events.end());  // planted bug
+  }
   w->pending_events += events.size();
   w->events_since_progress = true;
   WatchResponse whole = NewResponse(*w);

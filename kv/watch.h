@@ -50,6 +50,7 @@
 #include "api/mvccpb/kv.pb.h"
 #include "kv/key_range.h"
 #include "kv/mvcc_store.h"
+#include "kv/planted_bugs.h"
 
 namespace etcdpp::kv {
 
@@ -61,6 +62,9 @@ struct WatchHubOptions {
   // With `fragment`, responses are split near this size (etcd's
   // --max-request-bytes, 1.5 MiB by default).
   size_t max_response_bytes = 1536 * 1024;
+  // Only watch_events_out_of_order applies here. Tests and the simulator
+  // only.
+  PlantedBugs bugs = {};
 };
 
 class WatchHub {

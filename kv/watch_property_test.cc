@@ -44,7 +44,11 @@ class World {
  public:
   explicit World(WatchHubOptions options)
       : applier_(ApplierOptions{.txn = {.max_txn_ops = testing::kMaxTxnOps}}),
-        hub_(&applier_.store(), options) {}
+        hub_(&applier_.store(), options) {
+    for (const auto& grant : testing::GrantGeneratedLeases()) {
+      RC_ASSERT(applier_.Apply(grant).status.ok());
+    }
+  }
 
   void Write() {
     const ApplyResult r = applier_.Apply(
@@ -244,8 +248,9 @@ class World {
   int64_t next_id_ = 0;
 };
 
-RC_GTEST_PROP(WatchProperty, EveryWatcherGetsExactlyItsEventsInOrder, ()) {
+void WatchPropertyBody(const PlantedBugs& bugs) {
   WatchHubOptions options;
+  options.bugs = bugs;
   options.max_pending_events = static_cast<size_t>(Uniform(1, 8));
   if (Uniform(0, 2) == 0) options.max_response_bytes = 120;
   World world(options);
@@ -253,6 +258,18 @@ RC_GTEST_PROP(WatchProperty, EveryWatcherGetsExactlyItsEventsInOrder, ()) {
   for (int i = 0; i < steps; ++i) world.Step();
   world.Drain();
   world.Check();
+}
+
+RC_GTEST_PROP(WatchProperty, EveryWatcherGetsExactlyItsEventsInOrder, ()) {
+  WatchPropertyBody(PlantedBugs{});
+}
+
+// The planted bug has teeth: the same property fails with it on.
+TEST(WatchProperty, CatchesPlantedOutOfOrderEvents) {
+  PlantedBugs bugs;
+  bugs.watch_events_out_of_order = true;
+  EXPECT_FALSE(rc::check("watch events out of order",
+                         [&] { WatchPropertyBody(bugs); }));
 }
 
 }  // namespace

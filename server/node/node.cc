@@ -120,6 +120,7 @@ absl::StatusOr<uint64_t> Node::RestoreSnapshotFile(
                      restored->applied_index));
   }
   applier_ = std::move(restored->applier);
+  ResetLessorClock();
   *snapshot->mutable_metadata() = file.metadata;
   snapshot->set_data(file.name);
   snapshot_index_ = file.metadata.index();
@@ -199,6 +200,7 @@ void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
   if (halted_) return;
   const uint64_t id = next_proposal_id_++;
   request.mutable_header()->set_id(id);
+  FillProposal(id, &request);
   absl::Status s = raw_->Propose(request.SerializeAsString());
   if (!s.ok()) {
     Reply(request_id, ProposalError(s));
@@ -259,6 +261,7 @@ void Node::Tick() {
   ++tick_;
   raw_->Tick();
   MaybeAutoCompact();
+  LeaseTick();
   ExpireRequests();
   MaybeStartReadRound();
   Pump();
@@ -338,6 +341,7 @@ void Node::Pump() {
           absl::StrCat("msg=\"leader changed\" leader=", absl::Hex(leader_),
                        " term=", raw_->raft().term()));
     }
+    if (ready.soft_state.has_value()) MaybeDemoteLessor();
     // A leader's appends go out while it persists the same entries.
     for (raftpb::Message& m : ready.messages) Emit(std::move(m));
     ready.messages.clear();
@@ -397,7 +401,10 @@ void Node::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 }
 
 void Node::ApplyNormal(const raftpb::Entry& entry) {
-  if (entry.data().empty()) return;  // a new leader's empty entry
+  if (entry.data().empty()) {  // a new leader's empty entry
+    MaybePromoteLessor(entry.term());
+    return;
+  }
   kvpb::InternalRequest request;
   if (!request.ParseFromString(entry.data())) {
     return Halt(absl::DataLossError(absl::StrCat(
@@ -633,6 +640,7 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
     return Halt(s);
   }
   applier_ = std::move(applier);
+  ResetLessorClock();
   applied_index_ = index;
   snapshot_index_ = index;
   conf_state_ = snapshot.metadata().conf_state();

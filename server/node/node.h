@@ -70,6 +70,10 @@ struct NodeOptions {
 
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // The duration of one Tick() in milliseconds (etcd's --heartbeat-interval
+  // when heartbeat_ticks is 1). Only leases measure time in milliseconds:
+  // the lessor is told ticks x tick_ms (see node_lease.cc).
+  int64_t tick_ms = 100;
   // A client request not answered within this many ticks fails with
   // "etcdserver: request timed out" (its outcome is then unknown).
   int request_timeout_ticks = 70;
@@ -167,6 +171,20 @@ class Node {
   // to (not the leader, or the only voter).
   bool TransferLeadershipAway();
 
+  // Leases (node_lease.cc). Grants and revokes go through Propose
+  // (lease_grant with ID 0 gets an id chosen here, carried in the entry).
+  // A keepalive renews on the leader only; a follower, or a leader that has
+  // not yet applied an entry of its own term, answers "etcdserver: not
+  // leader" (FailedPrecondition), which the driver forwards to the leader.
+  // The reply's response is lease_keep_alive with the new TTL.
+  void LeaseKeepAlive(uint64_t request_id, int64_t lease_id);
+  // Time-to-live needs the leader's expiries: leader-only, like keepalive.
+  // An unknown lease answers TTL -1, as etcd.
+  void LeaseTimeToLive(uint64_t request_id,
+                       const etcdserverpb::LeaseTimeToLiveRequest& request);
+  // The leases of the local state (any member), soonest expiry first.
+  void LeaseLeases(uint64_t request_id);
+
   // Output, drained by the driver after each input.
   NodeOutput TakeOutput();
 
@@ -243,6 +261,22 @@ class Node {
   uint64_t SubmitOwn(storage::DiskOp op);
   void Emit(raftpb::Message message);
 
+  // Leases (node_lease.cc).
+  void LeaseTick();
+  // Proposes a request of the node's own (a revoke, a checkpoint); no client
+  // waits for it, and a failure is retried by the lessor's schedule.
+  void ProposeInternal(kvpb::InternalRequest request);
+  // Fills what the proposer decides: the member id, a lease grant's id.
+  void FillProposal(uint64_t proposal_id, kvpb::InternalRequest* request) const;
+  // The new leader applied its first entry: leases expire from now on,
+  // extended by an election timeout (etcd's Promote on the leader's noop).
+  void MaybePromoteLessor(uint64_t entry_term);
+  void MaybeDemoteLessor();
+  // The applier was replaced by a restored snapshot: its lessor starts at
+  // time 0 and as a follower; bring it to now.
+  void ResetLessorClock();
+  int64_t now_ms() const { return tick_ * options_.tick_ms; }
+
   void MaybeStartReadRound();
   void OnReadStates(const std::vector<raft::ReadState>& states);
   void ServeReads();
@@ -277,6 +311,8 @@ class Node {
   std::vector<PendingRead> reads_waiting_;  // not yet in a round
   std::map<uint64_t, ReadRound> read_rounds_;  // by round id (the context)
   uint64_t next_read_round_ = 1;
+  // Ticks since the last lease maintenance (revokes, checkpoints).
+  int64_t lease_tick_ = 0;
 
   std::optional<InFlight> in_flight_;
   // The membership as of applied_index_, for snapshot metadata.

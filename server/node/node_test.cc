@@ -509,5 +509,127 @@ TEST(NodeTest, LeaderAutoCompactsInRevisionMode) {
   EXPECT_EQ(c.node(leader).applier().store().current_revision(), 21);
 }
 
+// Leases through the node: a grant proposed on a follower (id chosen by the
+// proposer), a key attached to it, keepalives on the leader only, then
+// expiry decided by the leader's ticks and its revoke applied everywhere.
+TEST(NodeLeaseTest, ExpiredLeaseIsRevokedByTheLeaderOnEveryMember) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  c.Tick(2);
+  kvpb::InternalRequest grant;
+  grant.mutable_lease_grant()->set_ttl(3);
+  c.node(follower).Propose(1, grant);
+  c.Settle();
+  ASSERT_TRUE(c.replies(follower).contains(1));
+  const ClientReply& granted = c.replies(follower)[1];
+  ASSERT_TRUE(granted.status.ok()) << granted.status;
+  const int64_t lease = granted.response.lease_grant().id();
+  EXPECT_GT(lease, 0);
+  EXPECT_EQ(granted.response.lease_grant().ttl(), 3);
+
+  kvpb::InternalRequest put = PutRequest("k", "v");
+  put.mutable_put()->set_lease(lease);
+  c.node(leader).Propose(2, put);
+  c.node(leader).Propose(3, PutRequest("other", "v"));
+  kvpb::InternalRequest unknown = PutRequest("x", "v");
+  unknown.mutable_put()->set_lease(lease + 1);
+  c.node(leader).Propose(4, unknown);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[2].status.ok()) << c.replies(leader)[2].status;
+  EXPECT_EQ(c.replies(leader)[4].status.code(), absl::StatusCode::kNotFound);
+
+  // Time-to-live and keepalive are the leader's; followers send them there.
+  etcdserverpb::LeaseTimeToLiveRequest ttl;
+  ttl.set_id(lease);
+  ttl.set_keys(true);
+  c.node(leader).LeaseTimeToLive(5, ttl);
+  c.node(follower).LeaseTimeToLive(6, ttl);
+  c.node(follower).LeaseKeepAlive(7, lease);
+  c.node(follower).LeaseLeases(8);
+  c.Settle();
+  const auto& ttl_reply = c.replies(leader)[5];
+  ASSERT_TRUE(ttl_reply.status.ok());
+  EXPECT_EQ(ttl_reply.response.lease_time_to_live().grantedttl(), 3);
+  ASSERT_EQ(ttl_reply.response.lease_time_to_live().keys_size(), 1);
+  EXPECT_EQ(ttl_reply.response.lease_time_to_live().keys(0), "k");
+  EXPECT_EQ(c.replies(follower)[6].status.message(), "etcdserver: not leader");
+  EXPECT_EQ(c.replies(follower)[7].status.message(), "etcdserver: not leader");
+  ASSERT_EQ(c.replies(follower)[8].response.lease_leases().leases_size(), 1);
+
+  // Keepalives every second hold the lease for a while.
+  for (int i = 0; i < 5; ++i) {
+    c.Tick(10);
+    c.node(leader).LeaseKeepAlive(100 + i, lease);
+    c.Settle();
+    ASSERT_TRUE(c.replies(leader)[100 + i].status.ok());
+    EXPECT_EQ(c.replies(leader)[100 + i].response.lease_keep_alive().ttl(), 3);
+  }
+  c.Tick(25);  // 2.5 s after the last keepalive: alive
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_NE(c.node(id).applier().lessor().Find(lease), nullptr) << id;
+  }
+  c.Tick(10);  // past 3 s: the leader revokes it
+  c.Tick(3);   // followers learn the commit
+  for (uint64_t id : {1, 2, 3}) {
+    SCOPED_TRACE(id);
+    const kv::Applier& applier = c.node(id).applier();
+    EXPECT_EQ(applier.lessor().Find(lease), nullptr);
+    etcdserverpb::RangeRequest get;
+    get.set_key("k");
+    EXPECT_EQ(applier.store().Range(get)->count(), 0);
+    get.set_key("other");
+    EXPECT_EQ(applier.store().Range(get)->count(), 1);
+    c.node(id).CheckInvariants();
+  }
+  // A keepalive of the revoked lease: not found.
+  c.node(leader).LeaseKeepAlive(200, lease);
+  c.Settle();
+  EXPECT_EQ(c.replies(leader)[200].status.code(), absl::StatusCode::kNotFound);
+}
+
+// A new leader extends remaining TTLs by an election timeout instead of
+// expiring leases whose keepalives could not reach anyone.
+TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.Tick(2);
+  kvpb::InternalRequest grant;
+  grant.mutable_lease_grant()->set_id(42);
+  grant.mutable_lease_grant()->set_ttl(5);
+  c.node(leader).Propose(1, grant);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[1].status.ok());
+  c.Tick(3);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).applier().lessor().primary(), id == leader) << id;
+  }
+  // The leader is cut off at 0.3 s; the others elect a new one, which
+  // promotes with the lease's full TTL plus 1 s from then.
+  c.Isolate(leader);
+  uint64_t next = 0;
+  for (int i = 0; i < 100 && next == 0; ++i) {
+    c.Tick();
+    for (uint64_t id : {1, 2, 3}) {
+      if (id != leader && c.node(id).applier().lessor().primary()) next = id;
+    }
+  }
+  ASSERT_NE(next, 0u);
+  const kv::Lessor::Lease* lease = c.node(next).applier().lessor().Find(42);
+  ASSERT_NE(lease, nullptr);
+  const int64_t now = c.node(next).applier().lessor().now_ms();
+  EXPECT_EQ(lease->expiry_ms, now + 1000 + 5000);
+  // The old leader, demoted by check-quorum, revokes nothing.
+  c.Tick(20);
+  EXPECT_FALSE(c.node(leader).applier().lessor().primary());
+  c.Heal();
+  c.Tick(80);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).applier().lessor().Find(42), nullptr) << id;
+  }
+}
+
 }  // namespace
 }  // namespace etcdpp::server
