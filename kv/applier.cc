@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "kv/auth_apply.h"
 
 namespace etcdpp::kv {
 namespace {
@@ -35,7 +36,8 @@ ApplyResult Unimplemented(const char* what) {
 
 }  // namespace
 
-Applier::Applier(ApplierOptions options) : options_(std::move(options)) {}
+Applier::Applier(ApplierOptions options)
+    : options_(std::move(options)) {}
 
 void Applier::RememberId(uint64_t id) {
   if (options_.applied_id_window == 0) return;
@@ -49,6 +51,7 @@ void Applier::RememberId(uint64_t id) {
 
 void Applier::CheckInvariants() const {
   store_.CheckInvariants();
+  auth_.CheckInvariants();
   CHECK_LE(applied_ids_.size(), options_.applied_id_window)
       << "the applied-id window holds at most its size";
   CHECK_EQ(applied_ids_.size(), applied_id_set_.size())
@@ -75,6 +78,11 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
 }
 
 ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
+  if (absl::Status s = CheckPermission(auth_, request); !s.ok()) {
+    ApplyResult refused;
+    refused.status = std::move(s);
+    return refused;
+  }
   switch (request.request_case()) {
     case InternalRequest::kRange:
       return ApplyRange(request.range());
@@ -98,8 +106,19 @@ ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
       return result;
     }
     default:
-      return Unimplemented("auth");
+      break;
   }
+  if (IsAuthRequest(request)) {
+    ApplyResult result;
+    absl::StatusOr<kvpb::InternalResponse> outcome = ApplyAuth(&auth_, request);
+    if (outcome.ok()) {
+      result.response = *std::move(outcome);
+    } else {
+      result.status = outcome.status();
+    }
+    return result;
+  }
+  return Unimplemented("this kind of");
 }
 
 ApplyResult Applier::ApplyRange(
