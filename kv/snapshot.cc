@@ -15,6 +15,9 @@ constexpr uint8_t kHeaderRecord = 1;
 constexpr uint8_t kSectionRecord = 2;
 constexpr uint8_t kChangeRecord = 3;
 constexpr uint8_t kAppliedIdRecord = 4;
+constexpr uint8_t kAuthStateRecord = 5;
+constexpr uint8_t kAuthUserRecord = 6;
+constexpr uint8_t kAuthRoleRecord = 7;
 constexpr uint8_t kTrailerRecord = 0xFF;
 
 constexpr uint8_t kKvSection = 1;
@@ -33,6 +36,7 @@ constexpr size_t kSectionPayloadBytes = 1 + 8;
 constexpr size_t kKvSectionPayloadBytes = kSectionPayloadBytes + 8 + 8;
 constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
 constexpr size_t kAppliedIdPayloadBytes = 8;
+constexpr size_t kAuthStatePayloadBytes = 1 + 8;
 constexpr size_t kTrailerPayloadBytes = 8 + 8 + 4;
 static_assert(kHeaderPayloadBytes == 20, "header layout");
 static_assert(kTrailerPayloadBytes == 20, "trailer layout");
@@ -98,7 +102,9 @@ SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
       applied_id_count_(applier.applied_ids().size()),
       newest_applied_id_(applier.applied_ids().empty()
                              ? 0
-                             : applier.applied_ids().back()) {
+                             : applier.applied_ids().back()),
+      auth_revision_(applier.auth().revision()),
+      auth_enabled_(applier.auth().enabled()) {
   CHECK_GT(options_.max_chunk_bytes, 0u) << "a chunk holds at least a byte";
 }
 
@@ -152,9 +158,13 @@ void SnapshotWriter::EncodeNext() {
       return;
     }
     case Stage::kOtherSections:
-      // Leases, auth and alarms arrive in later slices; their sections are
+      // Leases and alarms arrive in later slices; their sections are
       // written now, empty, so the format already has their place.
       for (uint8_t id = kLeaseSection; id <= kAlarmSection; ++id) {
+        if (id == kAuthSection) {
+          EncodeAuthSection();
+          continue;
+        }
         payload.clear();
         payload.push_back(static_cast<char>(id));
         PutU64(&payload, 0);
@@ -186,6 +196,31 @@ void SnapshotWriter::EncodeNext() {
   }
 }
 
+void SnapshotWriter::EncodeAuthSection() {
+  // The auth state is small (users and roles, never keys), so the whole
+  // section is encoded at once.
+  const AuthStore& auth = applier_.auth();
+  std::string payload;
+  payload.push_back(static_cast<char>(kAuthSection));
+  PutU64(&payload, 1 + auth.users().size() + auth.roles().size());
+  AppendRecord(kSectionRecord, payload);
+  payload.clear();
+  payload.push_back(auth.enabled() ? 1 : 0);
+  PutU64(&payload, auth.revision());
+  AppendRecord(kAuthStateRecord, payload);
+  for (const auto& [name, user] : auth.users()) {
+    payload.clear();
+    // Deterministic: the same message gives the same bytes on every replica.
+    CHECK(user.AppendToString(&payload)) << "a User serializes";
+    AppendRecord(kAuthUserRecord, payload);
+  }
+  for (const auto& [name, role] : auth.roles()) {
+    payload.clear();
+    CHECK(role.AppendToString(&payload)) << "a Role serializes";
+    AppendRecord(kAuthRoleRecord, payload);
+  }
+}
+
 bool SnapshotWriter::Next(std::string* chunk) {
   chunk->clear();
   CHECK_EQ(applier_.store().current_revision(), current_revision_)
@@ -196,6 +231,9 @@ bool SnapshotWriter::Next(std::string* chunk) {
         (applied_id_count_ == 0 ||
          applier_.applied_ids().back() == newest_applied_id_))
       << "the applied ids do not change while a snapshot is written";
+  CHECK(applier_.auth().revision() == auth_revision_ &&
+        applier_.auth().enabled() == auth_enabled_)
+      << "the auth state does not change while a snapshot is written";
   while (pending_.size() - pending_offset_ < options_.max_chunk_bytes &&
          stage_ != Stage::kDone) {
     EncodeNext();
@@ -302,6 +340,8 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
     case Expect::kAppliedId:
       if (type != kAppliedIdRecord) return unexpected("an applied id");
       return ApplyAppliedId(payload);
+    case Expect::kAuthEntry:
+      return ApplyAuthEntry(type, payload);
     case Expect::kDone:
       break;
   }
@@ -316,12 +356,14 @@ absl::Status SnapshotReader::ApplyHeader(std::string_view payload) {
     return Corrupt("bad magic: not a kv snapshot");
   }
   const uint32_t version = GetU32(payload, 8);
-  if (version != kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("kv snapshot: format version ", version,
-                     " is not supported (this build reads version ",
-                     kSnapshotFormatVersion, ")"));
+  if (version < kOldestReadableSnapshotVersion ||
+      version > kSnapshotFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "kv snapshot: format version ", version,
+        " is not supported (this build reads versions ",
+        kOldestReadableSnapshotVersion, " to ", kSnapshotFormatVersion, ")"));
   }
+  version_ = version;
   applied_index_ = GetU64(payload, 12);
   expect_ = Expect::kKvSection;
   return absl::OkStatus();
@@ -388,11 +430,19 @@ absl::Status SnapshotReader::ApplySection(std::string_view payload) {
     if (entries > 0) expect_ = Expect::kAppliedId;
     return absl::OkStatus();
   }
-  // Format version 2 has no lease, auth or alarm entries yet.
+  if (id == kAuthSection && version_ >= 3) {
+    // At least the auth state record.
+    if (entries == 0) return Corrupt("the auth section has no state record");
+    auth_entries_left_ = entries;
+    expect_ = Expect::kAuthEntry;
+    return absl::OkStatus();
+  }
+  // No lease or alarm entries yet; version 2 has no auth entries either, and
+  // restores a fresh auth state.
   if (entries != 0) {
     return Corrupt(absl::StrCat("the ", SectionName(id),
                                 " section has entries, which version ",
-                                kSnapshotFormatVersion, " never writes"));
+                                version_, " never writes"));
   }
   return absl::OkStatus();
 }
@@ -412,6 +462,44 @@ absl::Status SnapshotReader::ApplyAppliedId(std::string_view payload) {
   applier_->RememberId(id);
   if (--applied_ids_left_ == 0) expect_ = Expect::kSection;
   return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyAuthEntry(uint8_t type,
+                                            std::string_view payload) {
+  AuthStore& auth = applier_->auth_;
+  absl::Status s;
+  if (!auth_state_read_) {
+    if (type != kAuthStateRecord || payload.size() != kAuthStatePayloadBytes ||
+        static_cast<uint8_t>(payload[0]) > 1) {
+      return Corrupt(absl::StrCat("bad auth state record at byte ",
+                                  consumed_bytes_));
+    }
+    auth_state_read_ = true;
+    s = auth.RestoreBegin(payload[0] == 1, GetU64(payload, 1));
+  } else if (type == kAuthUserRecord && !auth_roles_begun_) {
+    authpb::User user;
+    if (!user.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Corrupt(absl::StrCat("auth user at byte ", consumed_bytes_,
+                                  " does not parse"));
+    }
+    s = auth.RestoreUser(std::move(user));
+  } else if (type == kAuthRoleRecord) {
+    auth_roles_begun_ = true;
+    authpb::Role role;
+    if (!role.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Corrupt(absl::StrCat("auth role at byte ", consumed_bytes_,
+                                  " does not parse"));
+    }
+    s = auth.RestoreRole(std::move(role));
+  } else {
+    return Corrupt(absl::StrCat("record of type ", type, " at byte ",
+                                consumed_bytes_,
+                                " where an auth entry belongs"));
+  }
+  if (!s.ok()) return s;
+  if (--auth_entries_left_ > 0) return absl::OkStatus();
+  expect_ = Expect::kSection;
+  return auth.RestoreFinish();
 }
 
 absl::Status SnapshotReader::ApplyTrailer(std::string_view payload) {

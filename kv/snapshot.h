@@ -1,7 +1,8 @@
 // Snapshot and restore of the whole replicated state: the kept kv history
 // with its current and compact revisions, the raft index it reflects, the
-// applier's window of applied request ids, and (empty for now) sections for
-// leases, auth and alarms.
+// applier's window of applied request ids, the auth state (users, roles,
+// enabled flag, auth revision; never the member-local tokens), and (empty
+// for now) sections for leases and alarms.
 //
 // The stream's format is kv/snapshot_format.md. It is produced and consumed
 // in chunks, so neither side ever holds a second copy of the store: the
@@ -29,7 +30,9 @@
 
 namespace etcdpp::kv {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 2;
+inline constexpr uint32_t kSnapshotFormatVersion = 3;
+// The oldest version this build still reads (2: no auth entries).
+inline constexpr uint32_t kOldestReadableSnapshotVersion = 2;
 inline constexpr size_t kDefaultSnapshotChunkBytes = 1 << 20;
 // No record is longer: a bigger length field is corruption, and refusing it
 // keeps a flipped bit from asking for gigabytes.
@@ -72,6 +75,8 @@ class SnapshotWriter {
   // pending_; advances stage_.
   void EncodeNext();
   void AppendRecord(uint8_t type, std::string_view payload);
+  // Appends the auth section: its header and every auth entry.
+  void EncodeAuthSection();
 
   const Applier& applier_;
   const uint64_t applied_index_;
@@ -82,6 +87,9 @@ class SnapshotWriter {
   // The applier's window of applied ids at construction; unchanged too.
   const size_t applied_id_count_;
   const uint64_t newest_applied_id_;
+  // The auth state at construction; unchanged too.
+  const uint64_t auth_revision_;
+  const bool auth_enabled_;
 
   Stage stage_ = Stage::kHeader;
   // The last change encoded; the next is the first after it.
@@ -125,6 +133,7 @@ class SnapshotReader {
     kChange,
     kSection,
     kAppliedId,
+    kAuthEntry,
     kDone
   };
 
@@ -136,6 +145,7 @@ class SnapshotReader {
   absl::Status ApplyChange(std::string_view payload);
   absl::Status ApplySection(std::string_view payload);
   absl::Status ApplyAppliedId(std::string_view payload);
+  absl::Status ApplyAuthEntry(uint8_t type, std::string_view payload);
   absl::Status ApplyTrailer(std::string_view payload);
   absl::Status Fail(absl::Status status);
 
@@ -147,6 +157,11 @@ class SnapshotReader {
   int64_t compact_revision_ = 0;
   uint64_t changes_left_ = 0;
   uint64_t applied_ids_left_ = 0;
+  uint32_t version_ = 0;
+  uint64_t auth_entries_left_ = 0;
+  // The auth state record came (it is first); then users, then roles.
+  bool auth_state_read_ = false;
+  bool auth_roles_begun_ = false;
   // The section the next kSection record must be.
   uint8_t next_section_ = 0;
   uint64_t records_ = 0;
