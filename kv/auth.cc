@@ -276,15 +276,17 @@ AuthStore::RoleGrantPermission(
   auto it = roles_.find(request.name());
   if (it == roles_.end()) return RoleNotFoundError();
   auto* perms = it->second.mutable_keypermission();
-  // etcd looks only at the first permission with a key >= the new one: the
-  // same (key, range_end) there is updated in place; anything else appends
-  // and re-sorts by key (a stable sort, so equal keys keep grant order).
-  auto at = std::lower_bound(
-      perms->begin(), perms->end(), perm.key(),
-      [](const Permission& p, const std::string& key) { return p.key() < key; });
-  if (at != perms->end() && at->key() == perm.key() &&
-      at->range_end() == perm.range_end()) {
-    at->set_permtype(perm.permtype());
+  // The same (key, range_end) is updated in place; anything else is added
+  // after the permissions with a key <= its own, keeping them sorted by key
+  // and equal keys in grant order. etcd looks only at the first permission
+  // whose key is >= the new one, so re-granting (k, e) when (k, e') precedes
+  // it appends a duplicate there; here it updates, so a role never holds
+  // one range twice.
+  auto same = std::find_if(perms->begin(), perms->end(), [&](const Permission& p) {
+    return p.key() == perm.key() && p.range_end() == perm.range_end();
+  });
+  if (same != perms->end()) {
+    same->set_permtype(perm.permtype());
   } else {
     Permission* added = perms->Add();
     added->set_key(perm.key());

@@ -403,6 +403,20 @@ TEST(AuthStoreTest, GrantPermissionSortsUpdatesAndValidates) {
                     perm { permType: READWRITE key: 'x' range_end: '\0' }
                   )pb"),
                   *auth.RoleGet(get));
+  // A second range with the same key goes after it; re-granting that one
+  // updates it, even though another range with its key comes first.
+  ASSERT_TRUE(
+      auth.RoleGrantPermission(GrantPermReq("r", Permission::WRITE, "m")).ok());
+  ASSERT_TRUE(
+      auth.RoleGrantPermission(GrantPermReq("r", Permission::READ, "m")).ok());
+  EXPECT_PROTO_EQ(Parse<etcdserverpb::AuthRoleGetResponse>(R"pb(
+                    perm { permType: WRITE key: 'c' }
+                    perm { permType: READWRITE key: 'm' range_end: 'p' }
+                    perm { permType: READ key: 'm' }
+                    perm { permType: READWRITE key: 'x' range_end: '\0' }
+                  )pb"),
+                  *auth.RoleGet(get));
+  ASSERT_TRUE(auth.RoleRevokePermission(RevokePermReq("r", "m")).ok());
   EXPECT_EQ(auth.RoleRevokePermission(RevokePermReq("nope", "c")).status(),
             RoleNotFoundError());
   EXPECT_EQ(auth.RoleRevokePermission(RevokePermReq("r", "m")).status(),
