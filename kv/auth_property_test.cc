@@ -133,9 +133,9 @@ AuthOp GenAuthOp() {
   return op;
 }
 
-// Applies one auth operation to both; asserts they agree.
-void StepAuth(Applier& applier, Model& m, const AuthOp& op) {
-  InternalRequest r;
+// Builds the request of a user operation (kinds 0..5) and applies it to the
+// model; returns the status the store must answer.
+absl::Status UserOp(const AuthOp& op, Model& m, InternalRequest& r) {
   absl::Status want;
   const std::string& user = op.user;
   const std::string& role = op.role;
@@ -198,6 +198,15 @@ void StepAuth(Applier& applier, Model& m, const AuthOp& op) {
         ++m.revision;
       }
       break;
+  }
+  return want;
+}
+
+// The same for role operations and enable/disable (kinds 6..11).
+absl::Status RoleOp(const AuthOp& op, Model& m, InternalRequest& r) {
+  absl::Status want;
+  const std::string& role = op.role;
+  switch (op.kind) {
     case 6:
       r.mutable_auth_role_add()->set_name(role);
       if (role.empty()) {
@@ -279,6 +288,13 @@ void StepAuth(Applier& applier, Model& m, const AuthOp& op) {
       }
       break;
   }
+  return want;
+}
+
+// Applies one auth operation to both; asserts they agree.
+void StepAuth(Applier& applier, Model& m, const AuthOp& op) {
+  InternalRequest r;
+  const absl::Status want = op.kind < 6 ? UserOp(op, m, r) : RoleOp(op, m, r);
   // Management is done as root, who holds the root role whenever auth is
   // enabled, so the admin check always passes.
   r.mutable_header()->set_username("root");
@@ -289,6 +305,32 @@ void StepAuth(Applier& applier, Model& m, const AuthOp& op) {
   RC_ASSERT(result.status == want);
   RC_ASSERT(applier.auth().revision() == m.revision);
   RC_ASSERT(applier.auth().enabled() == m.enabled);
+  // Users, their roles and the roles' permissions as the model has them.
+  const AuthStore& auth = applier.auth();
+  RC_ASSERT(auth.UserList().users_size() == static_cast<int>(m.users.size()));
+  for (const auto& [name, roles] : m.users) {
+    etcdserverpb::AuthUserGetRequest get;
+    get.set_name(name);
+    const auto got = auth.UserGet(get);
+    RC_ASSERT(got.ok());
+    RC_ASSERT(std::vector<std::string>(got->roles().begin(),
+                                       got->roles().end()) ==
+              std::vector<std::string>(roles.begin(), roles.end()));
+  }
+  RC_ASSERT(auth.RoleList().roles_size() == static_cast<int>(m.roles.size()));
+  for (const auto& [name, perms] : m.roles) {
+    if (name == "root") continue;  // shown as read-write on everything
+    etcdserverpb::AuthRoleGetRequest get;
+    get.set_role(name);
+    const auto got = auth.RoleGet(get);
+    RC_ASSERT(got.ok());
+    std::map<std::pair<std::string, std::string>, int> seen;
+    for (const Permission& p : got->perm()) {
+      seen[{p.key(), p.range_end()}] = p.permtype();
+    }
+    RC_ASSERT(seen == perms);
+    RC_ASSERT(got->perm_size() == static_cast<int>(perms.size()));
+  }
 }
 
 // Asks one random permission question; asserts the answers agree. True when
