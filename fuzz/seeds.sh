@@ -94,3 +94,19 @@ kv sequence 'put { key: "s" value: "1" }' 'put { key: "s" value: "2" }' \
   'delete_range { key: "s" }' 'compaction { revision: 9 }' 'range { key: "s" revision: 8 }'
 kv lease 'lease_grant { TTL: 10 ID: 7 }'
 kv empty ''
+kv auth-enable 'auth_user_add { name: "root" hashedPassword: "h" }' \
+  'auth_user_grant_role { user: "root" role: "root" }' \
+  'auth_role_add { name: "r" }' \
+  'auth_role_grant_permission { name: "r" perm { permType: READWRITE key: "a" range_end: "b" } }' \
+  'auth_user_add { name: "u" hashedPassword: "h" }' \
+  'auth_user_grant_role { user: "u" role: "r" }' \
+  'auth_enable { }' \
+  'header { username: "u" auth_revision: 7 } put { key: "a" value: "1" }' \
+  'header { username: "u" auth_revision: 7 } put { key: "z" value: "1" }' \
+  'header { username: "u" auth_revision: 7 } txn { success { request_txn { success { request_range { key: "foo" } } } } }' \
+  'authenticate { name: "u" simple_token: "t.1" }' \
+  'header { username: "root" auth_revision: 7 } auth_disable { }'
+kv auth-manage 'auth_role_add { name: "r" }' 'auth_user_add { name: "cn" options { no_password: true } }' \
+  'auth_user_grant_role { user: "cn" role: "r" }' 'auth_role_get { role: "r" }' \
+  'auth_role_revoke_permission { role: "r" key: "a" }' 'auth_user_revoke_role { name: "cn" role: "r" }' \
+  'auth_role_delete { role: "r" }' 'auth_user_list { }' 'auth_status { }'

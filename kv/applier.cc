@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "kv/validate.h"
+#include "kv/auth_apply.h"
 
 namespace etcdpp::kv {
 namespace {
@@ -52,6 +53,7 @@ void Applier::RememberId(uint64_t id) {
 void Applier::CheckInvariants() const {
   store_.CheckInvariants();
   lessor_.CheckInvariants();
+  auth_.CheckInvariants();
   CHECK_LE(applied_ids_.size(), options_.applied_id_window)
       << "the applied-id window holds at most its size";
   CHECK_EQ(applied_ids_.size(), applied_id_set_.size())
@@ -83,6 +85,11 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
 }
 
 ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
+  if (absl::Status s = CheckPermission(auth_, request); !s.ok()) {
+    ApplyResult refused;
+    refused.status = std::move(s);
+    return refused;
+  }
   switch (request.request_case()) {
     case InternalRequest::kRange:
       return ApplyRange(request.range());
@@ -108,8 +115,19 @@ ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
       return result;
     }
     default:
-      return Unimplemented("auth");
+      break;
   }
+  if (IsAuthRequest(request)) {
+    ApplyResult result;
+    absl::StatusOr<kvpb::InternalResponse> outcome = ApplyAuth(&auth_, request);
+    if (outcome.ok()) {
+      result.response = *std::move(outcome);
+    } else {
+      result.status = outcome.status();
+    }
+    return result;
+  }
+  return Unimplemented("this kind of");
 }
 
 ApplyResult Applier::ApplyRange(

@@ -8,11 +8,14 @@
 // same way on every replica, so the node just reports the status.
 //
 // It applies range, put, delete_range, txn and compaction, leases (grant,
-// revoke, checkpoint: kv/lease.h, wired in applier_lease.cc) and alarms
-// with the space quota (kv/alarm.h). A put (alone or in a txn) naming a
-// lease that does not exist fails with "etcdserver: requested lease not
-// found". Auth requests answer absl::UnimplementedError for now, and the
-// header's auth fields are ignored.
+// revoke, checkpoint: kv/lease.h, wired in applier_lease.cc), alarms with
+// the space quota (kv/alarm.h) and the auth requests (kv/auth.h). A put
+// (alone or in a txn) naming a lease that does not exist fails with
+// "etcdserver: requested lease not found".
+//
+// Auth: while auth is enabled every request first passes the permission
+// check of kv/auth_apply.h against its header's username and auth_revision;
+// a refused request changes nothing.
 //
 // Deduplication: a request with a nonzero header().id() (the node's proposal
 // id, unique per proposal) whose id is among the last
@@ -35,6 +38,7 @@
 #include "api/mvccpb/kv.pb.h"
 #include "kv/alarm.h"
 #include "kv/lease.h"
+#include "kv/auth.h"
 #include "kv/mvcc_store.h"
 #include "kv/planted_bugs.h"
 #include "kv/request.pb.h"
@@ -78,6 +82,17 @@ class Applier {
 
   // Reads (serializable or after a ReadIndex) go to the store directly.
   const MvccStore& store() const { return store_; }
+  // Permission checks outside the applier (serializable reads, Watch,
+  // Lease) and PasswordOf go to the auth store directly.
+  const AuthStore& auth() const { return auth_; }
+  // Member-local token state, not replicated (kv/simple_token.h): the server
+  // resolves a request's token, and the node advances token time each tick.
+  absl::StatusOr<AuthInfo> AuthInfoFromToken(std::string_view token) {
+    return auth_.AuthInfoFromToken(token);
+  }
+  void TickAuthTokens(uint64_t ticks = 1) { auth_.TickTokens(ticks); }
+  // etcd's --auth-token-ttl, in ticks (kDefaultTokenTtlTicks until set).
+  void SetAuthTokenTtl(uint64_t ticks) { auth_.SetTokenTtl(ticks); }
 
   // The leases. The non-const access is for the lessor's leader-local
   // state only (AdvanceTo, Promote, Demote, Renew, Take*): replicated lease
@@ -127,6 +142,7 @@ class Applier {
   MvccStore store_;
   Lessor lessor_;
   AlarmStore alarms_;
+  AuthStore auth_;
   // The window, in apply order, and the same ids for lookup. The set is only
   // looked up, never iterated, so its order never reaches any output.
   std::deque<uint64_t> applied_ids_;

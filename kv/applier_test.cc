@@ -164,18 +164,6 @@ TEST(ApplierTest, TxnOptionsReachTheTxn) {
                 "etcdserver: too many operations in txn request"));
 }
 
-TEST(ApplierTest, LaterSlicesAreUnimplemented) {
-  Applier applier;
-  for (const char* text :
-       {"auth_enable { }",
-        "authenticate { name: 'root' }", "auth_user_add { name: 'u' }",
-        "auth_role_grant_permission { name: 'r' }"}) {
-    SCOPED_TRACE(text);
-    EXPECT_EQ(Apply(applier, text).status.code(),
-              absl::StatusCode::kUnimplemented);
-  }
-}
-
 TEST(ApplierTest, SameRequestsSameResults) {
   // Determinism: two replicas applying the same log agree byte for byte.
   Applier a, b;

@@ -17,6 +17,9 @@ constexpr uint8_t kChangeRecord = 3;
 constexpr uint8_t kAppliedIdRecord = 4;
 constexpr uint8_t kLeaseRecord = 5;
 constexpr uint8_t kAlarmRecord = 6;
+constexpr uint8_t kAuthStateRecord = 7;
+constexpr uint8_t kAuthUserRecord = 8;
+constexpr uint8_t kAuthRoleRecord = 9;
 constexpr uint8_t kTrailerRecord = 0xFF;
 
 constexpr uint8_t kKvSection = 1;
@@ -37,6 +40,7 @@ constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
 constexpr size_t kAppliedIdPayloadBytes = 8;
 constexpr size_t kLeasePayloadBytes = 8 + 8 + 8;
 constexpr size_t kAlarmPayloadBytes = 8 + 4;
+constexpr size_t kAuthStatePayloadBytes = 1 + 8;
 constexpr size_t kTrailerPayloadBytes = 8 + 8 + 4;
 static_assert(kHeaderPayloadBytes == 20, "header layout");
 static_assert(kTrailerPayloadBytes == 20, "trailer layout");
@@ -103,7 +107,9 @@ SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
       newest_applied_id_(applier.applied_ids().empty()
                              ? 0
                              : applier.applied_ids().back()),
-      lease_count_(applier.lessor().leases().size()) {
+      lease_count_(applier.lessor().leases().size()),
+      auth_revision_(applier.auth().revision()),
+      auth_enabled_(applier.auth().enabled()) {
   CHECK_GT(options_.max_chunk_bytes, 0u) << "a chunk holds at least a byte";
 }
 
@@ -160,15 +166,10 @@ void SnapshotWriter::EncodeNext() {
       EncodeNextLease();
       return;
     case Stage::kOtherSections: {
-      // Auth arrives in a later slice; its section is written empty, so
-      // the format already has its place.
-      payload.push_back(static_cast<char>(kAuthSection));
-      PutU64(&payload, 0);
-      AppendRecord(kSectionRecord, payload);
+      EncodeAuthSection();
       // Alarms are few: the section and all its records at once.
       const std::vector<etcdserverpb::AlarmMember> alarms =
           applier_.alarms().Get(etcdserverpb::NONE);
-      payload.clear();
       payload.push_back(static_cast<char>(kAlarmSection));
       PutU64(&payload, alarms.size());
       AppendRecord(kSectionRecord, payload);
@@ -229,6 +230,31 @@ void SnapshotWriter::EncodeNextLease() {
   lease_cursor_ = it->first;
 }
 
+void SnapshotWriter::EncodeAuthSection() {
+  // The auth state is small (users and roles, never keys), so the whole
+  // section is encoded at once.
+  const AuthStore& auth = applier_.auth();
+  std::string payload;
+  payload.push_back(static_cast<char>(kAuthSection));
+  PutU64(&payload, 1 + auth.users().size() + auth.roles().size());
+  AppendRecord(kSectionRecord, payload);
+  payload.clear();
+  payload.push_back(auth.enabled() ? 1 : 0);
+  PutU64(&payload, auth.revision());
+  AppendRecord(kAuthStateRecord, payload);
+  for (const auto& [name, user] : auth.users()) {
+    payload.clear();
+    // Deterministic: the same message gives the same bytes on every replica.
+    CHECK(user.AppendToString(&payload)) << "a User serializes";
+    AppendRecord(kAuthUserRecord, payload);
+  }
+  for (const auto& [name, role] : auth.roles()) {
+    payload.clear();
+    CHECK(role.AppendToString(&payload)) << "a Role serializes";
+    AppendRecord(kAuthRoleRecord, payload);
+  }
+}
+
 bool SnapshotWriter::Next(std::string* chunk) {
   chunk->clear();
   CHECK_EQ(applier_.store().current_revision(), current_revision_)
@@ -241,6 +267,9 @@ bool SnapshotWriter::Next(std::string* chunk) {
       << "the applied ids do not change while a snapshot is written";
   CHECK_EQ(applier_.lessor().leases().size(), lease_count_)
       << "the leases do not change while a snapshot is written";
+  CHECK(applier_.auth().revision() == auth_revision_ &&
+        applier_.auth().enabled() == auth_enabled_)
+      << "the auth state does not change while a snapshot is written";
   while (pending_.size() - pending_offset_ < options_.max_chunk_bytes &&
          stage_ != Stage::kDone) {
     EncodeNext();
@@ -353,6 +382,8 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
     case Expect::kAlarm:
       if (type != kAlarmRecord) return unexpected("an alarm");
       return ApplyAlarm(payload);
+    case Expect::kAuthEntry:
+      return ApplyAuthEntry(type, payload);
     case Expect::kDone:
       break;
   }
@@ -443,8 +474,16 @@ absl::Status SnapshotReader::ApplySection(std::string_view payload) {
     if (entries > 0) expect_ = Expect::kAppliedId;
     return absl::OkStatus();
   }
-  // Version 2 has no lease or alarm entries; no version has auth entries.
-  if (entries != 0 && (version_ < 3 || id == kAuthSection)) {
+  if (id == kAuthSection && version_ >= 3) {
+    // At least the auth state record.
+    if (entries == 0) return Corrupt("the auth section has no state record");
+    auth_entries_left_ = entries;
+    expect_ = Expect::kAuthEntry;
+    return absl::OkStatus();
+  }
+  // Version 2 has no lease, alarm or auth entries, and restores a fresh
+  // auth state.
+  if (entries != 0 && version_ < 3) {
     return Corrupt(absl::StrCat("the ", SectionName(id),
                                 " section has entries, which version ",
                                 version_, " never writes"));
@@ -511,6 +550,44 @@ absl::Status SnapshotReader::ApplyAlarm(std::string_view payload) {
   }
   if (--alarms_left_ == 0) expect_ = Expect::kSection;
   return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyAuthEntry(uint8_t type,
+                                            std::string_view payload) {
+  AuthStore& auth = applier_->auth_;
+  absl::Status s;
+  if (!auth_state_read_) {
+    if (type != kAuthStateRecord || payload.size() != kAuthStatePayloadBytes ||
+        static_cast<uint8_t>(payload[0]) > 1) {
+      return Corrupt(absl::StrCat("bad auth state record at byte ",
+                                  consumed_bytes_));
+    }
+    auth_state_read_ = true;
+    s = auth.RestoreBegin(payload[0] == 1, GetU64(payload, 1));
+  } else if (type == kAuthUserRecord && !auth_roles_begun_) {
+    authpb::User user;
+    if (!user.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Corrupt(absl::StrCat("auth user at byte ", consumed_bytes_,
+                                  " does not parse"));
+    }
+    s = auth.RestoreUser(std::move(user));
+  } else if (type == kAuthRoleRecord) {
+    auth_roles_begun_ = true;
+    authpb::Role role;
+    if (!role.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Corrupt(absl::StrCat("auth role at byte ", consumed_bytes_,
+                                  " does not parse"));
+    }
+    s = auth.RestoreRole(std::move(role));
+  } else {
+    return Corrupt(absl::StrCat("record of type ", type, " at byte ",
+                                consumed_bytes_,
+                                " where an auth entry belongs"));
+  }
+  if (!s.ok()) return s;
+  if (--auth_entries_left_ > 0) return absl::OkStatus();
+  expect_ = Expect::kSection;
+  return auth.RestoreFinish();
 }
 
 absl::Status SnapshotReader::ApplyTrailer(std::string_view payload) {

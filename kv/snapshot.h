@@ -1,7 +1,8 @@
 // Snapshot and restore of the whole replicated state: the kept kv history
 // with its current and compact revisions, the raft index it reflects, the
 // applier's window of applied request ids, the leases (attached keys are
-// rebuilt from the kv changes), the alarms, and (empty for now) auth.
+// rebuilt from the kv changes), the auth state (users, roles, enabled flag,
+// auth revision; never the member-local tokens) and the alarms.
 //
 // The stream's format is kv/snapshot_format.md. It is produced and consumed
 // in chunks, so neither side ever holds a second copy of the store: the
@@ -31,7 +32,8 @@
 namespace etcdpp::kv {
 
 inline constexpr uint32_t kSnapshotFormatVersion = 3;
-// The oldest version this build still reads (2: no lease or alarm entries).
+// The oldest version this build still reads (2: no lease, alarm or auth
+// entries).
 inline constexpr uint32_t kMinSnapshotFormatVersion = 2;
 inline constexpr size_t kDefaultSnapshotChunkBytes = 1 << 20;
 // No record is longer: a bigger length field is corruption, and refusing it
@@ -77,6 +79,8 @@ class SnapshotWriter {
   void EncodeNext();
   void AppendRecord(uint8_t type, std::string_view payload);
   void EncodeNextLease();
+  // Appends the auth section: its header and every auth entry.
+  void EncodeAuthSection();
 
   const Applier& applier_;
   const uint64_t applied_index_;
@@ -88,6 +92,9 @@ class SnapshotWriter {
   const size_t applied_id_count_;
   const uint64_t newest_applied_id_;
   const size_t lease_count_;
+  // The auth state at construction; unchanged too.
+  const uint64_t auth_revision_;
+  const bool auth_enabled_;
 
   Stage stage_ = Stage::kHeader;
   // The last change encoded; the next is the first after it.
@@ -136,6 +143,7 @@ class SnapshotReader {
     kLease,
     kAlarm,
     kAppliedId,
+    kAuthEntry,
     kDone
   };
 
@@ -149,6 +157,7 @@ class SnapshotReader {
   absl::Status ApplyAppliedId(std::string_view payload);
   absl::Status ApplyLease(std::string_view payload);
   absl::Status ApplyAlarm(std::string_view payload);
+  absl::Status ApplyAuthEntry(uint8_t type, std::string_view payload);
   absl::Status ApplyTrailer(std::string_view payload);
   absl::Status Fail(absl::Status status);
 
@@ -163,6 +172,10 @@ class SnapshotReader {
   uint64_t applied_ids_left_ = 0;
   uint64_t leases_left_ = 0;
   uint64_t alarms_left_ = 0;
+  uint64_t auth_entries_left_ = 0;
+  // The auth state record came (it is first); then users, then roles.
+  bool auth_state_read_ = false;
+  bool auth_roles_begun_ = false;
   // The section the next kSection record must be.
   uint8_t next_section_ = 0;
   uint64_t records_ = 0;
