@@ -64,6 +64,10 @@ absl::Status Node::Recover() {
     return s;
   }
   if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  if (!state->snapshot.has_value()) {
+    members_ = MembersOfConfState(snapshot.metadata().conf_state(),
+                                  options_.initial_members);
+  }
   if (absl::Status s = raft_storage_.Append(std::move(state->entries));
       !s.ok()) {
     return s;
@@ -104,8 +108,17 @@ void Node::LogRecoveryWarnings(const storage::RecoveredState& state) const {
 // returns its index.
 absl::StatusOr<uint64_t> Node::RestoreSnapshotFile(
     const storage::SnapshotFile& file, raftpb::Snapshot* snapshot) {
+  absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file.body);
+  if (!body.ok()) {
+    return absl::DataLossError(absl::StrCat("node: snapshot ", file.name, ": ",
+                                            body.status().message()));
+  }
+  members_ = body->members.has_value()
+                 ? *body->members
+                 : MembersOfConfState(file.metadata.conf_state(),
+                                      options_.initial_members);
   kv::SnapshotReader reader(options_.applier);
-  absl::Status added = reader.Add(file.body);
+  absl::Status added = reader.Add(body->kv);
   absl::StatusOr<kv::RestoredState> restored =
       added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
   if (!restored.ok()) {
@@ -134,8 +147,7 @@ absl::Status Node::Bootstrap() {
   }
   if (options_.initial_voters.empty()) {
     return absl::FailedPreconditionError(
-        "data dir was never bootstrapped and --initial-cluster-state is "
-        "existing: joining a running cluster is not supported yet");
+        "data dir was never bootstrapped and no initial cluster is given");
   }
   storage::WalMetadata member{member_id_, cluster_id_};
   absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
@@ -145,8 +157,12 @@ absl::Status Node::Bootstrap() {
   raftpb::Snapshot snapshot;
   if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) return s;
   if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  // A member joining a running cluster starts from the other members as
+  // the configuration; the leader's log (or snapshot) then adds it.
+  members_ = MembersOfConfState(snapshot.metadata().conf_state(),
+                                options_.initial_members);
   Log(base::LogLevel::kInfo,
-      absl::StrCat("msg=\"bootstrapping new cluster\" voters=",
+      absl::StrCat("msg=\"bootstrapping member\" voters=",
                    options_.initial_voters.size()));
   return StartRaft(/*applied=*/0);
 }
@@ -236,6 +252,7 @@ void Node::Tick() {
   ++tick_;
   raw_->Tick();
   ExpireRequests();
+  MaybePublishAttributes();
   MaybeStartReadRound();
   Pump();
 }
@@ -329,6 +346,7 @@ void Node::Pump() {
     const uint64_t id = wal_->Append(batch);
     in_flight_ = InFlight{std::move(ready), id};
   }
+  if (removed_ && !halted_) FinishRemoval();
 }
 
 void Node::FinishReady(raft::Ready ready) {
@@ -402,6 +420,8 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
           "node: committed conf change ", entry.index(), " does not parse")));
     }
     conf = raw_->ApplyConfChange(change);
+    if (conf.ok()) conf_state_ = *conf;
+    OnConfChangeApplied(change, conf.status());
   } else {
     raftpb::ConfChangeV2 change;
     if (!change.ParseFromString(entry.data())) {
@@ -424,6 +444,7 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
 
 void Node::Emit(raftpb::Message message) {
   if (message.type() == raftpb::MsgSnap) {
+    if (!SnapshotServesPeer(message)) return;
     // The raft snapshot carries the file name only; the driver streams
     // the file after the message.
     std::string file_name = message.snapshot().data();
@@ -441,10 +462,12 @@ uint64_t Node::SubmitOwn(storage::DiskOp op) {
 }
 
 void Node::MaybeTakeSnapshot() {
-  if (halted_ || snapshot_save_.has_value() || applied_index_ == 0 ||
-      applied_index_ - snapshot_index_ < options_.snapshot_count) {
+  if (halted_ || snapshot_save_.has_value() || applied_index_ == 0) return;
+  if (applied_index_ - snapshot_index_ < options_.snapshot_count &&
+      !(snapshot_for_new_member_ && applied_index_ > snapshot_index_)) {
     return;
   }
+  snapshot_for_new_member_ = false;
   absl::StatusOr<uint64_t> term = raft_storage_.Term(applied_index_);
   if (!term.ok()) return;  // not in the log any more: a snapshot covers it
   raftpb::SnapshotMetadata metadata;
@@ -452,7 +475,8 @@ void Node::MaybeTakeSnapshot() {
   metadata.set_term(*term);
   *metadata.mutable_conf_state() = conf_state_;
   // Between applies, so the state cannot change under the writer.
-  std::string body;
+  // The member list, then the kv state (membership.h).
+  std::string body = EncodeSnapshotBody(members_, "");
   kv::SnapshotWriter writer(*applier_, applied_index_);
   for (std::string chunk; writer.Next(&chunk);) body += chunk;
   const std::vector<uint64_t> ops =
@@ -554,8 +578,11 @@ void Node::SnapshotReceived(raftpb::Message message, std::string file_name) {
       storage::DecodeSnapshotFile(name, *data);
   data->clear();
   if (!file.ok()) return drop(std::string(file.status().message()));
+  absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file->body);
+  if (!body.ok()) return drop(std::string(body.status().message()));
   kv::SnapshotReader reader(options_.applier);
-  absl::Status added = reader.Add(file->body);
+  absl::Status added = reader.Add(body->kv);
+  std::optional<MemberSet> members = std::move(body->members);
   file->body.clear();
   absl::StatusOr<kv::RestoredState> restored =
       added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
@@ -572,7 +599,8 @@ void Node::SnapshotReceived(raftpb::Message message, std::string file_name) {
   message.mutable_snapshot()->set_data(name);
   *message.mutable_snapshot()->mutable_metadata() = file->metadata;
   received_ = ReceivedSnapshot{std::move(message),
-                               std::move(restored->applier), last, false};
+                               std::move(restored->applier),
+                               std::move(members), last, false};
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"received snapshot\" file=", name));
 }
@@ -590,17 +618,25 @@ void Node::OnReceivedSnapshotDurable() {
 void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   const uint64_t index = snapshot.metadata().index();
   std::unique_ptr<kv::Applier> applier;
+  std::optional<MemberSet> members;
   if (received_.has_value() &&
       received_->message.snapshot().metadata().index() == index &&
       received_->message.snapshot().metadata().term() ==
           snapshot.metadata().term()) {
     applier = std::move(received_->applier);
+    members = std::move(received_->members);
   } else {
     absl::StatusOr<storage::SnapshotFile> file =
         storage::LoadSnapshotFile(*disk_, snapshot.data());
     if (!file.ok()) return Halt(file.status());
+    absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file->body);
+    if (!body.ok()) return Halt(body.status());
+    members = std::move(body->members);
+    kv::SnapshotReader reader(options_.applier);
+    absl::Status added = reader.Add(body->kv);
     absl::StatusOr<kv::RestoredState> restored =
-        kv::RestoreSnapshot({file->body}, options_.applier);
+        added.ok() ? reader.Finish()
+                   : absl::StatusOr<kv::RestoredState>(added);
     if (!restored.ok()) return Halt(restored.status());
     applier = std::move(restored->applier);
   }
@@ -612,6 +648,9 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   applied_index_ = index;
   snapshot_index_ = index;
   conf_state_ = snapshot.metadata().conf_state();
+  SetMembers(members.has_value()
+                 ? *std::move(members)
+                 : MembersOfConfState(conf_state_, members_.List()));
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"restored received snapshot\" index=", index,
                    " term=", snapshot.metadata().term()));
