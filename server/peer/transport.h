@@ -139,6 +139,7 @@ class PeerTransport {
   void OnClosed(const std::shared_ptr<ConnState>& state);
   void OnHello(const std::shared_ptr<ConnState>& state, const Frame& frame);
   void Reject(net::TcpConnection* conn, const std::string& reason);
+  void AnswerDiscovery(net::TcpConnection* conn, uint64_t from);
   void OnFrame(Peer& peer, const Frame& frame);
   void OnMessages(uint64_t id, const std::string& payload);
   void Establish(Peer& peer);
