@@ -23,11 +23,14 @@
 #include "net/event_loop.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
+#include "server/node/errors.h"
 #include "server/node/node.h"
+#include "server/peer/discover.h"
 #include "server/rpc/client_server.h"
 #include "server/runner/runner.h"
 #include "server/runner/stderr_log.h"
 #include "server/runner/threaded_disk.h"
+#include "server/storage/data_dir.h"
 #include "server/storage/posix_disk.h"
 
 extern char** environ;
@@ -62,6 +65,8 @@ struct Membership {
   uint64_t cluster_id = 0;
   std::vector<uint64_t> voters;
   std::vector<runner::PeerAddress> peers;
+  // Every member --initial-cluster names, with its name and peer URLs.
+  std::vector<etcdserverpb::Member> members;
 };
 
 absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
@@ -72,6 +77,11 @@ absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
     const uint64_t id =
         config::ComputeMemberId(urls, f.initial_cluster_token);
     m.voters.push_back(id);
+    etcdserverpb::Member record;
+    record.set_id(id);
+    record.set_name(member.name);
+    for (const std::string& u : urls) record.add_peerurls(u);
+    m.members.push_back(std::move(record));
     if (member.name == f.name) {
       m.member_id = id;
     } else {
@@ -81,6 +91,34 @@ absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
   }
   m.cluster_id = config::ComputeClusterId(m.voters);
   return m;
+}
+
+// --initial-cluster-state=existing on an empty data dir: this member joins a
+// running cluster. As etcd, it does not bootstrap a cluster of its own: its
+// raft starts from the other members of --initial-cluster, and it asks them
+// for the cluster id; the leader's log (or a snapshot) then adds it.
+absl::StatusOr<uint64_t> DiscoverClusterToJoin(const Membership& m,
+                                               base::LogSink& log) {
+  absl::Status last = absl::UnavailableError("no other member listed");
+  // A few rounds: the cluster may still be applying the MemberAdd.
+  for (int round = 0; round < 10; ++round) {
+    for (const runner::PeerAddress& p : m.peers) {
+      absl::StatusOr<uint64_t> id =
+          peer::DiscoverClusterId(p.host, p.port, m.member_id, p.id, 1000);
+      if (id.ok()) {
+        log.Write(base::LogLevel::kInfo,
+                  absl::StrCat("msg=\"joining cluster\" cluster_id=",
+                               absl::Hex(*id), " via=", absl::Hex(p.id)));
+        return id;
+      }
+      last = id.status();
+    }
+    usleep(500 * 1000);
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "--initial-cluster-state=existing: no member of --initial-cluster "
+      "answered with the cluster id (",
+      last.message(), ")"));
 }
 
 int Run(const config::ServerFlags& flags) {
@@ -122,7 +160,27 @@ int Run(const config::ServerFlags& flags) {
   server::NodeOptions options;
   options.member_id = membership->member_id;
   options.cluster_id = membership->cluster_id;
-  if (flags.initial_cluster_new) options.initial_voters = membership->voters;
+  options.initial_members = membership->members;
+  options.name = flags.name;
+  for (const config::Url& u : flags.advertise_client_urls) {
+    options.client_urls.push_back(u.ToString());
+  }
+  if (flags.initial_cluster_new) {
+    options.initial_voters = membership->voters;
+  } else {
+    absl::StatusOr<std::optional<storage::WalMetadata>> existing =
+        storage::LoadMemberFile(*disk);
+    if (!existing.ok()) Fail(existing.status());
+    if (!existing->has_value()) {
+      absl::StatusOr<uint64_t> cluster_id =
+          DiscoverClusterToJoin(*membership, log);
+      if (!cluster_id.ok()) Fail(cluster_id.status());
+      options.cluster_id = *cluster_id;
+      for (const runner::PeerAddress& p : membership->peers) {
+        options.initial_voters.push_back(p.id);
+      }
+    }
+  }
   options.election_ticks = flags.ElectionTicks();
   options.heartbeat_ticks = 1;
   // etcd's request timeout: 5 s plus two election timeouts.
@@ -144,8 +202,12 @@ int Run(const config::ServerFlags& flags) {
 
   runner::RunnerOptions runner_options;
   runner_options.tick_ms = flags.heartbeat_interval_ms;
-  runner_options.transport.cluster_id = membership->cluster_id;
-  runner_options.transport.member_id = membership->member_id;
+  // The data dir's ids win over the flags (and a joined member's cluster
+  // id is the one it discovered).
+  const server::NodeStatus node_status = (*node)->GetStatus();
+  runner_options.transport.cluster_id = node_status.cluster_id;
+  runner_options.transport.member_id = node_status.member_id;
+  runner_options.cluster_token = flags.initial_cluster_token;
   runner_options.transport.listen_host = Host(flags.listen_peer_urls[0]);
   runner_options.transport.listen_port = flags.listen_peer_urls[0].port;
   runner_options.transport.snapshot_dir = flags.data_dir;
@@ -155,6 +217,12 @@ int Run(const config::ServerFlags& flags) {
       runner::Runner::Start(
           raw_loop, std::move(disk), *std::move(node), runner_options,
           &log, [](const absl::Status& status) {
+            if (server::IsMemberRemoved(status)) {
+              // Not a failure: the cluster removed this member.
+              std::fprintf(stderr, "etcdpp: %s\n",
+                           std::string(status.message()).c_str());
+              std::_Exit(0);
+            }
             // A failed fsync or corruption: never serve again from this
             // process (DESIGN.md). The data dir stays as last synced.
             std::fprintf(stderr, "etcdpp: fatal: %s\n",
@@ -191,8 +259,8 @@ int Run(const config::ServerFlags& flags) {
 
   log.Write(base::LogLevel::kInfo,
             absl::StrCat("msg=\"serving\" name=", flags.name,
-                         " member_id=", absl::Hex(membership->member_id),
-                         " cluster_id=", absl::Hex(membership->cluster_id),
+                         " member_id=", absl::Hex(node_status.member_id),
+                         " cluster_id=", absl::Hex(node_status.cluster_id),
                          " data_dir=", flags.data_dir,
                          " client_port=", (*clients)->ports()[0],
                          " peer_port=", raw_runner->peer_port()));

@@ -5,6 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "server/config/flags.h"
+#include "server/config/ids.h"
 #include "server/node/errors.h"
 
 namespace etcdpp::runner {
@@ -52,6 +54,10 @@ Runner::~Runner() {
   if (tick_timer_ != 0) loop_->CancelTimer(tick_timer_);
   std::map<uint64_t, rpc::ReplyFn> waiting = std::move(waiting_);
   for (auto& [id, done] : waiting) done(ErrorReply(server::StoppingError()));
+  std::map<uint64_t, rpc::MemberReplyFn> members = std::move(waiting_members_);
+  for (auto& [id, done] : members) {
+    done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+  }
 }
 
 absl::Status Runner::StartTransport() {
@@ -85,8 +91,13 @@ absl::Status Runner::StartTransport() {
                                  std::move(callbacks));
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
+  // The replicated member list first: it knows members added since the
+  // cluster began and URLs updated since; the flags fill in the rest.
+  for (const server::PeerChange& p : node_->Peers()) ApplyPeerChange(p);
   for (const PeerAddress& p : options_.peers) {
-    transport_->AddPeer(p.id, p.host, p.port);
+    if (node_->Members().Find(p.id) != nullptr) {
+      transport_->AddPeer(p.id, p.host, p.port);
+    }
   }
   return absl::OkStatus();
 }
@@ -105,12 +116,14 @@ void Runner::Drain() {
     }
     server::NodeOutput out = node_->TakeOutput();
     const bool quiet = done.empty() && out.messages.empty() &&
-                       out.replies.empty() && out.snapshots.empty();
+                       out.replies.empty() && out.snapshots.empty() &&
+                       out.peer_changes.empty();
     for (const raftpb::Message& m : out.messages) transport_->Send(m);
     for (const server::SnapshotToSend& s : out.snapshots) {
       transport_->SendSnapshot(s.message,
                                options_.data_dir + "/" + s.file_name);
     }
+    for (const server::PeerChange& p : out.peer_changes) ApplyPeerChange(p);
     Deliver(std::move(out.replies));
     if (out.halt.has_value()) {
       halted_ = true;
@@ -126,6 +139,14 @@ void Runner::Drain() {
 
 void Runner::Deliver(std::vector<server::ClientReply> replies) {
   for (server::ClientReply& r : replies) {
+    if (auto m = waiting_members_.find(r.request_id);
+        m != waiting_members_.end()) {
+      rpc::MemberReplyFn done = std::move(m->second);
+      waiting_members_.erase(m);
+      done(rpc::MemberReply{std::move(r.status), std::move(r.member),
+                            std::move(r.members), std::move(r.header)});
+      continue;
+    }
     auto it = waiting_.find(r.request_id);
     if (it == waiting_.end()) continue;
     rpc::ReplyFn done = std::move(it->second);
@@ -196,6 +217,99 @@ void Runner::HashKV(
     response.set_hash(hash->hash);
     response.set_compact_revision(hash->compact_revision);
     done(std::move(response));
+  });
+}
+
+void Runner::ApplyPeerChange(const server::PeerChange& change) {
+  transport_->RemovePeer(change.id);
+  if (change.removed) {
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"peer removed\" peer=", absl::Hex(change.id)));
+    return;
+  }
+  for (const std::string& url : change.peer_urls) {
+    absl::StatusOr<config::Url> parsed = config::ParseUrl(url);
+    if (!parsed.ok()) continue;
+    const std::string host =
+        parsed->host == "localhost" ? "127.0.0.1" : parsed->host;
+    transport_->AddPeer(change.id, host, parsed->port);
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"peer added\" peer=", absl::Hex(change.id),
+                     " url=", url));
+    return;
+  }
+  // No usable URL in the member list: the flags may know the member.
+  for (const PeerAddress& p : options_.peers) {
+    if (p.id == change.id) transport_->AddPeer(p.id, p.host, p.port);
+  }
+}
+
+void Runner::SubmitMember(std::function<void(server::Node&, uint64_t)> input,
+                          rpc::MemberReplyFn done) {
+  loop_->Post([this, alive = alive_, input = std::move(input),
+               done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    }
+    const uint64_t id = next_request_id_++;
+    waiting_members_[id] = std::move(done);
+    Submit([id, &input](server::Node& node) { input(node, id); });
+  });
+}
+
+void Runner::MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
+                       rpc::MemberReplyFn done) {
+  // Normalized as the flags are, so the joining member's own computation
+  // of its id from --initial-cluster agrees.
+  for (std::string& u : peer_urls) {
+    absl::StatusOr<config::Url> parsed = config::ParseUrl(u);
+    if (!parsed.ok()) {
+      return done(rpc::MemberReply{server::MemberBadUrlsError(), {}, {}, {}});
+    }
+    u = parsed->ToString();
+  }
+  etcdserverpb::Member member;
+  // As a joining member computes its own id from its flags. etcd mixes
+  // the time in, so a removed member's URLs can be added again; here the
+  // same URLs give the same id, which stays removed.
+  member.set_id(config::ComputeMemberId(peer_urls, options_.cluster_token));
+  for (const std::string& u : peer_urls) member.add_peerurls(u);
+  member.set_islearner(is_learner);
+  SubmitMember(
+      [member = std::move(member)](server::Node& node, uint64_t id) {
+        node.AddMember(id, member);
+      },
+      std::move(done));
+}
+
+void Runner::MemberRemove(uint64_t member, rpc::MemberReplyFn done) {
+  SubmitMember([member](server::Node& node,
+                        uint64_t id) { node.RemoveMember(id, member); },
+               std::move(done));
+}
+
+void Runner::MemberUpdate(uint64_t member, std::vector<std::string> peer_urls,
+                          rpc::MemberReplyFn done) {
+  SubmitMember(
+      [member, peer_urls = std::move(peer_urls)](server::Node& node,
+                                                 uint64_t id) {
+        node.UpdateMember(id, member, peer_urls);
+      },
+      std::move(done));
+}
+
+void Runner::MemberPromote(uint64_t member, rpc::MemberReplyFn done) {
+  SubmitMember([member](server::Node& node,
+                        uint64_t id) { node.PromoteMember(id, member); },
+               std::move(done));
+}
+
+void Runner::MemberList(rpc::MemberReplyFn done) {
+  loop_->Post([this, alive = alive_, done = std::move(done)] {
+    if (!*alive) return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    // Served from the local list, as etcd's serializable MemberList.
+    done(rpc::MemberReply{absl::OkStatus(), {}, node_->Members().List(),
+                          node_->Header()});
   });
 }
 
