@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -403,6 +404,230 @@ TEST_F(ClusterTest, DamagedDataDirs) {
   EXPECT_EQ(locked_code, 1) << locked;
   EXPECT_NE(locked.find("is locked by another process"), std::string::npos)
       << locked;
+}
+
+// ---- Membership (etcdctl member ...) -------------------------------------------
+
+class MembershipTest : public ClusterTest {
+ protected:
+  absl::StatusOr<etcdserverpb::MemberListResponse> Members(int i) const {
+    return Through(i).Json<etcdserverpb::MemberListResponse>("member list");
+  }
+
+  // Member i's id as the member list through member `via` gives it.
+  uint64_t IdOf(int i, int via) const {
+    absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(via);
+    if (!list.ok()) return 0;
+    for (const etcdserverpb::Member& m : list->members()) {
+      for (const std::string& u : m.peerurls()) {
+        if (u == absl::StrCat("http://127.0.0.1:",
+                              cluster_->member(i).peer_port)) {
+          return m.id();
+        }
+      }
+    }
+    return 0;
+  }
+
+  // Waits (up to `seconds`) until `done` holds.
+  static bool Eventually(const std::function<bool()>& done, int seconds = 20) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return done();
+  }
+
+  // The members in `among` serve the same data, with equal etcd HashKV.
+  void ExpectConvergedAmong(const std::vector<int>& among) {
+    const int ref = among[0];
+    const bool same = Eventually([&] {
+      for (int i : among) {
+        if (Dump(i) != Dump(ref) || HashKV(i) != HashKV(ref)) return false;
+      }
+      return true;
+    });
+    EXPECT_TRUE(same);
+    for (int i : among) {
+      EXPECT_EQ(Dump(i), Dump(ref)) << "member " << i;
+      EXPECT_EQ(HashKV(i), HashKV(ref)) << "member " << i;
+      EXPECT_NE(HashKV(i).find("\"hash\":"), std::string::npos) << HashKV(i);
+    }
+  }
+
+  void PutKeys(int via, const std::string& prefix, int n) {
+    for (int k = 0; k < n; ++k) {
+      CommandResult put =
+          Through(via).Run(absl::StrCat("put ", prefix, k, " v", k));
+      ASSERT_EQ(put.exit_code, 0) << put.output << cluster_->LogTail(via);
+    }
+  }
+
+  // `etcdctl member add` for the new member `i` (as a learner if asked).
+  void AddThroughEtcdctl(int i, bool learner) {
+    const Member& m = cluster_->member(i);
+    CommandResult add = All().Run(absl::StrCat(
+        "member add ", m.name, " --peer-urls=http://127.0.0.1:", m.peer_port,
+        learner ? " --learner" : ""));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+    EXPECT_NE(add.output.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""),
+              std::string::npos)
+        << add.output;
+  }
+};
+
+TEST_F(MembershipTest, MemberListThroughEveryMember) {
+  StartCluster();
+  for (int i = 0; i < 3; ++i) {
+    // Each member publishes its name and client URLs through the log.
+    absl::StatusOr<etcdserverpb::MemberListResponse> list;
+    ASSERT_TRUE(Eventually([&] {
+      list = Members(i);
+      if (!list.ok() || list->members_size() != 3) return false;
+      for (const etcdserverpb::Member& m : list->members()) {
+        if (m.clienturls_size() == 0) return false;
+      }
+      return true;
+    })) << (list.ok() ? list->DebugString() : list.status().ToString());
+    for (int j = 0; j < 3; ++j) {
+      const Member& want = cluster_->member(j);
+      bool found = false;
+      for (const etcdserverpb::Member& m : list->members()) {
+        if (m.name() != want.name) continue;
+        found = true;
+        EXPECT_NE(m.id(), 0u);
+        EXPECT_FALSE(m.islearner());
+        ASSERT_EQ(m.peerurls_size(), 1);
+        EXPECT_EQ(m.peerurls(0),
+                  absl::StrCat("http://127.0.0.1:", want.peer_port));
+        ASSERT_EQ(m.clienturls_size(), 1);
+        EXPECT_EQ(m.clienturls(0),
+                  absl::StrCat("http://127.0.0.1:", want.client_port));
+      }
+      EXPECT_TRUE(found) << want.name << " through member " << i;
+    }
+    EXPECT_NE(list->header().cluster_id(), 0u);
+  }
+}
+
+TEST_F(MembershipTest, AddedMemberJoinsAndServesTheData) {
+  StartCluster();
+  PutKeys(0, "before", 20);
+  const int added = cluster_->AddMember();
+  AddThroughEtcdctl(added, /*learner=*/false);
+  ASSERT_TRUE(cluster_->Start(added).ok());
+  // It joins the existing cluster (not a new one of its own) and catches up.
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(added).find("before19") != std::string::npos;
+  })) << cluster_->LogTail(added);
+  PutKeys(added, "after", 5);  // it serves writes too
+  ExpectConvergedAmong({0, 1, 2, added});
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(0);
+    if (!list.ok() || list->members_size() != 4) return false;
+    for (const etcdserverpb::Member& m : list->members()) {
+      if (m.name() == cluster_->member(added).name) return true;
+    }
+    return false;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  // Same cluster id everywhere, the new member included.
+  auto status = Through(added).Json<etcdserverpb::RangeResponse>("get after0");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->header().cluster_id(), list->header().cluster_id());
+}
+
+TEST_F(MembershipTest, LearnerAddedThenPromoted) {
+  StartCluster();
+  PutKeys(0, "k", 10);
+  const int learner = cluster_->AddMember();
+  AddThroughEtcdctl(learner, /*learner=*/true);
+  ASSERT_TRUE(cluster_->Start(learner).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(learner).find("k9") != std::string::npos;
+  })) << cluster_->LogTail(learner);
+  const uint64_t id = IdOf(learner, 0);
+  ASSERT_NE(id, 0u);
+  {
+    absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(0);
+    ASSERT_TRUE(list.ok());
+    for (const etcdserverpb::Member& m : list->members()) {
+      EXPECT_EQ(m.islearner(), m.id() == id) << m.DebugString();
+    }
+  }
+  // Promoting a voter is refused with etcd's words.
+  CommandResult voter = All().Run(absl::StrCat(
+      "member promote ", absl::Hex(IdOf(0, 0))));
+  EXPECT_NE(voter.exit_code, 0);
+  EXPECT_NE(voter.output.find("can only promote a learner member"),
+            std::string::npos)
+      << voter.output;
+  // The leader checks that the learner is in sync, then promotes it.
+  CommandResult promote;
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(5));
+    if (!leader.ok()) return false;
+    promote = Through(*leader).Run(absl::StrCat("member promote ",
+                                                absl::Hex(id)));
+    return promote.exit_code == 0;
+  })) << promote.output;
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(learner);
+    if (!list.ok() || list->members_size() != 4) return false;
+    for (const etcdserverpb::Member& m : list->members()) {
+      if (m.islearner()) return false;
+    }
+    return true;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  PutKeys(learner, "voter", 3);
+  ExpectConvergedAmong({0, 1, 2, learner});
+}
+
+TEST_F(MembershipTest, RemoveAFollowerThenTheLeader) {
+  StartCluster();
+  PutKeys(0, "k", 10);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int follower = (*leader + 1) % 3;
+  const int other = (*leader + 2) % 3;
+  const uint64_t follower_id = IdOf(follower, *leader);
+  ASSERT_NE(follower_id, 0u);
+
+  CommandResult remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(follower_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(follower);
+  // The removed member stops by itself once it learns of its removal.
+  EXPECT_TRUE(Eventually([&] { return !cluster_->Running(follower); }))
+      << cluster_->LogTail(follower);
+  EXPECT_NE(cluster_->LogTail(follower).find("permanently removed"),
+            std::string::npos)
+      << cluster_->LogTail(follower);
+  PutKeys(*leader, "two", 5);
+  ExpectConvergedAmong({*leader, other});
+
+  // Now the leader removes itself: it steps down once the change applies
+  // and the last member goes on alone.
+  const uint64_t leader_id = IdOf(*leader, *leader);
+  remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(leader_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(*leader);
+  EXPECT_TRUE(Eventually([&] { return !cluster_->Running(*leader); }))
+      << cluster_->LogTail(*leader);
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(other);
+    return list.ok() && list->members_size() == 1;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  ASSERT_TRUE(Eventually([&] {
+    return Through(other).Run("put alone yes").exit_code == 0;
+  })) << cluster_->LogTail(other);
+  const std::string dump = Dump(other);
+  EXPECT_NE(dump.find("k9"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("two4"), std::string::npos) << dump;
+  EXPECT_NE(HashKV(other).find("\"hash\":"), std::string::npos);
 }
 
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {
