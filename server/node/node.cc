@@ -419,9 +419,15 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
       return Halt(absl::DataLossError(absl::StrCat(
           "node: committed conf change ", entry.index(), " does not parse")));
     }
-    conf = raw_->ApplyConfChange(change);
+    // Checked again against the replicated member list, as etcd does: a
+    // change that raced another one, or a duplicated proposal, is applied
+    // as no change at all (node id 0), on every replica alike.
+    const absl::Status valid = ValidateConfChange(change);
+    raftpb::ConfChange effective = change;
+    if (!valid.ok()) effective.set_node_id(0);
+    conf = raw_->ApplyConfChange(effective);
     if (conf.ok()) conf_state_ = *conf;
-    OnConfChangeApplied(change, conf.status());
+    OnConfChangeApplied(change, conf.status(), valid);
   } else {
     raftpb::ConfChangeV2 change;
     if (!change.ParseFromString(entry.data())) {

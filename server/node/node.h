@@ -274,8 +274,11 @@ class Node {
   absl::Status CheckPromotion(uint64_t id) const;
   absl::Status CheckRemoval(uint64_t id) const;
   void ProposeMemberChange(uint64_t request_id, raftpb::ConfChange change);
+  absl::Status ValidateConfChange(const raftpb::ConfChange& change) const;
+  // raft_status: raft's verdict; valid: ValidateConfChange's.
   void OnConfChangeApplied(const raftpb::ConfChange& change,
-                           const absl::Status& status);
+                           const absl::Status& raft_status,
+                           const absl::Status& valid);
   void SetMembers(MemberSet members);
   void MaybePublishAttributes();
   void FinishRemoval();

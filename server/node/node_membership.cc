@@ -163,9 +163,40 @@ void Node::ProposeMemberChange(uint64_t request_id, raftpb::ConfChange change) {
   Pump();
 }
 
+absl::Status Node::ValidateConfChange(const raftpb::ConfChange& change) const {
+  const uint64_t id = change.node_id();
+  const etcdserverpb::Member* member = members_.Find(id);
+  switch (change.type()) {
+    case raftpb::ConfChangeAddNode:
+    case raftpb::ConfChangeAddLearnerNode: {
+      if (member != nullptr) {
+        const bool promotion = change.type() == raftpb::ConfChangeAddNode &&
+                               member->islearner();
+        return promotion ? absl::OkStatus() : MemberExistError();
+      }
+      if (members_.removed().contains(id)) return MemberNotFoundError();
+      etcdserverpb::Member context;
+      if (context.ParseFromString(change.context()) &&
+          members_.PeerUrlsInUse({context.peerurls().begin(),
+                                  context.peerurls().end()},
+                                 /*except=*/id)) {
+        return PeerUrlExistError();
+      }
+      return absl::OkStatus();
+    }
+    case raftpb::ConfChangeRemoveNode:
+    case raftpb::ConfChangeUpdateNode:
+      return member == nullptr ? MemberNotFoundError() : absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError("unknown conf change type");
+  }
+}
+
 void Node::OnConfChangeApplied(const raftpb::ConfChange& change,
-                               const absl::Status& status) {
-  if (status.ok()) {
+                               const absl::Status& raft_status,
+                               const absl::Status& valid) {
+  const bool ok = raft_status.ok() && valid.ok();
+  if (ok) {
     for (PeerChange& p : members_.Apply(change)) {
       if (p.id != member_id_) output_.peer_changes.push_back(std::move(p));
     }
@@ -179,12 +210,21 @@ void Node::OnConfChangeApplied(const raftpb::ConfChange& change,
       removed_ = true;
     }
   }
+  if (!valid.ok()) {
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"member change skipped\" member=",
+                     absl::Hex(change.node_id()), " reason=\"",
+                     valid.message(), "\""));
+  }
   auto it = pending_writes_.find(change.id());
   if (it == pending_writes_.end()) return;
   ClientReply reply;
   reply.request_id = it->second.request_id;
   pending_writes_.erase(it);
-  reply.status = status.ok() ? status : UnhealthyError();
+  // raft refuses only what would break it (no voter left).
+  reply.status = !valid.ok() ? valid
+                 : raft_status.ok() ? raft_status
+                                    : UnhealthyError();
   if (const etcdserverpb::Member* m = members_.Find(change.node_id())) {
     reply.member = *m;
   } else {

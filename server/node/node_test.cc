@@ -801,3 +801,71 @@ TEST(NodeMembershipTest, MemberSetRoundTripsThroughTheSnapshotBody) {
 
 }  // namespace
 }  // namespace etcdpp::server
+
+namespace etcdpp::server {
+namespace {
+
+TEST(NodeMembershipTest, UpdatedPeerUrlsReachEveryMemberAndTheDriver) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 3 ? 2 : 3;
+  c.node(follower).UpdateMember(1, 1, {"http://moved:2380"});
+  c.Settle();
+  ASSERT_TRUE(c.replies(follower).contains(1));
+  ASSERT_TRUE(c.replies(follower)[1].status.ok())
+      << c.replies(follower)[1].status;
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).Members().Find(1)->peerurls(0), "http://moved:2380");
+    EXPECT_EQ(c.node(id).Members().Find(1)->name(), "n1") << "name kept";
+  }
+  // Members 2 and 3 reconnect to member 1 at its new address.
+  for (uint64_t id : {2, 3}) {
+    bool told = false;
+    for (const PeerChange& p : c.peer_changes(id)) {
+      told = told || (p.id == 1 && !p.removed && p.peer_urls.size() == 1 &&
+                      p.peer_urls[0] == "http://moved:2380");
+    }
+    EXPECT_TRUE(told) << id;
+  }
+  EXPECT_TRUE(c.peer_changes(1).empty()) << "never about itself";
+}
+
+TEST(NodeMembershipTest, ChangesRacingEachOtherApplyOnce) {
+  // Two members ask to remove the same follower before either change
+  // applies: the first removes it, the second is checked again at apply
+  // time against the replicated list and changes nothing.
+  Cluster c({1, 2, 3, 4, 5});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  std::vector<uint64_t> others;
+  for (uint64_t id : {1, 2, 3, 4, 5}) {
+    if (id != leader) others.push_back(id);
+  }
+  const uint64_t gone = others[0];
+  const uint64_t stale = others[2];
+  // `stale` misses the first removal...
+  c.Isolate(stale);
+  c.node(others[1]).RemoveMember(1, gone);
+  c.Settle();
+  ASSERT_TRUE(c.replies(others[1])[1].status.ok())
+      << c.replies(others[1])[1].status;
+  c.Heal();
+  // ...so its own check passes, and the leader, with nothing pending,
+  // appends the second removal.
+  c.node(stale).RemoveMember(2, gone);
+  c.Settle();
+  c.Tick(3);
+  ASSERT_TRUE(c.replies(stale).contains(2));
+  EXPECT_EQ(c.replies(stale)[2].status.message(),
+            "etcdserver: member not found");
+  for (uint64_t id : others) {
+    if (id == gone) continue;
+    EXPECT_EQ(c.node(id).Members().members().size(), 4u) << id;
+  }
+  EXPECT_TRUE(c.halted(gone));
+}
+
+}  // namespace
+}  // namespace etcdpp::server
