@@ -535,6 +535,24 @@ TEST_F(MembershipTest, AddedMemberJoinsAndServesTheData) {
   auto status = Through(added).Json<etcdserverpb::RangeResponse>("get after0");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->header().cluster_id(), list->header().cluster_id());
+
+  // Restarts keep the membership: the joined member with the same command
+  // line (its data dir wins over --initial-cluster-state=existing), then
+  // an original member, which must still list all four.
+  cluster_->Signal(added, SIGTERM);
+  PutKeys(0, "while_down", 3);
+  ASSERT_TRUE(cluster_->Start(added).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(added).find("while_down2") != std::string::npos;
+  })) << cluster_->LogTail(added);
+  cluster_->Signal(1, SIGTERM);
+  ASSERT_TRUE(cluster_->Start(1).ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<etcdserverpb::MemberListResponse> after = Members(1);
+    return after.ok() && after->members_size() == 4;
+  })) << cluster_->LogTail(1);
+  PutKeys(1, "restarted", 2);
+  ExpectConvergedAmong({0, 1, 2, added});
 }
 
 TEST_F(MembershipTest, LearnerAddedThenPromoted) {
