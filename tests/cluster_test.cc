@@ -580,13 +580,14 @@ TEST_F(MembershipTest, LearnerAddedThenPromoted) {
   EXPECT_NE(voter.output.find("can only promote a learner member"),
             std::string::npos)
       << voter.output;
-  // The leader checks that the learner is in sync, then promotes it.
+  // Asked through a follower, which hands it to the leader: the leader
+  // checks that the learner is in sync, then promotes it.
   CommandResult promote;
   ASSERT_TRUE(Eventually([&] {
     absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(5));
     if (!leader.ok()) return false;
-    promote = Through(*leader).Run(absl::StrCat("member promote ",
-                                                absl::Hex(id)));
+    promote = Through((*leader + 1) % 3)
+                  .Run(absl::StrCat("member promote ", absl::Hex(id)));
     return promote.exit_code == 0;
   })) << promote.output;
   absl::StatusOr<etcdserverpb::MemberListResponse> list;

@@ -39,6 +39,9 @@ struct MemberReply {
   etcdserverpb::Member member;
   std::vector<etcdserverpb::Member> members;
   etcdserverpb::ResponseHeader header;
+  // Set with a NotLeader status when only the leader can answer (a
+  // promotion): the leader's client endpoint, host:port, to forward to.
+  std::string leader_endpoint{};
 };
 using MemberReplyFn = std::function<void(MemberReply)>;
 

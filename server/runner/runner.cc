@@ -299,9 +299,30 @@ void Runner::MemberUpdate(uint64_t member, std::vector<std::string> peer_urls,
 }
 
 void Runner::MemberPromote(uint64_t member, rpc::MemberReplyFn done) {
-  SubmitMember([member](server::Node& node,
-                        uint64_t id) { node.PromoteMember(id, member); },
-               std::move(done));
+  loop_->Post([this, alive = alive_, member,
+               done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    }
+    // Only the leader knows whether the learner is in sync: as etcd, a
+    // follower hands the request to it (through its client URL).
+    const server::NodeStatus status = node_->GetStatus();
+    const etcdserverpb::Member* leader =
+        status.is_leader ? nullptr : node_->Members().Find(status.leader);
+    if (leader != nullptr && leader->clienturls_size() > 0) {
+      absl::StatusOr<config::Url> url = config::ParseUrl(leader->clienturls(0));
+      if (url.ok()) {
+        rpc::MemberReply reply;
+        reply.status = server::NotLeaderError();
+        reply.leader_endpoint = absl::StrCat(
+            url->host == "localhost" ? "127.0.0.1" : url->host, ":", url->port);
+        return done(std::move(reply));
+      }
+    }
+    const uint64_t id = next_request_id_++;
+    waiting_members_[id] = std::move(done);
+    Submit([id, member](server::Node& node) { node.PromoteMember(id, member); });
+  });
 }
 
 void Runner::MemberList(rpc::MemberReplyFn done) {
