@@ -649,6 +649,45 @@ TEST_F(MembershipTest, RemoveAFollowerThenTheLeader) {
   EXPECT_NE(HashKV(other).find("\"hash\":"), std::string::npos);
 }
 
+TEST_F(MembershipTest, UpdatedPeerUrlIsWherePeersFindTheMember) {
+  StartCluster();
+  PutKeys(0, "k", 5);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int moved = (*leader + 1) % 3;
+  const uint64_t id = IdOf(moved, *leader);
+  ASSERT_NE(id, 0u);
+  const uint16_t port = FreePort();
+  CommandResult update = Through(*leader).Run(absl::StrCat(
+      "member update ", absl::Hex(id), " --peer-urls=http://127.0.0.1:", port));
+  ASSERT_EQ(update.exit_code, 0) << update.output;
+  // The member moves to the new port; the others reach it there (only the
+  // replicated list knows it) and it catches up on what it missed.
+  cluster_->Signal(moved, SIGTERM);
+  cluster_->SetPeerPort(moved, port);
+  PutKeys(*leader, "while_moving", 5);
+  ASSERT_TRUE(cluster_->Start(moved).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(moved).find("while_moving4") != std::string::npos;
+  })) << cluster_->LogTail(moved);
+  absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(moved);
+  ASSERT_TRUE(list.ok()) << list.status();
+  bool found = false;
+  for (const etcdserverpb::Member& m : list->members()) {
+    if (m.id() != id) continue;
+    found = true;
+    ASSERT_EQ(m.peerurls_size(), 1);
+    EXPECT_EQ(m.peerurls(0), absl::StrCat("http://127.0.0.1:", port));
+  }
+  EXPECT_TRUE(found);
+  // The leader's transport follows the replicated list to the new URL.
+  EXPECT_NE(cluster_->LogTail(*leader).find(
+                absl::StrCat("url=http://127.0.0.1:", port)),
+            std::string::npos)
+      << cluster_->LogTail(*leader);
+  ExpectConvergedAmong({0, 1, 2});
+}
+
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {
   CommandResult r = RunCommand(Binary() + " --snapshot-count=abc");
   EXPECT_EQ(r.exit_code, 1);

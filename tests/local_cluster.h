@@ -53,6 +53,9 @@ class LocalCluster {
   // --initial-cluster-state=existing. Returns its index.
   int AddMember();
   void MarkRemoved(int i) { members_[i].removed = true; }
+  // Member i listens for (and advertises) peers on `port` from its next
+  // start (after `etcdctl member update`).
+  void SetPeerPort(int i, uint16_t port) { members_[i].peer_port = port; }
   absl::Status Start(int i);
   // Sends `signal` (SIGKILL, SIGTERM, SIGSTOP, SIGCONT); waits for the
   // process to end for SIGKILL and SIGTERM.
