@@ -24,6 +24,7 @@
 #include "server/config/flags.h"
 #include "server/config/ids.h"
 #include "server/node/errors.h"
+#include "server/node/membership.h"
 #include "server/node/node.h"
 #include "server/peer/discover.h"
 #include "server/rpc/client_server.h"
@@ -97,28 +98,57 @@ absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
 // running cluster. As etcd, it does not bootstrap a cluster of its own: its
 // raft starts from the other members of --initial-cluster, and it asks them
 // for the cluster id; the leader's log (or a snapshot) then adds it.
-absl::StatusOr<uint64_t> DiscoverClusterToJoin(const Membership& m,
-                                               base::LogSink& log) {
+struct Join {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;
+  server::MemberSet members;
+};
+
+absl::StatusOr<Join> DiscoverClusterToJoin(const Membership& m,
+                                           const config::ServerFlags& flags,
+                                           base::LogSink& log) {
+  std::vector<std::string> own_urls;
+  for (const config::Url& u : flags.initial_advertise_peer_urls) {
+    own_urls.push_back(u.ToString());
+  }
   absl::Status last = absl::UnavailableError("no other member listed");
-  // A few rounds: the cluster may still be applying the MemberAdd.
-  for (int round = 0; round < 10; ++round) {
+  // A few rounds: the member asked may not have applied the MemberAdd yet.
+  for (int round = 0; round < 20; ++round) {
     for (const runner::PeerAddress& p : m.peers) {
-      absl::StatusOr<uint64_t> id =
-          peer::DiscoverClusterId(p.host, p.port, m.member_id, p.id, 1000);
-      if (id.ok()) {
-        log.Write(base::LogLevel::kInfo,
-                  absl::StrCat("msg=\"joining cluster\" cluster_id=",
-                               absl::Hex(*id), " via=", absl::Hex(p.id)));
-        return id;
+      absl::StatusOr<peer::Discovery> found =
+          peer::Discover(p.host, p.port, m.member_id, p.id, 1000);
+      if (!found.ok()) {
+        last = found.status();
+        continue;
       }
-      last = id.status();
+      absl::StatusOr<server::MemberSet> members =
+          server::MemberSet::Decode(found->members);
+      if (!members.ok()) {
+        last = members.status();
+        continue;
+      }
+      for (const auto& [id, member] : members->members()) {
+        for (const std::string& u : member.peerurls()) {
+          if (std::find(own_urls.begin(), own_urls.end(), u) ==
+              own_urls.end()) {
+            continue;
+          }
+          log.Write(base::LogLevel::kInfo,
+                    absl::StrCat("msg=\"joining cluster\" cluster_id=",
+                                 absl::Hex(found->cluster_id), " member_id=",
+                                 absl::Hex(id), " via=", absl::Hex(p.id)));
+          return Join{found->cluster_id, id, *std::move(members)};
+        }
+      }
+      last = absl::NotFoundError(
+          "this member's peer URLs are not in the cluster's member list (add "
+          "it first: etcdctl member add)");
     }
     usleep(500 * 1000);
   }
-  return absl::UnavailableError(absl::StrCat(
-      "--initial-cluster-state=existing: no member of --initial-cluster "
-      "answered with the cluster id (",
-      last.message(), ")"));
+  return absl::Status(last.code(),
+                      absl::StrCat("--initial-cluster-state=existing: ",
+                                   last.message()));
 }
 
 int Run(const config::ServerFlags& flags) {
@@ -172,12 +202,18 @@ int Run(const config::ServerFlags& flags) {
         storage::LoadMemberFile(*disk);
     if (!existing.ok()) Fail(existing.status());
     if (!existing->has_value()) {
-      absl::StatusOr<uint64_t> cluster_id =
-          DiscoverClusterToJoin(*membership, log);
-      if (!cluster_id.ok()) Fail(cluster_id.status());
-      options.cluster_id = *cluster_id;
-      for (const runner::PeerAddress& p : membership->peers) {
-        options.initial_voters.push_back(p.id);
+      // As etcd: the cluster's own member list, not --initial-cluster,
+      // is where a joining member starts from.
+      absl::StatusOr<Join> join =
+          DiscoverClusterToJoin(*membership, flags, log);
+      if (!join.ok()) Fail(join.status());
+      options.cluster_id = join->cluster_id;
+      options.member_id = join->member_id;
+      options.initial_members = join->members.List();
+      for (const auto& [id, member] : join->members.members()) {
+        (member.islearner() ? options.initial_learners
+                            : options.initial_voters)
+            .push_back(id);
       }
     }
   }

@@ -179,6 +179,9 @@ absl::Status Node::RecordInitialMembership(raftpb::Snapshot* snapshot) {
   std::vector<uint64_t> voters = options_.initial_voters;
   std::sort(voters.begin(), voters.end());
   for (uint64_t id : voters) conf->add_voters(id);
+  std::vector<uint64_t> learners = options_.initial_learners;
+  std::sort(learners.begin(), learners.end());
+  for (uint64_t id : learners) conf->add_learners(id);
   storage::WalBatch batch;
   batch.snapshot = snapshot->metadata();
   bootstrap_batch_ = wal_->Append(batch);

@@ -67,6 +67,9 @@ struct NodeOptions {
   // The voters of a new cluster, this member among them. Read only when the
   // data dir holds no WAL yet (bootstrap); an existing WAL always wins.
   std::vector<uint64_t> initial_voters;
+  // Learners of the starting configuration: only a member joining a
+  // running cluster, which starts from the member list a peer gave it.
+  std::vector<uint64_t> initial_learners;
   // The members --initial-cluster names (id, name, peer URLs), for the
   // replicated member list of a new cluster or of a member joining one.
   // Read at bootstrap, and at recovery when no snapshot holds the list.

@@ -32,9 +32,9 @@ class Fd {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> DiscoverClusterId(const std::string& host,
-                                           uint16_t port, uint64_t self,
-                                           uint64_t peer_id, int timeout_ms) {
+absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
+                                   uint64_t self, uint64_t peer_id,
+                                   int timeout_ms) {
   const std::string where = absl::StrCat(host, ":", port);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -62,7 +62,9 @@ absl::StatusOr<uint64_t> DiscoverClusterId(const std::string& host,
       static_cast<ssize_t>(frame.size())) {
     return absl::UnavailableError(absl::StrCat("cannot write to ", where));
   }
+  // HelloAck, then kMembers if the peer sends one, then the peer closes.
   FrameReader reader;
+  std::optional<Discovery> found;
   char buffer[4096];
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(timeout_ms);
@@ -70,20 +72,27 @@ absl::StatusOr<uint64_t> DiscoverClusterId(const std::string& host,
     const ssize_t n = recv(fd.get(), buffer, sizeof(buffer), 0);
     if (n <= 0) break;
     reader.Feed(std::string_view(buffer, static_cast<size_t>(n)));
-    absl::StatusOr<std::optional<Frame>> next = reader.Next();
-    if (!next.ok()) return next.status();
-    if (!next->has_value()) continue;
-    const Frame& f = **next;
-    if (f.type == FrameType::kReject) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("peer ", where, " refused: ", f.payload));
+    for (;;) {
+      absl::StatusOr<std::optional<Frame>> next = reader.Next();
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) break;
+      const Frame& f = **next;
+      if (f.type == FrameType::kReject) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("peer ", where, " refused: ", f.payload));
+      }
+      if (f.type == FrameType::kHelloAck) {
+        absl::StatusOr<Hello> ack = DecodeHello(f.payload);
+        if (!ack.ok()) return ack.status();
+        if (ack->cluster_id == 0) continue;
+        found = Discovery{ack->cluster_id, ""};
+      } else if (f.type == FrameType::kMembers && found.has_value()) {
+        found->members = f.payload;
+        return *found;
+      }
     }
-    if (f.type != FrameType::kHelloAck) break;
-    absl::StatusOr<Hello> ack = DecodeHello(f.payload);
-    if (!ack.ok()) return ack.status();
-    if (ack->cluster_id == 0) break;
-    return ack->cluster_id;
   }
+  if (found.has_value()) return *found;  // a peer that sends no list
   return absl::UnavailableError(
       absl::StrCat("no cluster id from ", where, " within ", timeout_ms, "ms"));
 }

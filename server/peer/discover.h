@@ -1,7 +1,8 @@
-// DiscoverClusterId: how a member joining a running cluster
+// Discover: how a member joining a running cluster
 // (--initial-cluster-state=existing) learns the cluster id it must present
-// in every handshake, as etcd's joining member learns the cluster from its
-// peers. Blocking; used once at start, before the event loop runs.
+// in every handshake and the cluster's member list, as etcd's joining
+// member fetches the cluster from its peers. Blocking; used once at start,
+// before the event loop runs.
 #ifndef ETCDPP_SERVER_PEER_DISCOVER_H_
 #define ETCDPP_SERVER_PEER_DISCOVER_H_
 
@@ -12,13 +13,20 @@
 
 namespace etcdpp::peer {
 
+struct Discovery {
+  uint64_t cluster_id = 0;
+  // The peer's member list as its TransportCallbacks::member_list gave it
+  // (empty if it sends none).
+  std::string members;
+};
+
 // Connects to the member `peer_id` at host:port, sends a hello with cluster
-// id 0 from `self`, and returns the cluster id of the acknowledgement.
-// Unavailable if the peer cannot be reached or does not answer within
-// timeout_ms; FailedPrecondition if it refuses.
-absl::StatusOr<uint64_t> DiscoverClusterId(const std::string& host,
-                                           uint16_t port, uint64_t self,
-                                           uint64_t peer_id, int timeout_ms);
+// id 0 from `self`, and returns the acknowledgement's cluster id and the
+// member list after it. Unavailable if the peer cannot be reached or does
+// not answer within timeout_ms; FailedPrecondition if it refuses.
+absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
+                                   uint64_t self, uint64_t peer_id,
+                                   int timeout_ms);
 
 }  // namespace etcdpp::peer
 

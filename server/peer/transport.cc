@@ -256,6 +256,9 @@ void PeerTransport::AnswerDiscovery(net::TcpConnection* conn, uint64_t from) {
   unidentified_.erase(conn);
   std::string ack;
   AppendFrame(FrameType::kHelloAck, EncodeHello(MakeHello(from)), &ack);
+  if (callbacks_.member_list) {
+    AppendFrame(FrameType::kMembers, callbacks_.member_list(), &ack);
+  }
   conn->Send(ack);
   conn->CloseAfterFlush();
 }
@@ -299,6 +302,7 @@ void PeerTransport::OnFrame(Peer& peer, const Frame& frame) {
       }
       return;
     case FrameType::kHello:
+    case FrameType::kMembers:
       peer.conn->Close();  // a second hello on an identified connection
       return;
   }

@@ -57,6 +57,9 @@ struct TransportCallbacks {
   // A snapshot sent to `peer` finished streaming, or failed
   // (raft ReportSnapshot).
   std::function<void(uint64_t peer, bool ok)> on_snapshot_status;
+  // The member list sent to a joining member after the answer to its
+  // discovery hello (kMembers); unset: none is sent.
+  std::function<std::string()> member_list;
 };
 
 class PeerTransport {

@@ -89,6 +89,9 @@ class TransportTest : public ::testing::Test {
     callbacks.on_snapshot_status = [inbox](uint64_t peer, bool ok) {
       inbox->snapshot_status.emplace_back(peer, ok);
     };
+    callbacks.member_list = [id] {
+      return "the member list of " + std::to_string(id);
+    };
     auto transport = PeerTransport::Start(loop_.get(), options, callbacks);
     EXPECT_TRUE(transport.ok()) << transport.status();
     PeerTransport* raw = transport->get();
@@ -262,24 +265,24 @@ namespace {
 TEST_F(TransportTest, JoiningMemberDiscoversTheClusterId) {
   PeerTransport* one = Start(1);
   const uint16_t port = one->port();
-  absl::StatusOr<uint64_t> got = absl::UnknownError("not run");
-  absl::StatusOr<uint64_t> wrong = absl::UnknownError("not run");
+  absl::StatusOr<Discovery> got = absl::UnknownError("not run");
+  absl::StatusOr<Discovery> wrong = absl::UnknownError("not run");
   std::atomic<bool> done{false};
   std::thread client([&] {
-    got = DiscoverClusterId("127.0.0.1", port, /*self=*/9, /*peer_id=*/1,
-                            2000);
+    got = Discover("127.0.0.1", port, /*self=*/9, /*peer_id=*/1, 2000);
     // Asking the wrong member id is an ordinary refused handshake.
-    wrong = DiscoverClusterId("127.0.0.1", port, 9, /*peer_id=*/2, 2000);
+    wrong = Discover("127.0.0.1", port, 9, /*peer_id=*/2, 2000);
     done = true;
   });
   RunUntil([&] { return done.load(); });
   client.join();
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(*got, kCluster);
+  EXPECT_EQ(got->cluster_id, kCluster);
+  EXPECT_EQ(got->members, "the member list of 1");
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition)
       << wrong.status();
   // Nobody listening: unavailable.
-  EXPECT_EQ(DiscoverClusterId("127.0.0.1", 1, 9, 1, 200).status().code(),
+  EXPECT_EQ(Discover("127.0.0.1", 1, 9, 1, 200).status().code(),
             absl::StatusCode::kUnavailable);
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/check.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
@@ -86,6 +87,8 @@ absl::Status Runner::StartTransport() {
       node.SnapshotReceived(m, name);
     });
   };
+  // A joining member's discovery gets the replicated member list.
+  callbacks.member_list = [this] { return node_->Members().Encode(); };
   absl::StatusOr<std::unique_ptr<peer::PeerTransport>> transport =
       peer::PeerTransport::Start(loop_, options_.transport,
                                  std::move(callbacks));
@@ -269,10 +272,12 @@ void Runner::MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
     u = parsed->ToString();
   }
   etcdserverpb::Member member;
-  // As a joining member computes its own id from its flags. etcd mixes
-  // the time in, so a removed member's URLs can be added again; here the
-  // same URLs give the same id, which stays removed.
-  member.set_id(config::ComputeMemberId(peer_urls, options_.cluster_token));
+  // As etcd, the time is mixed in, so a removed member's URLs can be added
+  // again under a new id; the joining member finds its id in the member
+  // list a peer sends it (Discover), by its peer URLs.
+  member.set_id(config::ComputeMemberId(
+      peer_urls, options_.cluster_token,
+      static_cast<int64_t>(absl::ToUnixSeconds(absl::Now()))));
   for (const std::string& u : peer_urls) member.add_peerurls(u);
   member.set_islearner(is_learner);
   SubmitMember(
