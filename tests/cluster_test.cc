@@ -688,6 +688,36 @@ TEST_F(MembershipTest, UpdatedPeerUrlIsWherePeersFindTheMember) {
   ExpectConvergedAmong({0, 1, 2});
 }
 
+TEST_F(MembershipTest, RemovedMemberReplacedAtTheSameAddress) {
+  StartCluster();
+  PutKeys(0, "k", 5);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int replaced = (*leader + 1) % 3;
+  const uint64_t old_id = IdOf(replaced, *leader);
+  ASSERT_NE(old_id, 0u);
+  CommandResult remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(old_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(replaced);
+  ASSERT_TRUE(Eventually([&] { return !cluster_->Running(replaced); }));
+  PutKeys(*leader, "two", 3);
+  // The operator's usual replacement: same URLs, an empty data dir, a new
+  // member id (etcd mixes the time into it).
+  absl::SleepFor(absl::Seconds(1));
+  cluster_->Rejoin(replaced);
+  AddThroughEtcdctl(replaced, /*learner=*/false);
+  ASSERT_TRUE(cluster_->Start(replaced).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(replaced).find("two2") != std::string::npos;
+  })) << cluster_->LogTail(replaced);
+  const uint64_t new_id = IdOf(replaced, *leader);
+  EXPECT_NE(new_id, 0u);
+  EXPECT_NE(new_id, old_id);
+  PutKeys(replaced, "three", 2);
+  ExpectConvergedAmong({0, 1, 2});
+}
+
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {
   CommandResult r = RunCommand(Binary() + " --snapshot-count=abc");
   EXPECT_EQ(r.exit_code, 1);

@@ -97,6 +97,13 @@ std::vector<std::string> LocalCluster::Args(int i) const {
   return args;
 }
 
+void LocalCluster::Rejoin(int i) {
+  Member& m = members_[i];
+  RunCommand("rm -rf '" + m.data_dir + "'");
+  m.removed = false;
+  m.joining = true;
+}
+
 int LocalCluster::AddMember() {
   Member m;
   m.name = absl::StrCat("m", members_.size());

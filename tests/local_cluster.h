@@ -53,6 +53,9 @@ class LocalCluster {
   // --initial-cluster-state=existing. Returns its index.
   int AddMember();
   void MarkRemoved(int i) { members_[i].removed = true; }
+  // A removed member comes back as a new one at the same addresses: an
+  // empty data dir, started with --initial-cluster-state=existing.
+  void Rejoin(int i);
   // Member i listens for (and advertises) peers on `port` from its next
   // start (after `etcdctl member update`).
   void SetPeerPort(int i, uint16_t port) { members_[i].peer_port = port; }
