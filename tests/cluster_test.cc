@@ -455,10 +455,19 @@ class MembershipTest : public ClusterTest {
     }
   }
 
+  // Puts through member `via`; a member that has not heard from the
+  // leader yet (just started or restarted) refuses with "no leader", which
+  // applied nothing, so the put is tried again.
   void PutKeys(int via, const std::string& prefix, int n) {
     for (int k = 0; k < n; ++k) {
-      CommandResult put =
-          Through(via).Run(absl::StrCat("put ", prefix, k, " v", k));
+      CommandResult put;
+      Eventually(
+          [&] {
+            put = Through(via).Run(absl::StrCat("put ", prefix, k, " v", k));
+            return put.exit_code == 0 ||
+                   put.output.find("no leader") == std::string::npos;
+          },
+          10);
       ASSERT_EQ(put.exit_code, 0) << put.output << cluster_->LogTail(via);
     }
   }
@@ -551,7 +560,10 @@ TEST_F(MembershipTest, AddedMemberJoinsAndServesTheData) {
     absl::StatusOr<etcdserverpb::MemberListResponse> after = Members(1);
     return after.ok() && after->members_size() == 4;
   })) << cluster_->LogTail(1);
-  PutKeys(1, "restarted", 2);
+  // Once it hears from the leader again, it serves writes.
+  ASSERT_TRUE(Eventually([&] {
+    return Through(1).Run("put restarted yes").exit_code == 0;
+  })) << cluster_->LogTail(1);
   ExpectConvergedAmong({0, 1, 2, added});
 }
 

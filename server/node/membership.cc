@@ -179,6 +179,28 @@ bool MemberSet::operator==(const MemberSet& other) const {
   return true;
 }
 
+namespace {
+constexpr std::string_view kAttributesPrefix("\0ETCDPPAT", 9);
+}  // namespace
+
+std::string EncodeAttributesEntry(const etcdserverpb::Member& attributes) {
+  return std::string(kAttributesPrefix) + attributes.SerializeAsString();
+}
+
+bool IsAttributesEntry(std::string_view data) {
+  return data.substr(0, kAttributesPrefix.size()) == kAttributesPrefix;
+}
+
+absl::StatusOr<etcdserverpb::Member> DecodeAttributesEntry(
+    std::string_view data) {
+  etcdserverpb::Member m;
+  data.remove_prefix(kAttributesPrefix.size());
+  if (!m.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+    return absl::DataLossError("membership: attributes entry does not parse");
+  }
+  return m;
+}
+
 std::string EncodeSnapshotBody(const MemberSet& members, std::string_view kv) {
   const std::string encoded = members.Encode();
   std::string body(kBodyMagic);

@@ -71,6 +71,15 @@ class MemberSet {
   std::set<uint64_t> removed_;
 };
 
+// A member's published attributes (name, client URLs) travel in a normal
+// entry, as etcd's publish does, so they never hold up a conf change:
+//   data := 0x00 "ETCDPPAT" etcdserverpb.Member
+// A serialized kv request never begins with a 0 byte (no field 0).
+std::string EncodeAttributesEntry(const etcdserverpb::Member& attributes);
+bool IsAttributesEntry(std::string_view data);
+absl::StatusOr<etcdserverpb::Member> DecodeAttributesEntry(
+    std::string_view data);
+
 // A snapshot file's body: the member list, then the kv state.
 //   body := "ETCDPPMB" length u32 MemberSet-encoding kv-state
 // A body without the magic (written before membership was saved) is all kv

@@ -395,6 +395,7 @@ void Node::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 
 void Node::ApplyNormal(const raftpb::Entry& entry) {
   if (entry.data().empty()) return;  // a new leader's empty entry
+  if (IsAttributesEntry(entry.data())) return ApplyAttributes(entry);
   kvpb::InternalRequest request;
   if (!request.ParseFromString(entry.data())) {
     return Halt(absl::DataLossError(absl::StrCat(

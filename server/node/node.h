@@ -284,6 +284,7 @@ class Node {
                            const absl::Status& valid);
   void SetMembers(MemberSet members);
   void MaybePublishAttributes();
+  void ApplyAttributes(const raftpb::Entry& entry);
   void FinishRemoval();
   bool SnapshotServesPeer(const raftpb::Message& message);
 

@@ -246,10 +246,9 @@ void Node::SetMembers(MemberSet members) {
   }
 }
 
-// As etcd's publish: the member's name and client URLs go through the log,
-// so every member lists them (MemberList). Retried every election timeout
-// until applied, since raft drops a change proposed while another is
-// pending.
+// As etcd's publish: the member's name and client URLs go through the log
+// in a normal entry, so every member lists them (MemberList). Retried every
+// election timeout until applied (a proposal may be lost).
 void Node::MaybePublishAttributes() {
   if (halted_ || removed_ || tick_ < next_publish_tick_) return;
   if (options_.name.empty() && options_.client_urls.empty()) return;
@@ -266,15 +265,30 @@ void Node::MaybePublishAttributes() {
   for (const std::string& u : options_.client_urls) {
     attributes.add_clienturls(u);
   }
-  raftpb::ConfChange change =
-      MakeChange(raftpb::ConfChangeUpdateNode, member_id_, attributes);
-  change.set_id(next_proposal_id_++);
   // A refusal (no leader yet, a transfer) is retried at the next turn.
-  (void)raw_->ProposeConfChange(change);
+  (void)raw_->Propose(EncodeAttributesEntry(attributes));
   Log(base::LogLevel::kDebug,
       absl::StrCat("msg=\"publishing member attributes\" name=", options_.name,
                    " client_urls=\"", absl::StrJoin(options_.client_urls, ","),
                    "\""));
+}
+
+void Node::ApplyAttributes(const raftpb::Entry& entry) {
+  absl::StatusOr<etcdserverpb::Member> attributes =
+      DecodeAttributesEntry(entry.data());
+  if (!attributes.ok()) {
+    return Halt(absl::DataLossError(absl::StrCat(
+        "node: committed entry ", entry.index(), ": ",
+        attributes.status().message())));
+  }
+  // Of a member removed meanwhile: nothing to update.
+  if (members_.Find(attributes->id()) == nullptr) return;
+  raftpb::ConfChange update = MakeChange(raftpb::ConfChangeUpdateNode,
+                                         attributes->id(), *attributes);
+  // Name and client URLs only: no peer changes come of it.
+  attributes->clear_peerurls();
+  update.set_context(attributes->SerializeAsString());
+  (void)members_.Apply(update);
 }
 
 // A member that applied its own removal stops. A leader first asks the
