@@ -23,11 +23,15 @@
 #include "net/event_loop.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
+#include "server/node/errors.h"
+#include "server/node/membership.h"
 #include "server/node/node.h"
+#include "server/peer/discover.h"
 #include "server/rpc/client_server.h"
 #include "server/runner/runner.h"
 #include "server/runner/stderr_log.h"
 #include "server/runner/threaded_disk.h"
+#include "server/storage/data_dir.h"
 #include "server/storage/posix_disk.h"
 
 extern char** environ;
@@ -62,6 +66,8 @@ struct Membership {
   uint64_t cluster_id = 0;
   std::vector<uint64_t> voters;
   std::vector<runner::PeerAddress> peers;
+  // Every member --initial-cluster names, with its name and peer URLs.
+  std::vector<etcdserverpb::Member> members;
 };
 
 absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
@@ -72,6 +78,11 @@ absl::StatusOr<Membership> ComputeMembership(const config::ServerFlags& f) {
     const uint64_t id =
         config::ComputeMemberId(urls, f.initial_cluster_token);
     m.voters.push_back(id);
+    etcdserverpb::Member record;
+    record.set_id(id);
+    record.set_name(member.name);
+    for (const std::string& u : urls) record.add_peerurls(u);
+    m.members.push_back(std::move(record));
     if (member.name == f.name) {
       m.member_id = id;
     } else {
@@ -105,6 +116,63 @@ server::AutoCompactionOptions AutoCompaction(const config::ServerFlags& f) {
     options.interval_cap_ticks = ticks(absl::Hours(1));
   }
   return options;
+}
+
+// --initial-cluster-state=existing on an empty data dir: this member joins a
+// running cluster. As etcd, it does not bootstrap a cluster of its own: its
+// raft starts from the other members of --initial-cluster, and it asks them
+// for the cluster id; the leader's log (or a snapshot) then adds it.
+struct Join {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;
+  server::MemberSet members;
+};
+
+absl::StatusOr<Join> DiscoverClusterToJoin(const Membership& m,
+                                           const config::ServerFlags& flags,
+                                           base::LogSink& log) {
+  std::vector<std::string> own_urls;
+  for (const config::Url& u : flags.initial_advertise_peer_urls) {
+    own_urls.push_back(u.ToString());
+  }
+  absl::Status last = absl::UnavailableError("no other member listed");
+  // A few rounds: the member asked may not have applied the MemberAdd yet.
+  for (int round = 0; round < 20; ++round) {
+    for (const runner::PeerAddress& p : m.peers) {
+      absl::StatusOr<peer::Discovery> found =
+          peer::Discover(p.host, p.port, m.member_id, p.id, 1000);
+      if (!found.ok()) {
+        last = found.status();
+        continue;
+      }
+      absl::StatusOr<server::MemberSet> members =
+          server::MemberSet::Decode(found->members);
+      if (!members.ok()) {
+        last = members.status();
+        continue;
+      }
+      for (const auto& [id, member] : members->members()) {
+        for (const std::string& u : member.peerurls()) {
+          if (std::find(own_urls.begin(), own_urls.end(), u) ==
+              own_urls.end()) {
+            continue;
+          }
+          log.Write(base::LogLevel::kInfo,
+                    absl::StrCat("msg=\"joining cluster\" cluster_id=",
+                                 absl::Hex(found->cluster_id), " member_id=",
+                                 absl::Hex(id), " via=", absl::Hex(p.id)));
+          return Join{found->cluster_id, id, *std::move(members)};
+        }
+      }
+      last = absl::NotFoundError(
+          "this member's peer URLs are not in the cluster's member list (add "
+          "it first: etcdctl member add)");
+    }
+    usleep(500 * 1000);
+  }
+  return absl::Status(last.code(),
+                      absl::StrCat("--initial-cluster-state=existing: ",
+                                   last.message()));
 }
 
 int Run(const config::ServerFlags& flags) {
@@ -146,7 +214,33 @@ int Run(const config::ServerFlags& flags) {
   server::NodeOptions options;
   options.member_id = membership->member_id;
   options.cluster_id = membership->cluster_id;
-  if (flags.initial_cluster_new) options.initial_voters = membership->voters;
+  options.initial_members = membership->members;
+  options.name = flags.name;
+  for (const config::Url& u : flags.advertise_client_urls) {
+    options.client_urls.push_back(u.ToString());
+  }
+  if (flags.initial_cluster_new) {
+    options.initial_voters = membership->voters;
+  } else {
+    absl::StatusOr<std::optional<storage::WalMetadata>> existing =
+        storage::LoadMemberFile(*disk);
+    if (!existing.ok()) Fail(existing.status());
+    if (!existing->has_value()) {
+      // As etcd: the cluster's own member list, not --initial-cluster,
+      // is where a joining member starts from.
+      absl::StatusOr<Join> join =
+          DiscoverClusterToJoin(*membership, flags, log);
+      if (!join.ok()) Fail(join.status());
+      options.cluster_id = join->cluster_id;
+      options.member_id = join->member_id;
+      options.initial_members = join->members.List();
+      for (const auto& [id, member] : join->members.members()) {
+        (member.islearner() ? options.initial_learners
+                            : options.initial_voters)
+            .push_back(id);
+      }
+    }
+  }
   options.election_ticks = flags.ElectionTicks();
   options.heartbeat_ticks = 1;
   // etcd's request timeout: 5 s plus two election timeouts.
@@ -169,8 +263,12 @@ int Run(const config::ServerFlags& flags) {
 
   runner::RunnerOptions runner_options;
   runner_options.tick_ms = flags.heartbeat_interval_ms;
-  runner_options.transport.cluster_id = membership->cluster_id;
-  runner_options.transport.member_id = membership->member_id;
+  // The data dir's ids win over the flags (and a joined member's cluster
+  // id is the one it discovered).
+  const server::NodeStatus node_status = (*node)->GetStatus();
+  runner_options.transport.cluster_id = node_status.cluster_id;
+  runner_options.transport.member_id = node_status.member_id;
+  runner_options.cluster_token = flags.initial_cluster_token;
   runner_options.transport.listen_host = Host(flags.listen_peer_urls[0]);
   runner_options.transport.listen_port = flags.listen_peer_urls[0].port;
   runner_options.transport.snapshot_dir = flags.data_dir;
@@ -180,6 +278,12 @@ int Run(const config::ServerFlags& flags) {
       runner::Runner::Start(
           raw_loop, std::move(disk), *std::move(node), runner_options,
           &log, [](const absl::Status& status) {
+            if (server::IsMemberRemoved(status)) {
+              // Not a failure: the cluster removed this member.
+              std::fprintf(stderr, "etcdpp: %s\n",
+                           std::string(status.message()).c_str());
+              std::_Exit(0);
+            }
             // A failed fsync or corruption: never serve again from this
             // process (DESIGN.md). The data dir stays as last synced.
             std::fprintf(stderr, "etcdpp: fatal: %s\n",
@@ -216,8 +320,8 @@ int Run(const config::ServerFlags& flags) {
 
   log.Write(base::LogLevel::kInfo,
             absl::StrCat("msg=\"serving\" name=", flags.name,
-                         " member_id=", absl::Hex(membership->member_id),
-                         " cluster_id=", absl::Hex(membership->cluster_id),
+                         " member_id=", absl::Hex(node_status.member_id),
+                         " cluster_id=", absl::Hex(node_status.cluster_id),
                          " data_dir=", flags.data_dir,
                          " client_port=", (*clients)->ports()[0],
                          " peer_port=", raw_runner->peer_port()));

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -424,6 +425,330 @@ TEST_F(ClusterTest, DamagedDataDirs) {
   EXPECT_EQ(locked_code, 1) << locked;
   EXPECT_NE(locked.find("is locked by another process"), std::string::npos)
       << locked;
+}
+
+// ---- Membership (etcdctl member ...) -------------------------------------------
+
+class MembershipTest : public ClusterTest {
+ protected:
+  absl::StatusOr<etcdserverpb::MemberListResponse> Members(int i) const {
+    return Through(i).Json<etcdserverpb::MemberListResponse>("member list");
+  }
+
+  // Member i's id as the member list through member `via` gives it.
+  uint64_t IdOf(int i, int via) const {
+    absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(via);
+    if (!list.ok()) return 0;
+    for (const etcdserverpb::Member& m : list->members()) {
+      for (const std::string& u : m.peerurls()) {
+        if (u == absl::StrCat("http://127.0.0.1:",
+                              cluster_->member(i).peer_port)) {
+          return m.id();
+        }
+      }
+    }
+    return 0;
+  }
+
+  // Waits (up to `seconds`) until `done` holds.
+  static bool Eventually(const std::function<bool()>& done, int seconds = 20) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return done();
+  }
+
+  // The members in `among` serve the same data, with equal etcd HashKV.
+  void ExpectConvergedAmong(const std::vector<int>& among) {
+    const int ref = among[0];
+    const bool same = Eventually([&] {
+      for (int i : among) {
+        if (Dump(i) != Dump(ref) || HashKV(i) != HashKV(ref)) return false;
+      }
+      return true;
+    });
+    EXPECT_TRUE(same);
+    for (int i : among) {
+      EXPECT_EQ(Dump(i), Dump(ref)) << "member " << i;
+      EXPECT_EQ(HashKV(i), HashKV(ref)) << "member " << i;
+      EXPECT_NE(HashKV(i).find("\"hash\":"), std::string::npos) << HashKV(i);
+    }
+  }
+
+  // Puts through member `via`; a member that has not heard from the
+  // leader yet (just started or restarted) refuses with "no leader", which
+  // applied nothing, so the put is tried again.
+  void PutKeys(int via, const std::string& prefix, int n) {
+    for (int k = 0; k < n; ++k) {
+      CommandResult put;
+      Eventually(
+          [&] {
+            put = Through(via).Run(absl::StrCat("put ", prefix, k, " v", k));
+            return put.exit_code == 0 ||
+                   put.output.find("no leader") == std::string::npos;
+          },
+          10);
+      ASSERT_EQ(put.exit_code, 0) << put.output << cluster_->LogTail(via);
+    }
+  }
+
+  // `etcdctl member add` for the new member `i` (as a learner if asked).
+  void AddThroughEtcdctl(int i, bool learner) {
+    const Member& m = cluster_->member(i);
+    CommandResult add = All().Run(absl::StrCat(
+        "member add ", m.name, " --peer-urls=http://127.0.0.1:", m.peer_port,
+        learner ? " --learner" : ""));
+    ASSERT_EQ(add.exit_code, 0) << add.output;
+    EXPECT_NE(add.output.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""),
+              std::string::npos)
+        << add.output;
+  }
+};
+
+TEST_F(MembershipTest, MemberListThroughEveryMember) {
+  StartCluster();
+  for (int i = 0; i < 3; ++i) {
+    // Each member publishes its name and client URLs through the log.
+    absl::StatusOr<etcdserverpb::MemberListResponse> list;
+    ASSERT_TRUE(Eventually([&] {
+      list = Members(i);
+      if (!list.ok() || list->members_size() != 3) return false;
+      for (const etcdserverpb::Member& m : list->members()) {
+        if (m.clienturls_size() == 0) return false;
+      }
+      return true;
+    })) << (list.ok() ? list->DebugString() : list.status().ToString());
+    for (int j = 0; j < 3; ++j) {
+      const Member& want = cluster_->member(j);
+      bool found = false;
+      for (const etcdserverpb::Member& m : list->members()) {
+        if (m.name() != want.name) continue;
+        found = true;
+        EXPECT_NE(m.id(), 0u);
+        EXPECT_FALSE(m.islearner());
+        ASSERT_EQ(m.peerurls_size(), 1);
+        EXPECT_EQ(m.peerurls(0),
+                  absl::StrCat("http://127.0.0.1:", want.peer_port));
+        ASSERT_EQ(m.clienturls_size(), 1);
+        EXPECT_EQ(m.clienturls(0),
+                  absl::StrCat("http://127.0.0.1:", want.client_port));
+      }
+      EXPECT_TRUE(found) << want.name << " through member " << i;
+    }
+    EXPECT_NE(list->header().cluster_id(), 0u);
+  }
+}
+
+TEST_F(MembershipTest, AddedMemberJoinsAndServesTheData) {
+  StartCluster();
+  PutKeys(0, "before", 20);
+  const int added = cluster_->AddMember();
+  AddThroughEtcdctl(added, /*learner=*/false);
+  ASSERT_TRUE(cluster_->Start(added).ok());
+  // It joins the existing cluster (not a new one of its own) and catches up.
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(added).find("before19") != std::string::npos;
+  })) << cluster_->LogTail(added);
+  PutKeys(added, "after", 5);  // it serves writes too
+  ExpectConvergedAmong({0, 1, 2, added});
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(0);
+    if (!list.ok() || list->members_size() != 4) return false;
+    for (const etcdserverpb::Member& m : list->members()) {
+      if (m.name() == cluster_->member(added).name) return true;
+    }
+    return false;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  // Same cluster id everywhere, the new member included.
+  auto status = Through(added).Json<etcdserverpb::RangeResponse>("get after0");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->header().cluster_id(), list->header().cluster_id());
+
+  // Restarts keep the membership: the joined member with the same command
+  // line (its data dir wins over --initial-cluster-state=existing), then
+  // an original member, which must still list all four.
+  cluster_->Signal(added, SIGTERM);
+  PutKeys(0, "while_down", 3);
+  ASSERT_TRUE(cluster_->Start(added).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(added).find("while_down2") != std::string::npos;
+  })) << cluster_->LogTail(added);
+  cluster_->Signal(1, SIGTERM);
+  ASSERT_TRUE(cluster_->Start(1).ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<etcdserverpb::MemberListResponse> after = Members(1);
+    return after.ok() && after->members_size() == 4;
+  })) << cluster_->LogTail(1);
+  // Once it hears from the leader again, it serves writes.
+  ASSERT_TRUE(Eventually([&] {
+    return Through(1).Run("put restarted yes").exit_code == 0;
+  })) << cluster_->LogTail(1);
+  ExpectConvergedAmong({0, 1, 2, added});
+}
+
+TEST_F(MembershipTest, LearnerAddedThenPromoted) {
+  StartCluster();
+  PutKeys(0, "k", 10);
+  const int learner = cluster_->AddMember();
+  AddThroughEtcdctl(learner, /*learner=*/true);
+  ASSERT_TRUE(cluster_->Start(learner).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(learner).find("k9") != std::string::npos;
+  })) << cluster_->LogTail(learner);
+  const uint64_t id = IdOf(learner, 0);
+  ASSERT_NE(id, 0u);
+  {
+    absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(0);
+    ASSERT_TRUE(list.ok());
+    for (const etcdserverpb::Member& m : list->members()) {
+      EXPECT_EQ(m.islearner(), m.id() == id) << m.DebugString();
+    }
+  }
+  // Promoting a voter is refused with etcd's words.
+  CommandResult voter = All().Run(absl::StrCat(
+      "member promote ", absl::Hex(IdOf(0, 0))));
+  EXPECT_NE(voter.exit_code, 0);
+  EXPECT_NE(voter.output.find("can only promote a learner member"),
+            std::string::npos)
+      << voter.output;
+  // Asked through a follower, which hands it to the leader: the leader
+  // checks that the learner is in sync, then promotes it.
+  CommandResult promote;
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(5));
+    if (!leader.ok()) return false;
+    promote = Through((*leader + 1) % 3)
+                  .Run(absl::StrCat("member promote ", absl::Hex(id)));
+    return promote.exit_code == 0;
+  })) << promote.output;
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(learner);
+    if (!list.ok() || list->members_size() != 4) return false;
+    for (const etcdserverpb::Member& m : list->members()) {
+      if (m.islearner()) return false;
+    }
+    return true;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  PutKeys(learner, "voter", 3);
+  ExpectConvergedAmong({0, 1, 2, learner});
+}
+
+TEST_F(MembershipTest, RemoveAFollowerThenTheLeader) {
+  StartCluster();
+  PutKeys(0, "k", 10);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int follower = (*leader + 1) % 3;
+  const int other = (*leader + 2) % 3;
+  const uint64_t follower_id = IdOf(follower, *leader);
+  ASSERT_NE(follower_id, 0u);
+
+  CommandResult remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(follower_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(follower);
+  // The removed member stops by itself once it learns of its removal.
+  EXPECT_TRUE(Eventually([&] { return !cluster_->Running(follower); }))
+      << cluster_->LogTail(follower);
+  EXPECT_NE(cluster_->LogTail(follower).find("permanently removed"),
+            std::string::npos)
+      << cluster_->LogTail(follower);
+  PutKeys(*leader, "two", 5);
+  ExpectConvergedAmong({*leader, other});
+
+  // Now the leader removes itself: it steps down once the change applies
+  // and the last member goes on alone.
+  const uint64_t leader_id = IdOf(*leader, *leader);
+  remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(leader_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(*leader);
+  EXPECT_TRUE(Eventually([&] { return !cluster_->Running(*leader); }))
+      << cluster_->LogTail(*leader);
+  absl::StatusOr<etcdserverpb::MemberListResponse> list;
+  ASSERT_TRUE(Eventually([&] {
+    list = Members(other);
+    return list.ok() && list->members_size() == 1;
+  })) << (list.ok() ? list->DebugString() : list.status().ToString());
+  ASSERT_TRUE(Eventually([&] {
+    return Through(other).Run("put alone yes").exit_code == 0;
+  })) << cluster_->LogTail(other);
+  const std::string dump = Dump(other);
+  EXPECT_NE(dump.find("k9"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("two4"), std::string::npos) << dump;
+  EXPECT_NE(HashKV(other).find("\"hash\":"), std::string::npos);
+}
+
+TEST_F(MembershipTest, UpdatedPeerUrlIsWherePeersFindTheMember) {
+  StartCluster();
+  PutKeys(0, "k", 5);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int moved = (*leader + 1) % 3;
+  const uint64_t id = IdOf(moved, *leader);
+  ASSERT_NE(id, 0u);
+  const uint16_t port = FreePort();
+  CommandResult update = Through(*leader).Run(absl::StrCat(
+      "member update ", absl::Hex(id), " --peer-urls=http://127.0.0.1:", port));
+  ASSERT_EQ(update.exit_code, 0) << update.output;
+  // The member moves to the new port; the others reach it there (only the
+  // replicated list knows it) and it catches up on what it missed.
+  cluster_->Signal(moved, SIGTERM);
+  cluster_->SetPeerPort(moved, port);
+  PutKeys(*leader, "while_moving", 5);
+  ASSERT_TRUE(cluster_->Start(moved).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(moved).find("while_moving4") != std::string::npos;
+  })) << cluster_->LogTail(moved);
+  absl::StatusOr<etcdserverpb::MemberListResponse> list = Members(moved);
+  ASSERT_TRUE(list.ok()) << list.status();
+  bool found = false;
+  for (const etcdserverpb::Member& m : list->members()) {
+    if (m.id() != id) continue;
+    found = true;
+    ASSERT_EQ(m.peerurls_size(), 1);
+    EXPECT_EQ(m.peerurls(0), absl::StrCat("http://127.0.0.1:", port));
+  }
+  EXPECT_TRUE(found);
+  // The leader's transport follows the replicated list to the new URL.
+  EXPECT_NE(cluster_->LogTail(*leader).find(
+                absl::StrCat("url=http://127.0.0.1:", port)),
+            std::string::npos)
+      << cluster_->LogTail(*leader);
+  ExpectConvergedAmong({0, 1, 2});
+}
+
+TEST_F(MembershipTest, RemovedMemberReplacedAtTheSameAddress) {
+  StartCluster();
+  PutKeys(0, "k", 5);
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int replaced = (*leader + 1) % 3;
+  const uint64_t old_id = IdOf(replaced, *leader);
+  ASSERT_NE(old_id, 0u);
+  CommandResult remove = Through(*leader).Run(
+      absl::StrCat("member remove ", absl::Hex(old_id)));
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  cluster_->MarkRemoved(replaced);
+  ASSERT_TRUE(Eventually([&] { return !cluster_->Running(replaced); }));
+  PutKeys(*leader, "two", 3);
+  // The operator's usual replacement: same URLs, an empty data dir, a new
+  // member id (etcd mixes the time into it).
+  absl::SleepFor(absl::Seconds(1));
+  cluster_->Rejoin(replaced);
+  AddThroughEtcdctl(replaced, /*learner=*/false);
+  ASSERT_TRUE(cluster_->Start(replaced).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Dump(replaced).find("two2") != std::string::npos;
+  })) << cluster_->LogTail(replaced);
+  const uint64_t new_id = IdOf(replaced, *leader);
+  EXPECT_NE(new_id, 0u);
+  EXPECT_NE(new_id, old_id);
+  PutKeys(replaced, "three", 2);
+  ExpectConvergedAmong({0, 1, 2});
 }
 
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {

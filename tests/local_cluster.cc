@@ -74,6 +74,7 @@ std::vector<std::string> LocalCluster::Args(int i) const {
   const Member& m = members_[i];
   std::vector<std::string> cluster;
   for (const Member& other : members_) {
+    if (other.removed && &other != &m) continue;
     cluster.push_back(
         absl::StrCat(other.name, "=http://127.0.0.1:", other.peer_port));
   }
@@ -91,8 +92,28 @@ std::vector<std::string> LocalCluster::Args(int i) const {
       "--heartbeat-interval=50",
       "--election-timeout=500",
   };
+  if (m.joining) args.push_back("--initial-cluster-state=existing");
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
   return args;
+}
+
+void LocalCluster::Rejoin(int i) {
+  Member& m = members_[i];
+  RunCommand("rm -rf '" + m.data_dir + "'");
+  m.removed = false;
+  m.joining = true;
+}
+
+int LocalCluster::AddMember() {
+  Member m;
+  m.name = absl::StrCat("m", members_.size());
+  m.client_port = FreePort();
+  m.peer_port = FreePort();
+  m.data_dir = absl::StrCat(root_, "/", m.name, ".etcdpp");
+  m.log_path = absl::StrCat(root_, "/", m.name, ".log");
+  m.joining = true;
+  members_.push_back(m);
+  return size() - 1;
 }
 
 absl::Status LocalCluster::StartAll() {

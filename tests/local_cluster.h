@@ -30,6 +30,11 @@ struct Member {
   std::string data_dir;
   std::string log_path;
   pid_t pid = -1;
+  // Started with --initial-cluster-state=existing (added by AddMember).
+  bool joining = false;
+  // Removed from the cluster: left out of the --initial-cluster of members
+  // started later.
+  bool removed = false;
 
   std::string endpoint() const;
 };
@@ -43,6 +48,17 @@ class LocalCluster {
   ~LocalCluster();
 
   absl::Status StartAll();
+  // A new member, not started yet, that joins the running cluster: its
+  // --initial-cluster lists the members not removed and itself, with
+  // --initial-cluster-state=existing. Returns its index.
+  int AddMember();
+  void MarkRemoved(int i) { members_[i].removed = true; }
+  // A removed member comes back as a new one at the same addresses: an
+  // empty data dir, started with --initial-cluster-state=existing.
+  void Rejoin(int i);
+  // Member i listens for (and advertises) peers on `port` from its next
+  // start (after `etcdctl member update`).
+  void SetPeerPort(int i, uint16_t port) { members_[i].peer_port = port; }
   absl::Status Start(int i);
   // Sends `signal` (SIGKILL, SIGTERM, SIGSTOP, SIGCONT); waits for the
   // process to end for SIGKILL and SIGTERM.

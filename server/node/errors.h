@@ -27,6 +27,56 @@ inline absl::Status TooManyRequestsError() {
   return absl::ResourceExhaustedError("etcdserver: too many requests");
 }
 
+
+// Membership errors (etcd's rpctypes ErrGRPCMember* and friends).
+inline absl::Status MemberExistError() {
+  return absl::FailedPreconditionError("etcdserver: member ID already exist");
+}
+inline absl::Status PeerUrlExistError() {
+  return absl::FailedPreconditionError("etcdserver: Peer URLs already exists");
+}
+inline absl::Status MemberNotFoundError() {
+  return absl::NotFoundError("etcdserver: member not found");
+}
+inline absl::Status MemberBadUrlsError() {
+  return absl::InvalidArgumentError(
+      "etcdserver: given member URLs are invalid");
+}
+inline absl::Status MemberNotLearnerError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: can only promote a learner member");
+}
+inline absl::Status LearnerNotReadyError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: can only promote a learner member which is in sync with "
+      "leader");
+}
+inline absl::Status TooManyLearnersError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: too many learner members in cluster");
+}
+inline absl::Status NotEnoughStartedMembersError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: re-configuration failed due to not enough started "
+      "members");
+}
+inline absl::Status UnhealthyError() {
+  return absl::UnavailableError("etcdserver: unhealthy cluster");
+}
+inline absl::Status NotLeaderError() {
+  return absl::UnavailableError("etcdserver: not leader");
+}
+// The halt status of a member that applied its own removal: a clean stop,
+// not a failure.
+inline absl::Status MemberRemovedError() {
+  return absl::FailedPreconditionError(
+      "etcdserver: the member has been permanently removed from the cluster");
+}
+inline bool IsMemberRemoved(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kFailedPrecondition &&
+         status.message() == MemberRemovedError().message();
+}
+
 }  // namespace etcdpp::server
 
 #endif  // ETCDPP_SERVER_NODE_ERRORS_H_

@@ -65,6 +65,10 @@ absl::Status Node::Recover() {
     return s;
   }
   if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  if (!state->snapshot.has_value()) {
+    members_ = MembersOfConfState(snapshot.metadata().conf_state(),
+                                  options_.initial_members);
+  }
   if (absl::Status s = raft_storage_.Append(std::move(state->entries));
       !s.ok()) {
     return s;
@@ -105,8 +109,17 @@ void Node::LogRecoveryWarnings(const storage::RecoveredState& state) const {
 // returns its index.
 absl::StatusOr<uint64_t> Node::RestoreSnapshotFile(
     const storage::SnapshotFile& file, raftpb::Snapshot* snapshot) {
+  absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file.body);
+  if (!body.ok()) {
+    return absl::DataLossError(absl::StrCat("node: snapshot ", file.name, ": ",
+                                            body.status().message()));
+  }
+  members_ = body->members.has_value()
+                 ? *body->members
+                 : MembersOfConfState(file.metadata.conf_state(),
+                                      options_.initial_members);
   kv::SnapshotReader reader(options_.applier);
-  absl::Status added = reader.Add(file.body);
+  absl::Status added = reader.Add(body->kv);
   absl::StatusOr<kv::RestoredState> restored =
       added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
   if (!restored.ok()) {
@@ -136,8 +149,7 @@ absl::Status Node::Bootstrap() {
   }
   if (options_.initial_voters.empty()) {
     return absl::FailedPreconditionError(
-        "data dir was never bootstrapped and --initial-cluster-state is "
-        "existing: joining a running cluster is not supported yet");
+        "data dir was never bootstrapped and no initial cluster is given");
   }
   storage::WalMetadata member{member_id_, cluster_id_};
   absl::StatusOr<std::unique_ptr<storage::Wal>> wal =
@@ -147,8 +159,12 @@ absl::Status Node::Bootstrap() {
   raftpb::Snapshot snapshot;
   if (absl::Status s = RecordInitialMembership(&snapshot); !s.ok()) return s;
   if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) return s;
+  // A member joining a running cluster starts from the other members as
+  // the configuration; the leader's log (or snapshot) then adds it.
+  members_ = MembersOfConfState(snapshot.metadata().conf_state(),
+                                options_.initial_members);
   Log(base::LogLevel::kInfo,
-      absl::StrCat("msg=\"bootstrapping new cluster\" voters=",
+      absl::StrCat("msg=\"bootstrapping member\" voters=",
                    options_.initial_voters.size()));
   return StartRaft(/*applied=*/0);
 }
@@ -165,6 +181,9 @@ absl::Status Node::RecordInitialMembership(raftpb::Snapshot* snapshot) {
   std::vector<uint64_t> voters = options_.initial_voters;
   std::sort(voters.begin(), voters.end());
   for (uint64_t id : voters) conf->add_voters(id);
+  std::vector<uint64_t> learners = options_.initial_learners;
+  std::sort(learners.begin(), learners.end());
+  for (uint64_t id : learners) conf->add_learners(id);
   storage::WalBatch batch;
   batch.snapshot = snapshot->metadata();
   bootstrap_batch_ = wal_->Append(batch);
@@ -263,6 +282,7 @@ void Node::Tick() {
   MaybeAutoCompact();
   LeaseTick();
   ExpireRequests();
+  MaybePublishAttributes();
   MaybeStartReadRound();
   Pump();
 }
@@ -357,6 +377,7 @@ void Node::Pump() {
     const uint64_t id = wal_->Append(batch);
     in_flight_ = InFlight{std::move(ready), id};
   }
+  if (removed_ && !halted_) FinishRemoval();
 }
 
 void Node::FinishReady(raft::Ready ready) {
@@ -405,6 +426,7 @@ void Node::ApplyNormal(const raftpb::Entry& entry) {
     MaybePromoteLessor(entry.term());
     return;
   }
+  if (IsAttributesEntry(entry.data())) return ApplyAttributes(entry);
   kvpb::InternalRequest request;
   if (!request.ParseFromString(entry.data())) {
     return Halt(absl::DataLossError(absl::StrCat(
@@ -432,7 +454,15 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
       return Halt(absl::DataLossError(absl::StrCat(
           "node: committed conf change ", entry.index(), " does not parse")));
     }
-    conf = raw_->ApplyConfChange(change);
+    // Checked again against the replicated member list, as etcd does: a
+    // change that raced another one, or a duplicated proposal, is applied
+    // as no change at all (node id 0), on every replica alike.
+    const absl::Status valid = ValidateConfChange(change);
+    raftpb::ConfChange effective = change;
+    if (!valid.ok()) effective.set_node_id(0);
+    conf = raw_->ApplyConfChange(effective);
+    if (conf.ok()) conf_state_ = *conf;
+    OnConfChangeApplied(change, conf.status(), valid);
   } else {
     raftpb::ConfChangeV2 change;
     if (!change.ParseFromString(entry.data())) {
@@ -455,6 +485,7 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
 
 void Node::Emit(raftpb::Message message) {
   if (message.type() == raftpb::MsgSnap) {
+    if (!SnapshotServesPeer(message)) return;
     // The raft snapshot carries the file name only; the driver streams
     // the file after the message.
     std::string file_name = message.snapshot().data();
@@ -472,10 +503,12 @@ uint64_t Node::SubmitOwn(storage::DiskOp op) {
 }
 
 void Node::MaybeTakeSnapshot() {
-  if (halted_ || snapshot_save_.has_value() || applied_index_ == 0 ||
-      applied_index_ - snapshot_index_ < options_.snapshot_count) {
+  if (halted_ || snapshot_save_.has_value() || applied_index_ == 0) return;
+  if (applied_index_ - snapshot_index_ < options_.snapshot_count &&
+      !(snapshot_for_new_member_ && applied_index_ > snapshot_index_)) {
     return;
   }
+  snapshot_for_new_member_ = false;
   absl::StatusOr<uint64_t> term = raft_storage_.Term(applied_index_);
   if (!term.ok()) return;  // not in the log any more: a snapshot covers it
   raftpb::SnapshotMetadata metadata;
@@ -483,7 +516,8 @@ void Node::MaybeTakeSnapshot() {
   metadata.set_term(*term);
   *metadata.mutable_conf_state() = conf_state_;
   // Between applies, so the state cannot change under the writer.
-  std::string body;
+  // The member list, then the kv state (membership.h).
+  std::string body = EncodeSnapshotBody(members_, "");
   kv::SnapshotWriter writer(*applier_, applied_index_);
   for (std::string chunk; writer.Next(&chunk);) body += chunk;
   const std::vector<uint64_t> ops =
@@ -585,8 +619,11 @@ void Node::SnapshotReceived(raftpb::Message message, std::string file_name) {
       storage::DecodeSnapshotFile(name, *data);
   data->clear();
   if (!file.ok()) return drop(std::string(file.status().message()));
+  absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file->body);
+  if (!body.ok()) return drop(std::string(body.status().message()));
   kv::SnapshotReader reader(options_.applier);
-  absl::Status added = reader.Add(file->body);
+  absl::Status added = reader.Add(body->kv);
+  std::optional<MemberSet> members = std::move(body->members);
   file->body.clear();
   absl::StatusOr<kv::RestoredState> restored =
       added.ok() ? reader.Finish() : absl::StatusOr<kv::RestoredState>(added);
@@ -603,7 +640,8 @@ void Node::SnapshotReceived(raftpb::Message message, std::string file_name) {
   message.mutable_snapshot()->set_data(name);
   *message.mutable_snapshot()->mutable_metadata() = file->metadata;
   received_ = ReceivedSnapshot{std::move(message),
-                               std::move(restored->applier), last, false};
+                               std::move(restored->applier),
+                               std::move(members), last, false};
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"received snapshot\" file=", name));
 }
@@ -621,17 +659,25 @@ void Node::OnReceivedSnapshotDurable() {
 void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   const uint64_t index = snapshot.metadata().index();
   std::unique_ptr<kv::Applier> applier;
+  std::optional<MemberSet> members;
   if (received_.has_value() &&
       received_->message.snapshot().metadata().index() == index &&
       received_->message.snapshot().metadata().term() ==
           snapshot.metadata().term()) {
     applier = std::move(received_->applier);
+    members = std::move(received_->members);
   } else {
     absl::StatusOr<storage::SnapshotFile> file =
         storage::LoadSnapshotFile(*disk_, snapshot.data());
     if (!file.ok()) return Halt(file.status());
+    absl::StatusOr<SnapshotBody> body = DecodeSnapshotBody(file->body);
+    if (!body.ok()) return Halt(body.status());
+    members = std::move(body->members);
+    kv::SnapshotReader reader(options_.applier);
+    absl::Status added = reader.Add(body->kv);
     absl::StatusOr<kv::RestoredState> restored =
-        kv::RestoreSnapshot({file->body}, options_.applier);
+        added.ok() ? reader.Finish()
+                   : absl::StatusOr<kv::RestoredState>(added);
     if (!restored.ok()) return Halt(restored.status());
     applier = std::move(restored->applier);
   }
@@ -644,6 +690,9 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   applied_index_ = index;
   snapshot_index_ = index;
   conf_state_ = snapshot.metadata().conf_state();
+  SetMembers(members.has_value()
+                 ? *std::move(members)
+                 : MembersOfConfState(conf_state_, members_.List()));
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"restored received snapshot\" index=", index,
                    " term=", snapshot.metadata().term()));

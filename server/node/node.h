@@ -55,6 +55,7 @@
 #include "raft/raw_node.h"
 #include "raft/storage.h"
 #include "server/node/auto_compactor.h"
+#include "server/node/membership.h"
 #include "server/storage/data_dir.h"
 #include "server/storage/disk.h"
 #include "server/storage/wal.h"
@@ -67,6 +68,20 @@ struct NodeOptions {
   // The voters of a new cluster, this member among them. Read only when the
   // data dir holds no WAL yet (bootstrap); an existing WAL always wins.
   std::vector<uint64_t> initial_voters;
+  // Learners of the starting configuration: only a member joining a
+  // running cluster, which starts from the member list a peer gave it.
+  std::vector<uint64_t> initial_learners;
+  // The members --initial-cluster names (id, name, peer URLs), for the
+  // replicated member list of a new cluster or of a member joining one.
+  // Read at bootstrap, and at recovery when no snapshot holds the list.
+  // Members of initial_voters missing here are listed by id only.
+  std::vector<etcdserverpb::Member> initial_members;
+  // This member's attributes as its flags give them (--name,
+  // --advertise-client-urls). While the replicated list differs, the node
+  // publishes them through the log (as etcd's publish does) once a leader
+  // is known. Empty: nothing to publish.
+  std::string name;
+  std::vector<std::string> client_urls;
 
   int election_ticks = 10;
   int heartbeat_ticks = 1;
@@ -109,6 +124,10 @@ struct ClientReply {
   absl::Status status;
   kvpb::InternalResponse response;
   etcdserverpb::ResponseHeader header;
+  // Membership requests: the member concerned (for an add: the new one)
+  // and the member list once the change applied.
+  etcdserverpb::Member member;
+  std::vector<etcdserverpb::Member> members;
 };
 
 // A raft MsgSnap to stream to message.to() followed by the snapshot file
@@ -126,6 +145,9 @@ struct NodeOutput {
   std::vector<SnapshotToSend> snapshots;
   // Changes applied, in revision order, for watchers.
   std::vector<mvccpb::Event> events;
+  // Peers to connect to, reconnect to or drop, in the order the changes
+  // applied (and after a restored snapshot). Never this member itself.
+  std::vector<PeerChange> peer_changes;
   // Set once: the node hit a fatal condition (a failed fsync, corruption)
   // and must stop. Every later input is ignored.
   std::optional<absl::Status> halt;
@@ -184,6 +206,26 @@ class Node {
                        const etcdserverpb::LeaseTimeToLiveRequest& request);
   // The leases of the local state (any member), soonest expiry first.
   void LeaseLeases(uint64_t request_id);
+  // Membership requests (etcd's Cluster service), answered by request id
+  // once the conf change applies, with ClientReply.members set. At most
+  // one change is in flight at a time. Each one is checked first against
+  // the local member list (and, on the leader, raft's progress), with
+  // etcd's errors (server/node/errors.h).
+  // Adds member.id() with its peer URLs, as a learner if member.islearner().
+  void AddMember(uint64_t request_id, etcdserverpb::Member member);
+  // Makes a learner a voter; the leader refuses while its log lags.
+  void PromoteMember(uint64_t request_id, uint64_t id);
+  // Removes a member, possibly this one: a member that applies its own
+  // removal hands leadership away if it leads, then halts with
+  // MemberRemovedError() (a clean stop).
+  void RemoveMember(uint64_t request_id, uint64_t id);
+  void UpdateMember(uint64_t request_id, uint64_t id,
+                    std::vector<std::string> peer_urls);
+  // The member list as of the applied index.
+  const MemberSet& Members() const { return members_; }
+  // The peers the driver must connect to right after Open (every member
+  // but this one); later changes come as NodeOutput.peer_changes.
+  std::vector<PeerChange> Peers() const { return members_.Peers(member_id_); }
 
   // Output, drained by the driver after each input.
   NodeOutput TakeOutput();
@@ -202,6 +244,7 @@ class Node {
   struct PendingWrite {
     uint64_t request_id;
     int64_t deadline_tick;
+    bool membership = false;  // a conf change (at most one at a time)
   };
   struct PendingRead {
     uint64_t request_id;
@@ -229,6 +272,7 @@ class Node {
   struct ReceivedSnapshot {
     raftpb::Message message;
     std::unique_ptr<kv::Applier> applier;
+    std::optional<MemberSet> members;
     uint64_t last_op = 0;
     bool stepped = false;
   };
@@ -251,6 +295,22 @@ class Node {
   void ApplyEntries(const std::vector<raftpb::Entry>& entries);
   void ApplyNormal(const raftpb::Entry& entry);
   void ApplyConfChange(const raftpb::Entry& entry);
+
+  // Membership (node_membership.cc).
+  absl::Status CheckMemberChange(const raftpb::ConfChange& change) const;
+  absl::Status CheckPromotion(uint64_t id) const;
+  absl::Status CheckRemoval(uint64_t id) const;
+  void ProposeMemberChange(uint64_t request_id, raftpb::ConfChange change);
+  absl::Status ValidateConfChange(const raftpb::ConfChange& change) const;
+  // raft_status: raft's verdict; valid: ValidateConfChange's.
+  void OnConfChangeApplied(const raftpb::ConfChange& change,
+                           const absl::Status& raft_status,
+                           const absl::Status& valid);
+  void SetMembers(MemberSet members);
+  void MaybePublishAttributes();
+  void ApplyAttributes(const raftpb::Entry& entry);
+  void FinishRemoval();
+  bool SnapshotServesPeer(const raftpb::Message& message);
 
   // Snapshots.
   void MaybeTakeSnapshot();
@@ -317,6 +377,14 @@ class Node {
   std::optional<InFlight> in_flight_;
   // The membership as of applied_index_, for snapshot metadata.
   raftpb::ConfState conf_state_;
+  // The member list as of applied_index_ (with conf_state_).
+  MemberSet members_;
+  // This member applied its own removal: it stops after this Ready.
+  bool removed_ = false;
+  // A member added after the newest snapshot needs one that lists it.
+  bool snapshot_for_new_member_ = false;
+  // The tick before which the node does not publish its attributes again.
+  int64_t next_publish_tick_ = 0;
   // The index of the newest snapshot in raft's storage.
   uint64_t snapshot_index_ = 0;
   std::optional<SnapshotSave> snapshot_save_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/node/errors.h"
 #include "server/storage/mem_disk.h"
 
 namespace etcdpp::server {
@@ -53,6 +54,20 @@ class Cluster {
     options.member_id = id;
     options.cluster_id = 77;
     options.initial_voters = ids_;
+    if (auto it = join_voters_.find(id); it != join_voters_.end()) {
+      options.initial_voters = it->second;
+    }
+    for (uint64_t member : ids_) {
+      etcdserverpb::Member m;
+      m.set_id(member);
+      m.set_name("n" + std::to_string(member));
+      m.add_peerurls(PeerUrl(member));
+      options.initial_members.push_back(std::move(m));
+    }
+    if (publish_) {
+      options.name = "n" + std::to_string(id);
+      options.client_urls = {"http://n" + std::to_string(id) + ":2379"};
+    }
     options.seed = id * 1000 + (++opens_);
     options.request_timeout_ticks = 50;
     options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
@@ -64,6 +79,27 @@ class Cluster {
     ASSERT_TRUE(node.ok()) << node.status();
     nodes_[id] = std::move(*node);
   }
+
+  static std::string PeerUrl(uint64_t id) {
+    return "http://n" + std::to_string(id) + ":2380";
+  }
+
+  // Starts a new member that joins the running cluster (as
+  // --initial-cluster-state=existing): its raft starts from the members
+  // there are now, and the leader's log adds it.
+  void Join(uint64_t id) {
+    join_voters_[id] = ids_;
+    ids_.push_back(id);
+    disks_[id] = std::make_unique<storage::MemDisk>("disk-" +
+                                                    std::to_string(id));
+    Open(id);
+  }
+  // Members publish their name and client URLs (set before they open).
+  void Publish(bool on) { publish_ = on; }
+  const std::vector<PeerChange>& peer_changes(uint64_t id) {
+    return peer_changes_[id];
+  }
+  const absl::Status& halt(uint64_t id) { return halts_[id]; }
 
   // Crash: unsynced data is lost and the process state is gone.
   void Crash(uint64_t id) {
@@ -106,7 +142,10 @@ class Cluster {
   uint64_t Leader() {
     for (int i = 0; i < 100; ++i) {
       for (uint64_t id : ids_) {
-        if (up(id) && node(id).GetStatus().is_leader) return id;
+        if (up(id) && !isolated_.contains(id) && !node(id).halted() &&
+            node(id).GetStatus().is_leader) {
+          return id;
+        }
       }
       Tick();
     }
@@ -151,6 +190,9 @@ class Cluster {
                !out.snapshots.empty();
     for (ClientReply& r : out.replies) replies_[id][r.request_id] = std::move(r);
     if (out.halt.has_value()) halts_[id] = *out.halt;
+    for (PeerChange& p : out.peer_changes) {
+      peer_changes_[id].push_back(std::move(p));
+    }
     for (const raftpb::Message& m : out.messages) {
       if (!up(m.to()) || isolated_.contains(m.to()) || isolated_.contains(id)) {
         continue;
@@ -195,6 +237,9 @@ class Cluster {
   std::map<uint64_t, std::map<uint64_t, ClientReply>> replies_;
   std::map<uint64_t, absl::Status> halts_;
   std::set<uint64_t> isolated_;
+  std::map<uint64_t, std::vector<uint64_t>> join_voters_;
+  std::map<uint64_t, std::vector<PeerChange>> peer_changes_;
+  bool publish_ = false;
   int opens_ = 0;
   uint64_t snapshot_count_;
   uint64_t catchup_;
@@ -629,6 +674,359 @@ TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(c.node(id).applier().lessor().Find(42), nullptr) << id;
   }
+}
+
+}  // namespace
+}  // namespace etcdpp::server
+
+// ---- Membership ---------------------------------------------------------------
+
+namespace etcdpp::server {
+namespace {
+
+etcdserverpb::Member NewMember(uint64_t id, bool learner = false) {
+  etcdserverpb::Member m;
+  m.set_id(id);
+  m.add_peerurls(Cluster::PeerUrl(id));
+  m.set_islearner(learner);
+  return m;
+}
+
+std::vector<uint64_t> Ids(const Node& node) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, m] : node.Members().members()) ids.push_back(id);
+  return ids;
+}
+
+bool HasPeerChange(Cluster& c, uint64_t at, uint64_t peer, bool removed) {
+  for (const PeerChange& p : c.peer_changes(at)) {
+    if (p.id == peer && p.removed == removed) return true;
+  }
+  return false;
+}
+
+// Proposes puts on `at` and settles after each; all must succeed.
+void Write(Cluster& c, uint64_t at, uint64_t first_request, int n) {
+  for (int i = 0; i < n; ++i) {
+    const uint64_t rid = first_request + i;
+    c.node(at).Propose(rid, PutRequest("key" + std::to_string(i % 5),
+                                       "v" + std::to_string(rid)));
+    c.Settle();
+    ASSERT_TRUE(c.replies(at).contains(rid)) << rid;
+    ASSERT_TRUE(c.replies(at)[rid].status.ok()) << c.replies(at)[rid].status;
+  }
+}
+
+TEST(NodeMembershipTest, AddAFourthMemberThatCatchesUp) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  Write(c, leader, 1, 8);
+  EXPECT_EQ(Ids(c.node(leader)), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(c.node(leader).Members().Find(2)->peerurls(0), Cluster::PeerUrl(2));
+
+  c.node(leader).AddMember(100, NewMember(4));
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader).contains(100));
+  const ClientReply& added = c.replies(leader)[100];
+  ASSERT_TRUE(added.status.ok()) << added.status;
+  EXPECT_EQ(added.member.id(), 4u);
+  EXPECT_EQ(added.members.size(), 4u);
+  EXPECT_TRUE(HasPeerChange(c, leader, 4, /*removed=*/false));
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(Ids(c.node(id)), (std::vector<uint64_t>{1, 2, 3, 4})) << id;
+  }
+
+  c.Join(4);
+  c.Tick(5);
+  EXPECT_EQ(c.Hash(4), c.Hash(leader));
+  EXPECT_EQ(Ids(c.node(4)), (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(c.node(4).Members(), c.node(leader).Members());
+  EXPECT_FALSE(c.node(4).Members().Find(4)->islearner());
+  // The new member's peers: the three others, from the replicated list.
+  EXPECT_EQ(c.node(4).Peers().size(), 3u);
+  // It counts in the quorum now: writes still commit, and reach it.
+  Write(c, leader, 200, 3);
+  c.Tick(2);
+  EXPECT_EQ(c.Hash(4), c.Hash(leader));
+  for (uint64_t id : {1, 2, 3, 4}) c.node(id).CheckInvariants();
+}
+
+TEST(NodeMembershipTest, RefusesBadChangesWithEtcdErrors) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  auto status = [&](uint64_t rid) {
+    c.Settle();
+    EXPECT_TRUE(c.replies(leader).contains(rid)) << rid;
+    return c.replies(leader)[rid].status;
+  };
+  c.node(leader).AddMember(1, NewMember(2));
+  EXPECT_EQ(status(1).message(), "etcdserver: member ID already exist");
+  etcdserverpb::Member same_url = NewMember(9);
+  same_url.set_peerurls(0, Cluster::PeerUrl(3));
+  c.node(leader).AddMember(2, same_url);
+  EXPECT_EQ(status(2).message(), "etcdserver: Peer URLs already exists");
+  c.node(leader).RemoveMember(3, 42);
+  EXPECT_EQ(status(3).message(), "etcdserver: member not found");
+  EXPECT_EQ(status(3).code(), absl::StatusCode::kNotFound);
+  c.node(leader).PromoteMember(4, 2);
+  EXPECT_EQ(status(4).message(),
+            "etcdserver: can only promote a learner member");
+  c.node(leader).UpdateMember(5, 2, {Cluster::PeerUrl(1)});
+  EXPECT_EQ(status(5).message(), "etcdserver: Peer URLs already exists");
+  // Only one change at a time: the second one, proposed before the first
+  // applied, is refused.
+  c.node(leader).AddMember(6, NewMember(4));
+  c.node(leader).AddMember(7, NewMember(5));
+  c.Settle();
+  EXPECT_TRUE(c.replies(leader)[6].status.ok()) << c.replies(leader)[6].status;
+  EXPECT_EQ(c.replies(leader)[7].status.message(),
+            "etcdserver: unhealthy cluster");
+  // A second learner is one too many (etcd allows one).
+  c.node(leader).AddMember(8, NewMember(5, /*learner=*/true));
+  EXPECT_TRUE(status(8).ok()) << status(8);
+  c.node(leader).AddMember(9, NewMember(6, /*learner=*/true));
+  EXPECT_EQ(status(9).message(),
+            "etcdserver: too many learner members in cluster");
+  EXPECT_EQ(Ids(c.node(leader)), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST(NodeMembershipTest, LearnerNeverVotesAndIsPromotedOnceInSync) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.node(leader).AddMember(1, NewMember(4, /*learner=*/true));
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[1].status.ok()) << c.replies(leader)[1].status;
+  EXPECT_TRUE(c.node(leader).Members().Find(4)->islearner());
+  // Not started yet: its log is far behind the leader's.
+  Write(c, leader, 10, 10);
+  c.node(leader).PromoteMember(2, 4);
+  c.Settle();
+  EXPECT_EQ(c.replies(leader)[2].status.message(),
+            "etcdserver: can only promote a learner member which is in sync "
+            "with leader");
+
+  c.Join(4);
+  c.Tick(5);
+  EXPECT_EQ(c.Hash(4), c.Hash(leader));
+  EXPECT_TRUE(c.node(4).raft().raft().is_learner());
+  // The leader goes away; the learner never campaigns, a voter takes over.
+  c.Isolate(leader);
+  for (int i = 0; i < 60; ++i) {
+    c.Tick();
+    const raft::StateType state = c.node(4).raft().raft().state();
+    ASSERT_EQ(state, raft::StateType::kFollower) << "tick " << i;
+  }
+  const uint64_t next = c.Leader();
+  ASSERT_NE(next, 0u);
+  EXPECT_NE(next, 4u);
+  EXPECT_NE(next, leader);
+  c.Heal();
+  c.Tick(5);
+
+  // In sync now: the promotion goes through; 4 is a voter everywhere.
+  c.node(next).PromoteMember(3, 4);
+  c.Settle();
+  ASSERT_TRUE(c.replies(next)[3].status.ok()) << c.replies(next)[3].status;
+  c.Tick(3);
+  for (uint64_t id : {1, 2, 3, 4}) {
+    EXPECT_FALSE(c.node(id).Members().Find(4)->islearner()) << id;
+  }
+  EXPECT_FALSE(c.node(4).raft().raft().is_learner());
+  Write(c, next, 20, 2);
+}
+
+TEST(NodeMembershipTest, RemovedFollowerStopsAndTheRestGoOn) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 3 ? 2 : 3;
+  Write(c, leader, 1, 3);
+  c.node(leader).RemoveMember(10, follower);
+  c.Settle();
+  c.Tick(2);
+  ASSERT_TRUE(c.replies(leader)[10].status.ok()) << c.replies(leader)[10].status;
+  EXPECT_EQ(c.replies(leader)[10].members.size(), 2u);
+  EXPECT_TRUE(HasPeerChange(c, leader, follower, /*removed=*/true));
+  EXPECT_TRUE(c.halted(follower));
+  EXPECT_TRUE(IsMemberRemoved(c.halt(follower))) << c.halt(follower);
+  EXPECT_EQ(c.node(leader).Members().Find(follower), nullptr);
+  EXPECT_TRUE(c.node(leader).Members().removed().contains(follower));
+  // Two voters left: writes commit with both.
+  Write(c, leader, 20, 3);
+  // A removed id cannot come back.
+  c.node(leader).AddMember(30, NewMember(follower));
+  c.Settle();
+  EXPECT_EQ(c.replies(leader)[30].status.message(),
+            "etcdserver: member not found");
+}
+
+TEST(NodeMembershipTest, RemovedLeaderStepsDownAfterTheChangeApplies) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  Write(c, leader, 1, 3);
+  c.node(leader).RemoveMember(10, leader);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[10].status.ok()) << c.replies(leader)[10].status;
+  EXPECT_TRUE(c.halted(leader));
+  EXPECT_TRUE(IsMemberRemoved(c.halt(leader))) << c.halt(leader);
+  const uint64_t next = c.Leader();
+  ASSERT_NE(next, 0u);
+  ASSERT_NE(next, leader);
+  for (uint64_t id : {1, 2, 3}) {
+    if (id == leader) continue;
+    EXPECT_EQ(c.node(id).Members().members().size(), 2u) << id;
+    EXPECT_EQ(c.node(id).Members().Find(leader), nullptr) << id;
+  }
+  Write(c, next, 20, 3);
+}
+
+void RestartKeepsMembership(uint64_t snapshot_count) {
+  Cluster c({1, 2, 3}, snapshot_count, /*catchup=*/2);
+  c.Publish(true);
+  for (uint64_t id : {1, 2, 3}) {
+    c.Crash(id);
+    c.Open(id);
+  }
+  uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.Tick(30);  // every member publishes its name and client URLs
+  c.node(leader).AddMember(1, NewMember(4));
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[1].status.ok()) << c.replies(leader)[1].status;
+  c.Join(4);
+  c.Tick(30);
+  // With frequent snapshots the log was compacted: 4 caught up from one,
+  // taken after it was added.
+  if (snapshot_count < 100) {
+    EXPECT_GE(c.snapshots_sent(), 1);
+  }
+  EXPECT_EQ(c.Hash(4), c.Hash(leader));
+  const uint64_t gone = leader == 2 ? 3 : 2;
+  c.node(leader).RemoveMember(2, gone);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[2].status.ok()) << c.replies(leader)[2].status;
+  Write(c, leader, 10, 12);
+  c.Tick(3);
+  const MemberSet before = c.node(leader).Members();
+  ASSERT_EQ(before.members().size(), 3u);
+  for (const auto& [id, m] : before.members()) {
+    EXPECT_EQ(m.name(), "n" + std::to_string(id));
+    ASSERT_EQ(m.clienturls_size(), 1) << id;
+    EXPECT_EQ(m.clienturls(0), "http://n" + std::to_string(id) + ":2379");
+  }
+  for (const auto& [id, m] : before.members()) {
+    c.Crash(id);
+    c.Open(id);
+    c.Settle();
+  }
+  leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.Tick(3);
+  for (const auto& [id, m] : before.members()) {
+    EXPECT_EQ(c.node(id).Members(), before) << id;
+  }
+  Write(c, leader, 40, 2);
+}
+
+TEST(NodeMembershipTest, RestartAfterChangesKeepsMembershipFromTheWal) {
+  RestartKeepsMembership(/*snapshot_count=*/100000);
+}
+
+TEST(NodeMembershipTest, RestartAfterChangesKeepsMembershipFromSnapshots) {
+  RestartKeepsMembership(/*snapshot_count=*/5);
+}
+
+TEST(NodeMembershipTest, MemberSetRoundTripsThroughTheSnapshotBody) {
+  MemberSet set;
+  set.Set(NewMember(7));
+  set.Set(NewMember(3, /*learner=*/true));
+  set.Remove(5);
+  const std::string body = EncodeSnapshotBody(set, "kv-state");
+  absl::StatusOr<SnapshotBody> decoded = DecodeSnapshotBody(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_TRUE(decoded->members.has_value());
+  EXPECT_EQ(*decoded->members, set);
+  EXPECT_EQ(decoded->kv, "kv-state");
+  // An older body, without the member list, is all kv state.
+  decoded = DecodeSnapshotBody("plain");
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->members.has_value());
+  EXPECT_EQ(decoded->kv, "plain");
+  // A truncated list is corruption.
+  EXPECT_FALSE(DecodeSnapshotBody(body.substr(0, 14)).ok());
+}
+
+}  // namespace
+}  // namespace etcdpp::server
+
+namespace etcdpp::server {
+namespace {
+
+TEST(NodeMembershipTest, UpdatedPeerUrlsReachEveryMemberAndTheDriver) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 3 ? 2 : 3;
+  c.node(follower).UpdateMember(1, 1, {"http://moved:2380"});
+  c.Settle();
+  ASSERT_TRUE(c.replies(follower).contains(1));
+  ASSERT_TRUE(c.replies(follower)[1].status.ok())
+      << c.replies(follower)[1].status;
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).Members().Find(1)->peerurls(0), "http://moved:2380");
+    EXPECT_EQ(c.node(id).Members().Find(1)->name(), "n1") << "name kept";
+  }
+  // Members 2 and 3 reconnect to member 1 at its new address.
+  for (uint64_t id : {2, 3}) {
+    bool told = false;
+    for (const PeerChange& p : c.peer_changes(id)) {
+      told = told || (p.id == 1 && !p.removed && p.peer_urls.size() == 1 &&
+                      p.peer_urls[0] == "http://moved:2380");
+    }
+    EXPECT_TRUE(told) << id;
+  }
+  EXPECT_TRUE(c.peer_changes(1).empty()) << "never about itself";
+}
+
+TEST(NodeMembershipTest, ChangesRacingEachOtherApplyOnce) {
+  // Two members ask to remove the same follower before either change
+  // applies: the first removes it, the second is checked again at apply
+  // time against the replicated list and changes nothing.
+  Cluster c({1, 2, 3, 4, 5});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  std::vector<uint64_t> others;
+  for (uint64_t id : {1, 2, 3, 4, 5}) {
+    if (id != leader) others.push_back(id);
+  }
+  const uint64_t gone = others[0];
+  const uint64_t stale = others[2];
+  // `stale` misses the first removal...
+  c.Isolate(stale);
+  c.node(others[1]).RemoveMember(1, gone);
+  c.Settle();
+  ASSERT_TRUE(c.replies(others[1])[1].status.ok())
+      << c.replies(others[1])[1].status;
+  c.Heal();
+  // ...so its own check passes, and the leader, with nothing pending,
+  // appends the second removal.
+  c.node(stale).RemoveMember(2, gone);
+  c.Settle();
+  c.Tick(3);
+  ASSERT_TRUE(c.replies(stale).contains(2));
+  EXPECT_EQ(c.replies(stale)[2].status.message(),
+            "etcdserver: member not found");
+  for (uint64_t id : others) {
+    if (id == gone) continue;
+    EXPECT_EQ(c.node(id).Members().members().size(), 4u) << id;
+  }
+  EXPECT_TRUE(c.halted(gone));
 }
 
 }  // namespace

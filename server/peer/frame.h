@@ -39,6 +39,9 @@ enum class FrameType : uint8_t {
   kSnapshotBegin = 5,
   kSnapshotChunk = 6,
   kSnapshotEnd = 7,
+  // After the acknowledgement of a discovery hello (cluster id 0): the
+  // cluster's member list, opaque to the transport.
+  kMembers = 8,
 };
 
 inline constexpr size_t kFrameHeaderBytes = 5;

@@ -217,6 +217,9 @@ void PeerTransport::OnHello(const std::shared_ptr<ConnState>& state,
     return Reject(conn, absl::StrCat("protocol version ", hello->version,
                                      ", want ", kProtocolVersion));
   }
+  if (hello->cluster_id == 0 && hello->to == options_.member_id) {
+    return AnswerDiscovery(conn, hello->from);
+  }
   if (hello->cluster_id != options_.cluster_id) {
     return Reject(conn, absl::StrCat("cluster id mismatch: peer has ",
                                      absl::Hex(hello->cluster_id), ", local ",
@@ -244,6 +247,20 @@ void PeerTransport::OnHello(const std::shared_ptr<ConnState>& state,
   AppendFrame(FrameType::kHelloAck, EncodeHello(MakeHello(hello->from)), &ack);
   shared->Send(ack);
   Establish(it->second);
+}
+
+// A member joining the cluster does not know the cluster id yet: it asks
+// with a hello of cluster id 0 (DiscoverClusterId), and learns it from the
+// acknowledgement. The connection carries nothing else.
+void PeerTransport::AnswerDiscovery(net::TcpConnection* conn, uint64_t from) {
+  unidentified_.erase(conn);
+  std::string ack;
+  AppendFrame(FrameType::kHelloAck, EncodeHello(MakeHello(from)), &ack);
+  if (callbacks_.member_list) {
+    AppendFrame(FrameType::kMembers, callbacks_.member_list(), &ack);
+  }
+  conn->Send(ack);
+  conn->CloseAfterFlush();
 }
 
 void PeerTransport::Reject(net::TcpConnection* conn,
@@ -285,6 +302,7 @@ void PeerTransport::OnFrame(Peer& peer, const Frame& frame) {
       }
       return;
     case FrameType::kHello:
+    case FrameType::kMembers:
       peer.conn->Close();  // a second hello on an identified connection
       return;
   }

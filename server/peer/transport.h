@@ -57,6 +57,9 @@ struct TransportCallbacks {
   // A snapshot sent to `peer` finished streaming, or failed
   // (raft ReportSnapshot).
   std::function<void(uint64_t peer, bool ok)> on_snapshot_status;
+  // The member list sent to a joining member after the answer to its
+  // discovery hello (kMembers); unset: none is sent.
+  std::function<std::string()> member_list;
 };
 
 class PeerTransport {
@@ -139,6 +142,7 @@ class PeerTransport {
   void OnClosed(const std::shared_ptr<ConnState>& state);
   void OnHello(const std::shared_ptr<ConnState>& state, const Frame& frame);
   void Reject(net::TcpConnection* conn, const std::string& reason);
+  void AnswerDiscovery(net::TcpConnection* conn, uint64_t from);
   void OnFrame(Peer& peer, const Frame& frame);
   void OnMessages(uint64_t id, const std::string& payload);
   void Establish(Peer& peer);

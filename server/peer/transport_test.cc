@@ -1,5 +1,10 @@
 #include "server/peer/transport.h"
 
+#include <atomic>
+#include <thread>
+
+#include "server/peer/discover.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -83,6 +88,9 @@ class TransportTest : public ::testing::Test {
     };
     callbacks.on_snapshot_status = [inbox](uint64_t peer, bool ok) {
       inbox->snapshot_status.emplace_back(peer, ok);
+    };
+    callbacks.member_list = [id] {
+      return "the member list of " + std::to_string(id);
     };
     auto transport = PeerTransport::Start(loop_.get(), options, callbacks);
     EXPECT_TRUE(transport.ok()) << transport.status();
@@ -246,6 +254,58 @@ TEST_F(TransportTest, MessagesToUnknownOrUnconnectedPeersAreDropped) {
   one->Send(Msg(1, 5, 1));
   RunUntil([&] { return !inboxes_[1].unreachable.empty(); });
   EXPECT_EQ(inboxes_[1].unreachable[0], 5u);
+}
+
+}  // namespace
+}  // namespace etcdpp::peer
+
+namespace etcdpp::peer {
+namespace {
+
+TEST_F(TransportTest, JoiningMemberDiscoversTheClusterId) {
+  PeerTransport* one = Start(1);
+  const uint16_t port = one->port();
+  absl::StatusOr<Discovery> got = absl::UnknownError("not run");
+  absl::StatusOr<Discovery> wrong = absl::UnknownError("not run");
+  std::atomic<bool> done{false};
+  std::thread client([&] {
+    got = Discover("127.0.0.1", port, /*self=*/9, /*peer_id=*/1, 2000);
+    // Asking the wrong member id is an ordinary refused handshake.
+    wrong = Discover("127.0.0.1", port, 9, /*peer_id=*/2, 2000);
+    done = true;
+  });
+  RunUntil([&] { return done.load(); });
+  client.join();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->cluster_id, kCluster);
+  EXPECT_EQ(got->members, "the member list of 1");
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition)
+      << wrong.status();
+  // Nobody listening: unavailable.
+  EXPECT_EQ(Discover("127.0.0.1", 1, 9, 1, 200).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(TransportTest, PeersAddedAndRemovedAtRunTime) {
+  PeerTransport* one = Start(1);
+  PeerTransport* two = Start(2);
+  PeerTransport* four = Start(4);
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2); });
+  // A member added later: both sides learn of it, and they connect.
+  Connect(1, 4);
+  Connect(2, 4);
+  RunUntil([&] { return one->Connected(4) && two->Connected(4); });
+  one->Send(Msg(1, 4, 1));
+  RunUntil([&] { return inboxes_[4].messages.size() == 1; });
+  // Removed: the connection goes, and messages to it are dropped.
+  one->RemovePeer(4);
+  four->RemovePeer(1);
+  RunUntil([&] { return !one->Connected(4); });
+  one->Send(Msg(1, 4, 2));
+  RunUntil([&] { return one->stats().messages_dropped >= 1; });
+  EXPECT_EQ(inboxes_[4].messages.size(), 1u);
+  EXPECT_TRUE(two->Connected(4));
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #ifndef ETCDPP_SERVER_RPC_BACKEND_H_
 #define ETCDPP_SERVER_RPC_BACKEND_H_
 
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +32,19 @@ struct Reply {
 
 using ReplyFn = std::function<void(Reply)>;
 
+// The outcome of a Cluster request: the member concerned (for MemberAdd,
+// the new one) and the member list after the change.
+struct MemberReply {
+  absl::Status status;
+  etcdserverpb::Member member;
+  std::vector<etcdserverpb::Member> members;
+  etcdserverpb::ResponseHeader header;
+  // Set with a NotLeader status when only the leader can answer (a
+  // promotion): the leader's client endpoint, host:port, to forward to.
+  std::string leader_endpoint{};
+};
+using MemberReplyFn = std::function<void(MemberReply)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -44,6 +60,32 @@ class Backend {
       int64_t revision,
       std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
           done) = 0;
+
+  // The Cluster service. A backend without membership (a bare applier)
+  // answers Unimplemented.
+  virtual void MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
+                         MemberReplyFn done) {
+    (void)peer_urls;
+    (void)is_learner;
+    done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
+  virtual void MemberRemove(uint64_t id, MemberReplyFn done) {
+    (void)id;
+    done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
+  virtual void MemberUpdate(uint64_t id, std::vector<std::string> peer_urls,
+                            MemberReplyFn done) {
+    (void)id;
+    (void)peer_urls;
+    done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
+  virtual void MemberPromote(uint64_t id, MemberReplyFn done) {
+    (void)id;
+    done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
+  virtual void MemberList(MemberReplyFn done) {
+    done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
 };
 
 }  // namespace etcdpp::rpc

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/rpc/backend.h"
+#include "server/rpc/cluster_service.h"
 #include "server/rpc/kv_service.h"
 
 namespace etcdpp::rpc {
@@ -39,6 +40,7 @@ class ClientServer {
 
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<MaintenanceService> maintenance_;
+  std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 };

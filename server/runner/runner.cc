@@ -4,7 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/check.h"
+#include "server/config/flags.h"
+#include "server/config/ids.h"
 #include "server/node/errors.h"
 
 namespace etcdpp::runner {
@@ -52,6 +55,10 @@ Runner::~Runner() {
   if (tick_timer_ != 0) loop_->CancelTimer(tick_timer_);
   std::map<uint64_t, rpc::ReplyFn> waiting = std::move(waiting_);
   for (auto& [id, done] : waiting) done(ErrorReply(server::StoppingError()));
+  std::map<uint64_t, rpc::MemberReplyFn> members = std::move(waiting_members_);
+  for (auto& [id, done] : members) {
+    done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+  }
 }
 
 absl::Status Runner::StartTransport() {
@@ -80,13 +87,20 @@ absl::Status Runner::StartTransport() {
       node.SnapshotReceived(m, name);
     });
   };
+  // A joining member's discovery gets the replicated member list.
+  callbacks.member_list = [this] { return node_->Members().Encode(); };
   absl::StatusOr<std::unique_ptr<peer::PeerTransport>> transport =
       peer::PeerTransport::Start(loop_, options_.transport,
                                  std::move(callbacks));
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
+  // The replicated member list first: it knows members added since the
+  // cluster began and URLs updated since; the flags fill in the rest.
+  for (const server::PeerChange& p : node_->Peers()) ApplyPeerChange(p);
   for (const PeerAddress& p : options_.peers) {
-    transport_->AddPeer(p.id, p.host, p.port);
+    if (node_->Members().Find(p.id) != nullptr) {
+      transport_->AddPeer(p.id, p.host, p.port);
+    }
   }
   return absl::OkStatus();
 }
@@ -105,12 +119,14 @@ void Runner::Drain() {
     }
     server::NodeOutput out = node_->TakeOutput();
     const bool quiet = done.empty() && out.messages.empty() &&
-                       out.replies.empty() && out.snapshots.empty();
+                       out.replies.empty() && out.snapshots.empty() &&
+                       out.peer_changes.empty();
     for (const raftpb::Message& m : out.messages) transport_->Send(m);
     for (const server::SnapshotToSend& s : out.snapshots) {
       transport_->SendSnapshot(s.message,
                                options_.data_dir + "/" + s.file_name);
     }
+    for (const server::PeerChange& p : out.peer_changes) ApplyPeerChange(p);
     Deliver(std::move(out.replies));
     if (out.halt.has_value()) {
       halted_ = true;
@@ -126,6 +142,14 @@ void Runner::Drain() {
 
 void Runner::Deliver(std::vector<server::ClientReply> replies) {
   for (server::ClientReply& r : replies) {
+    if (auto m = waiting_members_.find(r.request_id);
+        m != waiting_members_.end()) {
+      rpc::MemberReplyFn done = std::move(m->second);
+      waiting_members_.erase(m);
+      done(rpc::MemberReply{std::move(r.status), std::move(r.member),
+                            std::move(r.members), std::move(r.header)});
+      continue;
+    }
     auto it = waiting_.find(r.request_id);
     if (it == waiting_.end()) continue;
     rpc::ReplyFn done = std::move(it->second);
@@ -196,6 +220,122 @@ void Runner::HashKV(
     response.set_hash(hash->hash);
     response.set_compact_revision(hash->compact_revision);
     done(std::move(response));
+  });
+}
+
+void Runner::ApplyPeerChange(const server::PeerChange& change) {
+  transport_->RemovePeer(change.id);
+  if (change.removed) {
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"peer removed\" peer=", absl::Hex(change.id)));
+    return;
+  }
+  for (const std::string& url : change.peer_urls) {
+    absl::StatusOr<config::Url> parsed = config::ParseUrl(url);
+    if (!parsed.ok()) continue;
+    const std::string host =
+        parsed->host == "localhost" ? "127.0.0.1" : parsed->host;
+    transport_->AddPeer(change.id, host, parsed->port);
+    Log(base::LogLevel::kInfo,
+        absl::StrCat("msg=\"peer added\" peer=", absl::Hex(change.id),
+                     " url=", url));
+    return;
+  }
+  // No usable URL in the member list: the flags may know the member.
+  for (const PeerAddress& p : options_.peers) {
+    if (p.id == change.id) transport_->AddPeer(p.id, p.host, p.port);
+  }
+}
+
+void Runner::SubmitMember(std::function<void(server::Node&, uint64_t)> input,
+                          rpc::MemberReplyFn done) {
+  loop_->Post([this, alive = alive_, input = std::move(input),
+               done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    }
+    const uint64_t id = next_request_id_++;
+    waiting_members_[id] = std::move(done);
+    Submit([id, &input](server::Node& node) { input(node, id); });
+  });
+}
+
+void Runner::MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
+                       rpc::MemberReplyFn done) {
+  // Normalized as the flags are, so the joining member's own computation
+  // of its id from --initial-cluster agrees.
+  for (std::string& u : peer_urls) {
+    absl::StatusOr<config::Url> parsed = config::ParseUrl(u);
+    if (!parsed.ok()) {
+      return done(rpc::MemberReply{server::MemberBadUrlsError(), {}, {}, {}});
+    }
+    u = parsed->ToString();
+  }
+  etcdserverpb::Member member;
+  // As etcd, the time is mixed in, so a removed member's URLs can be added
+  // again under a new id; the joining member finds its id in the member
+  // list a peer sends it (Discover), by its peer URLs.
+  member.set_id(config::ComputeMemberId(
+      peer_urls, options_.cluster_token,
+      static_cast<int64_t>(absl::ToUnixSeconds(absl::Now()))));
+  for (const std::string& u : peer_urls) member.add_peerurls(u);
+  member.set_islearner(is_learner);
+  SubmitMember(
+      [member = std::move(member)](server::Node& node, uint64_t id) {
+        node.AddMember(id, member);
+      },
+      std::move(done));
+}
+
+void Runner::MemberRemove(uint64_t member, rpc::MemberReplyFn done) {
+  SubmitMember([member](server::Node& node,
+                        uint64_t id) { node.RemoveMember(id, member); },
+               std::move(done));
+}
+
+void Runner::MemberUpdate(uint64_t member, std::vector<std::string> peer_urls,
+                          rpc::MemberReplyFn done) {
+  SubmitMember(
+      [member, peer_urls = std::move(peer_urls)](server::Node& node,
+                                                 uint64_t id) {
+        node.UpdateMember(id, member, peer_urls);
+      },
+      std::move(done));
+}
+
+void Runner::MemberPromote(uint64_t member, rpc::MemberReplyFn done) {
+  loop_->Post([this, alive = alive_, member,
+               done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    }
+    // Only the leader knows whether the learner is in sync: as etcd, a
+    // follower hands the request to it (through its client URL).
+    const server::NodeStatus status = node_->GetStatus();
+    const etcdserverpb::Member* leader =
+        status.is_leader ? nullptr : node_->Members().Find(status.leader);
+    if (leader != nullptr && leader->clienturls_size() > 0) {
+      absl::StatusOr<config::Url> url = config::ParseUrl(leader->clienturls(0));
+      if (url.ok()) {
+        rpc::MemberReply reply;
+        reply.status = server::NotLeaderError();
+        reply.leader_endpoint = absl::StrCat(
+            url->host == "localhost" ? "127.0.0.1" : url->host, ":", url->port);
+        return done(std::move(reply));
+      }
+    }
+    const uint64_t id = next_request_id_++;
+    waiting_members_[id] = std::move(done);
+    Submit([id, member](server::Node& node) { node.PromoteMember(id, member); });
+  });
+}
+
+void Runner::MemberList(rpc::MemberReplyFn done) {
+  loop_->Post([this, alive = alive_, done = std::move(done)] {
+    if (!*alive) return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
+    // Served from the local list, as etcd's serializable MemberList.
+    done(rpc::MemberReply{absl::OkStatus(), {}, node_->Members().List(),
+                          node_->Header()});
   });
 }
 

@@ -40,7 +40,12 @@ struct PeerAddress {
 struct RunnerOptions {
   uint64_t tick_ms = 100;
   peer::TransportOptions transport;
-  std::vector<PeerAddress> peers;  // the other members
+  // The other members as the flags name them; the node's replicated
+  // member list wins where it knows a member's peer URLs.
+  std::vector<PeerAddress> peers;
+  // --initial-cluster-token: MemberAdd derives the new member's id from
+  // its peer URLs and this, as the joining member does from its flags.
+  std::string cluster_token;
   // The node's data dir: snapshot file names are relative to it (and
   // transport.snapshot_dir, where received snapshots land, is it too).
   std::string data_dir;
@@ -71,6 +76,15 @@ class Runner final : public rpc::Backend {
               std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
                   done) override;
 
+  // rpc::Backend's Cluster service: any thread.
+  void MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
+                 rpc::MemberReplyFn done) override;
+  void MemberRemove(uint64_t id, rpc::MemberReplyFn done) override;
+  void MemberUpdate(uint64_t id, std::vector<std::string> peer_urls,
+                    rpc::MemberReplyFn done) override;
+  void MemberPromote(uint64_t id, rpc::MemberReplyFn done) override;
+  void MemberList(rpc::MemberReplyFn done) override;
+
   // Loop thread: hands leadership away if this member leads, waits for it
   // to move (at most transfer_wait_ms), then calls `done`. New requests are
   // refused from now on.
@@ -91,6 +105,11 @@ class Runner final : public rpc::Backend {
   void Submit(std::function<void(server::Node&)> input);
   void Drain();
   void Deliver(std::vector<server::ClientReply> replies);
+  // Connects to, reconnects to or drops a peer as the membership changed.
+  void ApplyPeerChange(const server::PeerChange& change);
+  // Runs a membership input on the loop thread; its reply goes to `done`.
+  void SubmitMember(std::function<void(server::Node&, uint64_t)> input,
+                    rpc::MemberReplyFn done);
   void Log(base::LogLevel level, const std::string& message);
 
   net::EventLoop* const loop_;
@@ -107,6 +126,7 @@ class Runner final : public rpc::Backend {
   // Loop thread only.
   uint64_t next_request_id_ = 1;
   std::map<uint64_t, rpc::ReplyFn> waiting_;
+  std::map<uint64_t, rpc::MemberReplyFn> waiting_members_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

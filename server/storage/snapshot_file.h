@@ -4,7 +4,9 @@
 //   file     := magic version metadata_length body_length metadata body crc
 //   magic    := "ETCDPPSN"            version := u32 = 1
 //   metadata_length := u32            body_length := u64
-//   metadata := raftpb.SnapshotMetadata   body := opaque bytes (the kv state)
+//   metadata := raftpb.SnapshotMetadata   body := opaque bytes
+// The node writes the body as the member list then the kv state
+// (server/node/membership.h, EncodeSnapshotBody).
 //   crc      := u32, masked crc32c of every byte before it
 //
 // A snapshot is written under a temp name, fsynced, renamed into place and
