@@ -83,6 +83,9 @@ class Applier {
   void TickAuthTokens(uint64_t ticks = 1) { auth_.TickTokens(ticks); }
   // etcd's --auth-token-ttl, in ticks (kDefaultTokenTtlTicks until set).
   void SetAuthTokenTtl(uint64_t ticks) { auth_.SetTokenTtl(ticks); }
+  // After a snapshot install: keep the replaced applier's tokens and token
+  // settings (member-local, never in the snapshot), as etcd does.
+  void TakeAuthTokens(Applier& previous) { auth_.TakeTokens(previous.auth_); }
 
   // The ids of the last applied requests (nonzero ids only, whether the
   // request succeeded or failed), oldest first; at most applied_id_window.
