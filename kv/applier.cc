@@ -36,8 +36,7 @@ ApplyResult Unimplemented(const char* what) {
 
 }  // namespace
 
-Applier::Applier(ApplierOptions options)
-    : options_(std::move(options)) {}
+Applier::Applier(ApplierOptions options) : options_(std::move(options)) {}
 
 void Applier::RememberId(uint64_t id) {
   if (options_.applied_id_window == 0) return;
@@ -118,7 +117,7 @@ ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
     }
     return result;
   }
-  return Unimplemented("this kind of");
+  return Unimplemented("unknown");
 }
 
 ApplyResult Applier::ApplyRange(
