@@ -127,7 +127,7 @@ ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
     }
     return result;
   }
-  return Unimplemented("this kind of");
+  return Unimplemented("unknown");
 }
 
 ApplyResult Applier::ApplyRange(

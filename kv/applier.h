@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -93,6 +94,9 @@ class Applier {
   void TickAuthTokens(uint64_t ticks = 1) { auth_.TickTokens(ticks); }
   // etcd's --auth-token-ttl, in ticks (kDefaultTokenTtlTicks until set).
   void SetAuthTokenTtl(uint64_t ticks) { auth_.SetTokenTtl(ticks); }
+  // After a snapshot install: keep the replaced applier's tokens and token
+  // settings (member-local, never in the snapshot), as etcd does.
+  void TakeAuthTokens(Applier& previous) { auth_.TakeTokens(previous.auth_); }
 
   // The leases. The non-const access is for the lessor's leader-local
   // state only (AdvanceTo, Promote, Demote, Renew, Take*): replicated lease

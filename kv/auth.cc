@@ -398,6 +398,20 @@ absl::StatusOr<StoredPassword> AuthStore::PasswordOf(
   return StoredPassword{user->password(), revision_};
 }
 
+void AuthStore::TakeTokens(AuthStore& previous) {
+  tokens_ = std::move(previous.tokens_);
+  previous.tokens_.Clear();
+  if (!enabled_) {
+    tokens_.Clear();
+    return;
+  }
+  std::vector<std::string> gone;
+  for (const std::string& user : tokens_.Users()) {
+    if (!users_.contains(user)) gone.push_back(user);
+  }
+  for (const std::string& user : gone) tokens_.InvalidateUser(user);
+}
+
 absl::StatusOr<AuthInfo> AuthStore::AuthInfoFromToken(std::string_view token) {
   if (!enabled_) return AuthInfo();
   std::optional<std::string> user = tokens_.Lookup(token);

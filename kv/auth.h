@@ -132,6 +132,10 @@ class AuthStore {
   absl::StatusOr<AuthInfo> AuthInfoFromToken(std::string_view token);
   void TickTokens(uint64_t ticks = 1) { tokens_.Tick(ticks); }
   void SetTokenTtl(uint64_t ticks) { tokens_.set_ttl_ticks(ticks); }
+  // Moves `previous`'s tokens, token clock and TTL here, as etcd keeps its
+  // tokens when a member installs a snapshot. Tokens of users this store
+  // does not have are dropped; all of them when auth is disabled here.
+  void TakeTokens(AuthStore& previous);
   const SimpleTokenTable& tokens() const { return tokens_; }
 
   bool enabled() const { return enabled_; }

@@ -131,6 +131,49 @@ TEST(AuthSnapshotTest, RoundTripKeepsTheAuthStateButNotTokens) {
   EXPECT_EQ(absl::StrJoin(WriteSnapshot(*restored->applier, 5), ""), whole);
 }
 
+TEST(AuthSnapshotTest, TheInstallingMemberKeepsItsTokens) {
+  Applier member;
+  FillAuth(member);
+  member.SetAuthTokenTtl(50);
+  ASSERT_TRUE(member.AuthInfoFromToken("tok").ok());
+  // A snapshot with the same users: bob's token survives the install, with
+  // the member's TTL.
+  Applier leader;
+  FillAuth(leader);
+  absl::StatusOr<RestoredState> same =
+      Restore(absl::StrJoin(WriteSnapshot(leader, 9), ""));
+  ASSERT_TRUE(same.ok()) << same.status();
+  same->applier->TakeAuthTokens(member);
+  same->applier->CheckInvariants();
+  member.CheckInvariants();
+  EXPECT_EQ(member.auth().tokens().size(), 0u);
+  absl::StatusOr<AuthInfo> info = same->applier->AuthInfoFromToken("tok");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->username, "bob");
+  EXPECT_EQ(same->applier->auth().tokens().ttl_ticks(), 50u);
+  // A snapshot where bob is gone drops his token.
+  Applier without_bob;
+  FillAuth(without_bob);
+  MustApply(without_bob,
+            "header { username: 'root' auth_revision: 100 } "
+            "auth_user_delete { name: 'bob' }");
+  absl::StatusOr<RestoredState> gone =
+      Restore(absl::StrJoin(WriteSnapshot(without_bob, 9), ""));
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  gone->applier->TakeAuthTokens(*same->applier);
+  gone->applier->CheckInvariants();
+  EXPECT_EQ(gone->applier->AuthInfoFromToken("tok").status(),
+            absl::UnauthenticatedError("etcdserver: invalid auth token"));
+  // A snapshot with auth disabled keeps no token at all.
+  Applier fresh;
+  absl::StatusOr<RestoredState> disabled =
+      Restore(absl::StrJoin(WriteSnapshot(fresh, 9), ""));
+  ASSERT_TRUE(disabled.ok());
+  disabled->applier->TakeAuthTokens(*same->applier);
+  disabled->applier->CheckInvariants();
+  EXPECT_EQ(disabled->applier->auth().tokens().size(), 0u);
+}
+
 TEST(AuthSnapshotTest, AFreshStoreRoundTripsToo) {
   Applier applier;
   absl::StatusOr<RestoredState> restored =

@@ -55,6 +55,12 @@ void SimpleTokenTable::InvalidateUser(std::string_view user) {
   for (const auto& [token, expiry] : doomed) Drop(token, expiry);
 }
 
+std::vector<std::string> SimpleTokenTable::Users() const {
+  absl::btree_set<std::string> users;
+  for (const auto& [token, entry] : tokens_) users.insert(entry.user);
+  return std::vector<std::string>(users.begin(), users.end());
+}
+
 void SimpleTokenTable::Clear() {
   tokens_.clear();
   by_expiry_.clear();

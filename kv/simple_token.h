@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
@@ -40,6 +41,8 @@ class SimpleTokenTable {
   // Advances time; tokens whose TTL ran out are dropped.
   void Tick(uint64_t ticks = 1);
   void InvalidateUser(std::string_view user);
+  // The distinct users holding tokens, sorted.
+  std::vector<std::string> Users() const;
   void Clear();
 
   size_t size() const { return tokens_.size(); }
