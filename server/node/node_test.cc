@@ -34,10 +34,11 @@ class Cluster {
  public:
   // snapshot_count and catchup: NodeOptions' snapshot settings.
   explicit Cluster(std::vector<uint64_t> ids, uint64_t snapshot_count = 100000,
-                   uint64_t catchup = 5000)
+                   uint64_t catchup = 5000, kv::LessorOptions lessor = {})
       : ids_(std::move(ids)),
         snapshot_count_(snapshot_count),
-        catchup_(catchup) {
+        catchup_(catchup),
+        lessor_(lessor) {
     for (uint64_t id : ids_) {
       disks_[id] = std::make_unique<storage::MemDisk>("disk-" +
                                                       std::to_string(id));
@@ -55,6 +56,7 @@ class Cluster {
     options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
     options.snapshot_count = snapshot_count_;
     options.snapshot_catchup_entries = catchup_;
+    options.applier.lessor = lessor_;
     absl::StatusOr<std::unique_ptr<Node>> node =
         Node::Open(options, disks_[id].get());
     ASSERT_TRUE(node.ok()) << node.status();
@@ -194,6 +196,7 @@ class Cluster {
   int opens_ = 0;
   uint64_t snapshot_count_;
   uint64_t catchup_;
+  kv::LessorOptions lessor_;
   int snapshots_sent_ = 0;
   int temp_files_ = 0;
   int corrupt_snapshots_ = 0;
@@ -595,6 +598,50 @@ TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(c.node(id).applier().lessor().Find(42), nullptr) << id;
   }
+}
+
+// Checkpoints carry the remaining TTL through raft, so the next leader
+// counts from it rather than from the full TTL.
+TEST(NodeLeaseTest, CheckpointedRemainingTtlSurvivesALeaderChange) {
+  kv::LessorOptions lessor;
+  lessor.checkpoint_interval_ms = 1000;
+  Cluster c({1, 2, 3}, 100000, 5000, lessor);
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.Tick(2);
+  kvpb::InternalRequest grant;
+  grant.mutable_lease_grant()->set_id(9);
+  grant.mutable_lease_grant()->set_ttl(20);
+  c.node(leader).Propose(1, grant);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[1].status.ok());
+  c.Tick(50);  // 5 s: several checkpoints applied everywhere
+  uint64_t follower = 0;
+  for (uint64_t id : {1, 2, 3}) {
+    if (id == leader) continue;
+    follower = id;
+    const int64_t remaining =
+        c.node(id).applier().lessor().Find(9)->remaining_ttl_seconds;
+    EXPECT_GE(remaining, 14) << id;
+    EXPECT_LE(remaining, 17) << id;
+  }
+  c.Isolate(leader);
+  uint64_t next = 0;
+  for (int i = 0; i < 100 && next == 0; ++i) {
+    c.Tick();
+    for (uint64_t id : {1, 2, 3}) {
+      if (id != leader && c.node(id).applier().lessor().primary()) next = id;
+    }
+  }
+  ASSERT_NE(next, 0u);
+  ASSERT_NE(follower, 0u);
+  const kv::Lessor& promoted = c.node(next).applier().lessor();
+  const kv::Lessor::Lease* lease = promoted.Find(9);
+  ASSERT_NE(lease, nullptr);
+  ASSERT_GT(lease->remaining_ttl_seconds, 0);
+  EXPECT_EQ(lease->expiry_ms,
+            promoted.now_ms() + 1000 + lease->remaining_ttl_seconds * 1000);
+  EXPECT_LT(lease->expiry_ms, promoted.now_ms() + 1000 + 20000);
 }
 
 }  // namespace
