@@ -54,6 +54,7 @@ void Applier::CheckInvariants() const {
   store_.CheckInvariants();
   lessor_.CheckInvariants();
   auth_.CheckInvariants();
+  CheckLeaseAttachments();
   CHECK_LE(applied_ids_.size(), options_.applied_id_window)
       << "the applied-id window holds at most its size";
   CHECK_EQ(applied_ids_.size(), applied_id_set_.size())

@@ -137,6 +137,8 @@ class Applier {
   // NOSPACE for the proposing member first).
   absl::Status CheckAlarmsAndQuota(const kvpb::InternalRequest& request);
   bool LeaseExists(int64_t id) const { return lessor_.Find(id) != nullptr; }
+  // Every attached key is live and its newest value names its lease.
+  void CheckLeaseAttachments() const;
 
   // Appends `id` (nonzero, not remembered yet) to the window, evicting the
   // oldest past the window's size.

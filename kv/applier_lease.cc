@@ -36,6 +36,20 @@ bool RefusedWhenCorrupt(InternalRequest::RequestCase c) {
 
 }  // namespace
 
+void Applier::CheckLeaseAttachments() const {
+  for (const auto& [id, lease] : lessor_.leases()) {
+    for (const std::string& key : lease.keys) {
+      etcdserverpb::RangeRequest get;
+      get.set_key(key);
+      absl::StatusOr<etcdserverpb::RangeResponse> found = store_.Range(get);
+      CHECK(found.ok()) << "a point read of the current revision succeeds";
+      CHECK_EQ(found->kvs_size(), 1) << "attached key " << key << " is live";
+      CHECK_EQ(found->kvs(0).lease(), id)
+          << "attached key " << key << " names its lease";
+    }
+  }
+}
+
 uint64_t Applier::EstimatedSizeBytes() const {
   return store_.size_bytes() + lessor_.leases().size() * kLeaseOverheadBytes;
 }

@@ -1,9 +1,13 @@
 // Benchmarks of the store's hot paths: put, point range, prefix range, txn,
-// watch fan-out, HashKV and a snapshot round trip.
+// watch fan-out, HashKV, a snapshot round trip, and the memory each key
+// takes (bytes/key at 1 000 000 keys of 256-byte values).
 // Figures are read, never asserted (STYLE.md).
 //
 //   bazel run -c opt //kv:kv_benchmark
+#include <malloc.h>
+
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -153,6 +157,41 @@ void BM_SnapshotRoundTrip(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_SnapshotRoundTrip)->Arg(100000);
+
+// Heap bytes in use, from glibc's allocator (benchmark only: the store
+// itself never asks).
+double HeapBytes() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<double>(info.uordblks + info.hblkhd);
+}
+
+// Memory per key: the heap growth of filling a store with state.range(0)
+// keys of 256-byte values, one revision each, divided by the keys. The
+// estimate the space quota uses (MvccStore::size_bytes) is reported beside
+// it.
+void BM_MemoryPerKey(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  for (auto _ : state) {
+    malloc_trim(0);
+    const double before = HeapBytes();
+    auto applier = std::make_unique<Applier>();
+    kvpb::InternalRequest put;
+    put.mutable_put()->set_value(std::string(256, 'v'));
+    for (int64_t i = 0; i < keys; ++i) {
+      put.mutable_put()->set_key(Key(i));
+      benchmark::DoNotOptimize(applier->Apply(put));
+    }
+    const double after = HeapBytes();
+    state.counters["bytes_per_key"] = (after - before) / keys;
+    state.counters["quota_estimate_bytes_per_key"] =
+        static_cast<double>(applier->EstimatedSizeBytes()) / keys;
+    state.PauseTiming();
+    applier.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_MemoryPerKey)->Arg(1000000)->Iterations(1)->Unit(
+    benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace etcdpp::kv

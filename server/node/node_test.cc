@@ -676,6 +676,51 @@ TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
   }
 }
 
+// Checkpoints carry the remaining TTL through raft, so the next leader
+// counts from it rather than from the full TTL.
+TEST(NodeLeaseTest, CheckpointedRemainingTtlSurvivesALeaderChange) {
+  kv::LessorOptions lessor;
+  lessor.checkpoint_interval_ms = 1000;
+  Cluster c({1, 2, 3}, 100000, 5000,
+            [&](NodeOptions* options) { options->applier.lessor = lessor; });
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  c.Tick(2);
+  kvpb::InternalRequest grant;
+  grant.mutable_lease_grant()->set_id(9);
+  grant.mutable_lease_grant()->set_ttl(20);
+  c.node(leader).Propose(1, grant);
+  c.Settle();
+  ASSERT_TRUE(c.replies(leader)[1].status.ok());
+  c.Tick(50);  // 5 s: several checkpoints applied everywhere
+  uint64_t follower = 0;
+  for (uint64_t id : {1, 2, 3}) {
+    if (id == leader) continue;
+    follower = id;
+    const int64_t remaining =
+        c.node(id).applier().lessor().Find(9)->remaining_ttl_seconds;
+    EXPECT_GE(remaining, 14) << id;
+    EXPECT_LE(remaining, 17) << id;
+  }
+  c.Isolate(leader);
+  uint64_t next = 0;
+  for (int i = 0; i < 100 && next == 0; ++i) {
+    c.Tick();
+    for (uint64_t id : {1, 2, 3}) {
+      if (id != leader && c.node(id).applier().lessor().primary()) next = id;
+    }
+  }
+  ASSERT_NE(next, 0u);
+  ASSERT_NE(follower, 0u);
+  const kv::Lessor& promoted = c.node(next).applier().lessor();
+  const kv::Lessor::Lease* lease = promoted.Find(9);
+  ASSERT_NE(lease, nullptr);
+  ASSERT_GT(lease->remaining_ttl_seconds, 0);
+  EXPECT_EQ(lease->expiry_ms,
+            promoted.now_ms() + 1000 + lease->remaining_ttl_seconds * 1000);
+  EXPECT_LT(lease->expiry_ms, promoted.now_ms() + 1000 + 20000);
+}
+
 }  // namespace
 }  // namespace etcdpp::server
 
