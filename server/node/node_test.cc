@@ -1076,3 +1076,35 @@ TEST(NodeMembershipTest, ChangesRacingEachOtherApplyOnce) {
 
 }  // namespace
 }  // namespace etcdpp::server
+
+namespace etcdpp::server {
+namespace {
+
+TEST(NodeMembershipTest, PublishingAttributesNeverHoldsUpAMemberChange) {
+  Cluster c({1, 2, 3});
+  c.Publish(true);
+  for (uint64_t id : {1, 2, 3}) {
+    c.Crash(id);
+    c.Open(id);
+  }
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  // Every member publishes on its next tick; a change asked at the same
+  // moment still goes through (etcd's publish is a normal entry too).
+  for (uint64_t id : {1, 2, 3}) c.node(id).Tick();
+  c.node(leader).AddMember(1, NewMember(4, /*learner=*/true));
+  c.Settle();
+  c.Tick(12);
+  ASSERT_TRUE(c.replies(leader).contains(1));
+  EXPECT_TRUE(c.replies(leader)[1].status.ok()) << c.replies(leader)[1].status;
+  for (uint64_t id : {1, 2, 3}) {
+    const etcdserverpb::Member* m = c.node(leader).Members().Find(id);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->name(), "n" + std::to_string(id));
+    EXPECT_EQ(m->peerurls(0), Cluster::PeerUrl(id)) << "peer URLs kept";
+  }
+  EXPECT_EQ(c.node(leader).Members().members().size(), 4u);
+}
+
+}  // namespace
+}  // namespace etcdpp::server
