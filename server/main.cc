@@ -249,6 +249,15 @@ int Run(const config::ServerFlags& flags) {
   options.seed = (static_cast<uint64_t>(getpid()) << 32) ^
                  static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   options.applier.txn.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  if (flags.quota_backend_bytes > 0) {
+    options.applier.quota_backend_bytes =
+        static_cast<uint64_t>(flags.quota_backend_bytes);
+  }
+  options.tick_ms = static_cast<int64_t>(flags.heartbeat_interval_ms);
+  // etcd's minimum lease TTL: one and a half election timeouts, rounded up
+  // to whole seconds, so a lease outlives a leader change.
+  options.applier.lessor.min_ttl_seconds =
+      (3 * static_cast<int64_t>(flags.election_timeout_ms) / 2 + 999) / 1000;
   options.snapshot_count = flags.snapshot_count;
   // etcd keeps 5000 entries after a compaction for slow followers; a
   // smaller --snapshot-count (tests) keeps half of it instead, so that a
