@@ -21,6 +21,30 @@ enum class ReadOnlyOption {
   kLeaseBased,
 };
 
+// Deliberate bugs, for tests only: each breaks one rule of Raft so that a
+// test can show the safety checks (the RapidCheck property in
+// raft/raft_safety_test.cc, the simulator's checkers) catch it. All false
+// by default; only tests and the simulator set them, never a server flag.
+struct PlantedBugs {
+  // Grant a vote to every candidate of a term, not just the first (§5.2).
+  bool vote_twice_in_term = false;
+  // Commit any index a quorum holds, even of an earlier term (the
+  // Figure 8 mistake, §5.4.2).
+  bool commit_previous_term_by_counting = false;
+  // Acknowledge appended entries before they are durable: a follower's
+  // MsgAppResp goes out with Ready.messages instead of
+  // messages_after_persist, and a leader counts itself at once (§10.2.1).
+  bool ack_append_before_persist = false;
+  // Hand normal entries past the commit index to the application as if
+  // they were committed.
+  bool apply_before_commit = false;
+
+  bool any() const {
+    return vote_twice_in_term || commit_previous_term_by_counting ||
+           ack_append_before_persist || apply_before_commit;
+  }
+};
+
 struct Config {
   // This node's id; never 0 (0 means "none").
   uint64_t id = 0;
@@ -67,6 +91,9 @@ struct Config {
   ReadOnlyOption read_only_option = ReadOnlyOption::kSafe;
   // Followers refuse proposals instead of forwarding them to the leader.
   bool disable_proposal_forwarding = false;
+
+  // Tests only (see PlantedBugs).
+  PlantedBugs planted_bugs;
 
   // InvalidArgument naming the first bad field, or OK.
   absl::Status Validate() const;

@@ -56,7 +56,8 @@ Raft::Raft(const Config& config)
       check_quorum_(config.check_quorum),
       pre_vote_(config.pre_vote),
       disable_proposal_forwarding_(config.disable_proposal_forwarding),
-      prng_(config.seed) {}
+      prng_(config.seed),
+      bugs_(config.planted_bugs) {}
 
 absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
@@ -319,8 +320,10 @@ void Raft::Send(raftpb::Message m) {
     m.set_term(term_);
   }
   // A response that claims a persisted log or vote waits for the persist.
-  if (t == raftpb::MsgAppResp || t == raftpb::MsgVoteResp ||
-      t == raftpb::MsgPreVoteResp) {
+  const bool early_ack = bugs_.ack_append_before_persist &&
+                         t == raftpb::MsgAppResp && m.to() != id_;
+  if (!early_ack && (t == raftpb::MsgAppResp || t == raftpb::MsgVoteResp ||
+                     t == raftpb::MsgPreVoteResp)) {
     msgs_after_append_.push_back(std::move(m));
   } else {
     CHECK_NE(m.to(), id_) << "only deferred responses are self-addressed";

@@ -135,6 +135,7 @@ class Raft {
   RaftLog& mutable_log() { return log_; }
   const ProgressTracker& tracker() const { return trk_; }
   const DropCounters& drops() const { return drops_; }
+  const PlantedBugs& planted_bugs() const { return bugs_; }
 
   void CheckInvariants() const;
 
@@ -241,6 +242,7 @@ class Raft {
   const bool pre_vote_;
   const bool disable_proposal_forwarding_;
   base::Prng prng_;
+  const PlantedBugs bugs_;
 
   std::vector<raftpb::Message> msgs_;
   std::vector<raftpb::Message> msgs_after_append_;

@@ -130,6 +130,13 @@ bool Raft::AppendEntry(std::vector<raftpb::Entry> entries) {
   }
   if (!IncreaseUncommittedSize(entries)) return false;
   last = log_.Append(entries);
+  if (bugs_.ack_append_before_persist) {
+    // Counts itself before the entries are durable.
+    auto it = trk_.progress.find(id_);
+    if (it != trk_.progress.end()) it->second.MaybeUpdate(last);
+    MaybeCommit();
+    return true;
+  }
   // Acknowledge ourselves once these entries are durable (§10.2.1).
   raftpb::Message ack;
   ack.set_to(id_);
@@ -161,6 +168,12 @@ void Raft::ReduceUncommittedSize(uint64_t size) {
 bool Raft::MaybeCommit() {
   // Figure 8 / §5.4.2: commit only an entry of our own term by counting
   // replicas; earlier entries are committed with it.
+  if (bugs_.commit_previous_term_by_counting) {
+    const uint64_t index = trk_.Committed();
+    if (index <= log_.committed()) return false;
+    log_.CommitTo(index);
+    return true;
+  }
   return log_.MaybeCommit(trk_.Committed(), term_);
 }
 

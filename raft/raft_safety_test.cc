@@ -5,18 +5,30 @@
 // on every node (liveness).
 //
 // Schedules mix ticks, proposals, delivery in random order, drops,
-// duplicates, partitions and crash-restarts. A failure prints the seed and
-// the schedule; rerun it with --test_env=RC_PARAMS="seed=<seed>". Only the
-// scalar parameters shrink, not the schedule (see below).
+// duplicates, partitions, crash-restarts (also in the middle of a Ready,
+// after its messages went out and before its persist), compaction,
+// membership changes, reads and leader transfers. The schedule is a
+// generated vector of ops, so RapidCheck shrinks a failing one by removing
+// ops: a failure prints the minimal schedule found (and the seed; rerun
+// with --test_env=RC_PARAMS="reproduce=..." as RapidCheck says).
+//
+// RaftPlantedBugsTest turns on each raft::PlantedBugs in turn and shows
+// the property catches it.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
+#include "rapidcheck/detail/Property.h"
+#include "rapidcheck/detail/Results.h"
+#include "rapidcheck/detail/TestMetadata.h"
+#include "rapidcheck/detail/TestParams.h"
 #include "rapidcheck/gtest.h"
 #include "raft/raft.h"
 #include "raft/raw_node.h"
@@ -42,6 +54,7 @@ enum OpKind {
   kConfChange,
   kRead,
   kTransfer,
+  kCrashBeforePersist,
   kNumOpKinds,
 };
 
@@ -52,6 +65,7 @@ constexpr int kWeights[kNumOpKinds] = {
     /*kDeliverMany=*/12, /*kDrop=*/1,   /*kDuplicate=*/1, /*kProcessReady=*/3,
     /*kPartition=*/1, /*kHeal=*/1,      /*kRestart=*/1,   /*kProcessAll=*/10,
     /*kCompact=*/1, /*kConfChange=*/1,  /*kRead=*/4,      /*kTransfer=*/1,
+    /*kCrashBeforePersist=*/1,
 };
 
 int KindFromWeight(int w) {
@@ -78,7 +92,8 @@ void showValue(const Op& op, std::ostream& os) {
   static const char* const kNames[] = {
       "TickAll", "TickOne",      "Propose",   "Deliver", "DeliverMany", "Drop",
       "Duplicate", "ProcessReady", "Partition", "Heal",    "Restart",
-      "ProcessAll", "Compact", "ConfChange", "Read", "Transfer"};
+      "ProcessAll", "Compact", "ConfChange", "Read", "Transfer",
+      "CrashBeforePersist"};
   os << kNames[op.kind] << "(" << op.a << "," << op.b << ")";
 }
 
@@ -294,6 +309,9 @@ void RunOp(testing::Network& net, const std::vector<uint64_t>& ids,
     case kRestart:
       net.Restart(node);
       break;
+    case kCrashBeforePersist:
+      net.CrashBeforePersist(node);
+      break;
     case kProcessAll:
       net.ProcessReadies();
       break;
@@ -335,19 +353,66 @@ uint64_t StableLeader(testing::Network& net, const std::vector<uint64_t>& ids) {
   return leader;
 }
 
-RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
-              ()) {
+void RunSchedule(int n, bool pre_vote, bool check_quorum, uint64_t seed,
+                 const std::vector<Op>& ops, const PlantedBugs& bugs,
+                 bool liveness);
+
+// What one run of the property saw, for the planted-bug tests.
+struct RunStats {
+  int runs = 0;             // property runs started
+  int first_failure = 0;    // the run that failed first (1-based), or 0
+  size_t min_failing_ops = 0;  // the shortest failing schedule seen
+};
+
+// The property: draws a cluster and a schedule, runs it checking safety
+// after every step, then (when `liveness`) heals and checks liveness.
+void SafetyProperty(const PlantedBugs& bugs, bool liveness, RunStats* stats,
+                    int max_ops = 1200) {
   const int n = *rc::gen::inRange(3, 6);
   const bool pre_vote = *rc::gen::arbitrary<bool>();
   const bool check_quorum = *rc::gen::arbitrary<bool>();
   const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1u << 30);
-  // 300 to 1000 steps. The schedule is not shrunk (RapidCheck's container
-  // shrinking of ~1000 whole-cluster runs takes many minutes); a failure
-  // prints the seed and the full schedule that reproduce it.
-  const size_t steps =
-      300 + *rc::gen::resize(100, rc::gen::inRange<size_t>(0, 700));
-  const auto ops = *rc::gen::container<std::vector<Op>>(steps, GenOp());
+  // 0 to 1200 steps (mean 600). A failing schedule shrinks by removing
+  // ops; each try reruns the whole cluster, so shrinking a long schedule
+  // takes many minutes: the first failure is printed at once, so a run
+  // cut short by the test timeout still says how to reproduce it.
+  const auto ops = *rc::gen::resize(
+      max_ops, rc::gen::container<std::vector<Op>>(GenOp()));
+  if (stats != nullptr) ++stats->runs;
+  try {
+    RunSchedule(n, pre_vote, check_quorum, seed, ops, bugs, liveness);
+  } catch (...) {
+    static bool printed = false;
+    if (!printed && stats == nullptr) {
+      printed = true;
+      std::ostringstream os;
+      os << "first failing schedule (before shrinking): n=" << n
+         << " pre_vote=" << pre_vote << " check_quorum=" << check_quorum
+         << " seed=" << seed << " ops=" << ops.size() << ":";
+      for (const Op& op : ops) {
+        os << " ";
+        showValue(op, os);
+      }
+      std::fprintf(stderr, "%s\n", os.str().c_str());
+    }
+    if (stats != nullptr) {
+      if (stats->first_failure == 0) stats->first_failure = stats->runs;
+      if (stats->min_failing_ops == 0 || ops.size() < stats->min_failing_ops) {
+        stats->min_failing_ops = ops.size();
+      }
+    }
+    throw;
+  }
+}
 
+RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
+              ()) {
+  SafetyProperty(PlantedBugs(), /*liveness=*/true, nullptr);
+}
+
+void RunSchedule(int n, bool pre_vote, bool check_quorum, uint64_t seed,
+                 const std::vector<Op>& ops, const PlantedBugs& bugs,
+                 bool liveness) {
   testing::NetworkOptions o;
   o.voters.clear();
   for (int id = 1; id <= n; ++id) o.voters.push_back(id);
@@ -357,6 +422,7 @@ RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
     c.check_quorum = check_quorum;
     c.max_size_per_msg = 64;
     c.max_inflight_msgs = 4;
+    c.planted_bugs = bugs;
   };
   testing::Network net(o);
   const std::vector<uint64_t> ids = net.ids();
@@ -372,6 +438,7 @@ RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
 
   RC_CLASSIFY(checker.terms_with_leader() >= 2, "2+ leaders before healing");
   RC_CLASSIFY(checker.applied_count() >= 3, "3+ entries applied before healing");
+  if (!liveness) return;
   // Liveness phase: heal everything; a leader that all nodes follow must
   // emerge and commit a proposal on every node. A leader deposed before
   // committing is replaced, and the next one is asked again.
@@ -402,6 +469,187 @@ RC_GTEST_PROP(RaftSafetyTest, RandomSchedulesKeepSafetyAndHealToLiveness,
     RC_ASSERT(net.raft(id).log().applied() ==
               net.raft(ids[0]).log().applied());
   }
+}
+
+// ---------------------------------------------------------------------------
+// Planted bugs: each must be caught by the safety checks. Shrinking is off
+// here (the shrinking test below covers it), so each check stops at the
+// first failing schedule; the number of runs it took is printed.
+
+struct CatchResult {
+  bool caught = false;
+  int runs = 0;
+  std::string description;
+  size_t min_failing_ops = 0;
+  std::string counterexample;
+};
+
+CatchResult RunWithBug(const PlantedBugs& bugs, int max_runs, bool shrink,
+                       int max_ops = 1200) {
+  RunStats stats;
+  rc::detail::TestParams params;
+  params.seed = 20261126;
+  params.maxSuccess = max_runs;
+  params.maxSize = 100;
+  params.disableShrinking = !shrink;
+  rc::detail::TestMetadata metadata;
+  metadata.id = "RaftPlantedBugsTest";
+  const rc::detail::TestResult result = rc::detail::checkProperty(
+      rc::detail::toProperty(
+          [&] { SafetyProperty(bugs, /*liveness=*/false, &stats, max_ops); }),
+      metadata, params);
+  CatchResult out;
+  if (!result.is<rc::detail::FailureResult>()) return out;
+  const auto& failure = result.get<rc::detail::FailureResult>();
+  out.caught = true;
+  out.runs = stats.first_failure;
+  out.description = failure.description;
+  out.min_failing_ops = stats.min_failing_ops;
+  for (const auto& [type, value] : failure.counterExample) {
+    out.counterexample += type + ": " + value + "\n";
+  }
+  return out;
+}
+
+void ExpectCaught(const char* name, const PlantedBugs& bugs) {
+  const CatchResult r = RunWithBug(bugs, 3000, /*shrink=*/false);
+  ASSERT_TRUE(r.caught) << name << " was not caught in 3000 runs";
+  std::fprintf(stderr, "planted bug %s: caught on run %d: %s\n", name, r.runs,
+               r.description.c_str());
+  // A safety assertion, not a crash or a generation failure.
+  EXPECT_NE(r.description.find("RC_ASSERT"), std::string::npos)
+      << r.description;
+}
+
+TEST(RaftPlantedBugsTest, VoteTwiceInTerm) {
+  PlantedBugs b;
+  b.vote_twice_in_term = true;
+  ExpectCaught("vote_twice_in_term", b);
+}
+
+// Random schedules rarely build Figure 8 (no catch in 3000 runs), so this
+// bug is shown by the scenario of the figure, checked after every step by
+// the same SafetyChecker: with the bug, leader 1 of term 3 commits index 2
+// (term 1) by counting replicas; 5 then wins term 4 and overwrites it, and
+// State Machine Safety breaks. Without the bug the same schedule is safe.
+void Figure8(bool bug) {
+  testing::NetworkOptions o;
+  o.voters = {1, 2, 3, 4, 5};
+  o.customize = [bug](Config& c) {
+    c.planted_bugs.commit_previous_term_by_counting = bug;
+  };
+  testing::Network net(o);
+  SafetyChecker checker(&net);
+  auto check = [&] { checker.Check(/*force_log_matching=*/true); };
+  net.Campaign(1);  // term 1, index 1 committed everywhere
+  check();
+  // (a) Leader 1 replicates index 2 (term 1) only to 2.
+  net.Cut(1, 3);
+  net.Cut(1, 4);
+  net.Cut(1, 5);
+  RC_ASSERT(net.node(1).Propose("term1").ok());
+  net.Stabilize();
+  check();
+  // (b) 5 wins term 2 with 3 and 4 and appends index 2 (term 2), which
+  // reaches nobody.
+  net.Recover();
+  net.Isolate(1);
+  net.Cut(2, 5);
+  net.IgnoreType(raftpb::MsgApp);
+  net.Campaign(5);
+  RC_ASSERT(net.raft(5).state() == StateType::kLeader);
+  net.ClearIgnored();
+  net.Isolate(5);
+  RC_ASSERT(net.node(5).Propose("term2").ok());
+  net.Stabilize();
+  check();
+  // (c) 1 restarts and wins term 3 with 2, 3, 4, its appends held back but
+  // for index 2 (term 1) reaching 3 (and 2 confirming it): a majority
+  // (1, 2, 3) holds it.
+  net.Recover();
+  net.Isolate(5);
+  net.IgnoreType(raftpb::MsgApp);
+  net.Restart(1);
+  net.Campaign(1);
+  net.Campaign(1);
+  RC_ASSERT(net.raft(1).state() == StateType::kLeader);
+  RC_ASSERT(net.raft(1).term() == 3u);
+  raftpb::Message app;
+  app.set_type(raftpb::MsgApp);
+  app.set_from(1);
+  app.set_to(3);
+  app.set_term(3);
+  app.set_index(1);
+  app.set_log_term(1);
+  raftpb::Entry* e = app.add_entries();
+  e->set_index(2);
+  e->set_term(1);
+  e->set_data("term1");
+  net.queue().clear();
+  RC_ASSERT(net.node(3).Step(app).ok());
+  app.set_to(2);  // 2 has it already; its ack tells the leader so
+  RC_ASSERT(net.node(2).Step(app).ok());
+  net.Stabilize();
+  check();
+  // (d) 1 crashes; 5 restarts and wins term 4 with 2, 3, 4 (its last
+  // entry, of term 2, is more up to date than their term-1 one) and
+  // replicates its index 2.
+  net.Recover();
+  net.Isolate(1);
+  net.Restart(5);  // still leader of term 2 otherwise
+  net.Campaign(5);
+  check();
+  net.Campaign(5);
+  check();
+  for (int t = 0; t < 5; ++t) {
+    net.TickAll();
+    net.Stabilize();
+    check();
+  }
+  RC_ASSERT(net.raft(5).state() == StateType::kLeader);
+}
+
+TEST(RaftPlantedBugsTest, CommitPreviousTermByCountingFigure8) {
+  EXPECT_NO_THROW(Figure8(/*bug=*/false));
+  bool caught = false;
+  try {
+    Figure8(/*bug=*/true);
+  } catch (const rc::detail::CaseResult& r) {
+    caught = true;
+    std::fprintf(stderr,
+                 "planted bug commit_previous_term_by_counting: caught by "
+                 "the Figure 8 scenario: %s\n",
+                 r.description.c_str());
+    EXPECT_NE(r.description.find("entry.term() == e.term()"),
+              std::string::npos)
+        << "State Machine Safety is what breaks";
+  }
+  EXPECT_TRUE(caught);
+}
+
+TEST(RaftPlantedBugsTest, AckAppendBeforePersist) {
+  PlantedBugs b;
+  b.ack_append_before_persist = true;
+  ExpectCaught("ack_append_before_persist", b);
+}
+
+TEST(RaftPlantedBugsTest, ApplyBeforeCommit) {
+  PlantedBugs b;
+  b.apply_before_commit = true;
+  ExpectCaught("apply_before_commit", b);
+}
+
+// A failing schedule shrinks: RapidCheck removes ops while it still fails,
+// and reports a schedule much shorter than the one that first failed.
+// (Schedules of at most 300 ops, so that shrinking takes seconds.)
+TEST(RaftPlantedBugsTest, FailingScheduleShrinks) {
+  PlantedBugs b;
+  b.apply_before_commit = true;
+  const CatchResult r = RunWithBug(b, 3000, /*shrink=*/true, /*max_ops=*/300);
+  ASSERT_TRUE(r.caught);
+  std::fprintf(stderr, "first failure on run %d; shrunk to %zu ops:\n%s\n",
+               r.runs, r.min_failing_ops, r.counterexample.c_str());
+  EXPECT_LE(r.min_failing_ops, 60u) << r.counterexample;
 }
 
 }  // namespace

@@ -234,7 +234,8 @@ void Raft::StepVoteRequest(const raftpb::Message& m) {
   // pre-vote for a future term may be granted freely.
   const bool can_vote = vote_ == m.from() ||
                         (vote_ == kNone && lead_ == kNone) ||
-                        (m.type() == raftpb::MsgPreVote && m.term() > term_);
+                        (m.type() == raftpb::MsgPreVote && m.term() > term_) ||
+                        (bugs_.vote_twice_in_term && state_ == StateType::kFollower);
   raftpb::Message resp;
   resp.set_to(m.from());
   resp.set_type(m.type() == raftpb::MsgVote ? raftpb::MsgVoteResp

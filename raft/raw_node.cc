@@ -147,6 +147,26 @@ Ready RawNode::GetReady() {
   if (!rd.committed_entries.empty()) {
     out.applied_index = rd.committed_entries.back().index();
   }
+  if (raft_->planted_bugs().apply_before_commit &&
+      !log.HasUnstableSnapshot()) {
+    // The planted bug: normal entries past the commit index go to the
+    // application too (raft's own bookkeeping still stops at commit).
+    uint64_t lo = std::max(log.applying(), handed_out_early_) + 1;
+    if (!rd.committed_entries.empty()) {
+      lo = std::max(lo, rd.committed_entries.back().index() + 1);
+    }
+    if (lo >= log.FirstIndex() && lo <= log.LastIndex()) {
+      absl::StatusOr<std::vector<raftpb::Entry>> more =
+          log.Slice(lo, log.LastIndex() + 1, kNoLimit);
+      if (more.ok()) {
+        for (raftpb::Entry& e : *more) {
+          if (e.type() != raftpb::EntryNormal) break;
+          handed_out_early_ = e.index();
+          rd.committed_entries.push_back(std::move(e));
+        }
+      }
+    }
+  }
   const SoftState soft = raft_->GetSoftState();
   if (!(soft == prev_soft_state_)) rd.soft_state = soft;
   const raftpb::HardState hard = raft_->GetHardState();

@@ -141,6 +141,8 @@ class RawNode {
   SoftState prev_soft_state_;
   raftpb::HardState prev_hard_state_;
   std::optional<Outstanding> outstanding_;
+  // PlantedBugs::apply_before_commit: the last index handed out early.
+  uint64_t handed_out_early_ = 0;
 };
 
 }  // namespace etcdpp::raft

@@ -152,6 +152,34 @@ TEST(RawNodeTest, StepRefusesLocalMessagesFromPeers) {
   EXPECT_EQ(net.raft(1).state(), StateType::kFollower);
 }
 
+TEST(RawNodeTest, ForgetLeader) {
+  NetworkOptions o;
+  o.customize = [](Config& c) { c.check_quorum = true; };
+  Network net(o);
+  net.Campaign(1);
+  ASSERT_EQ(net.raft(2).lead(), 1u);
+  ASSERT_TRUE(net.node(2).ForgetLeader().ok());
+  EXPECT_EQ(net.raft(2).lead(), 0u);
+  EXPECT_EQ(net.raft(2).state(), StateType::kFollower);
+  // A leader does not forget itself.
+  ASSERT_TRUE(net.node(1).ForgetLeader().ok());
+  EXPECT_EQ(net.raft(1).lead(), 1u);
+  EXPECT_EQ(net.raft(1).state(), StateType::kLeader);
+}
+
+TEST(RawNodeTest, ForgetLeaderRefusedWithLeaseBasedReads) {
+  NetworkOptions o;
+  o.customize = [](Config& c) {
+    c.check_quorum = true;
+    c.read_only_option = ReadOnlyOption::kLeaseBased;
+  };
+  Network net(o);
+  net.Campaign(1);
+  const absl::Status s = net.node(2).ForgetLeader();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(net.raft(2).lead(), 1u);
+}
+
 // Same seed, same inputs: the same outputs, byte for byte.
 std::string RunScenario(uint64_t seed) {
   NetworkOptions o;

@@ -60,6 +60,15 @@ void Network::Restart(uint64_t id) {
   peer.node = *std::move(node);
 }
 
+void Network::CrashBeforePersist(uint64_t id) {
+  Peer& peer = nodes_.at(id);
+  if (peer.node->HasReady()) {
+    Ready rd = peer.node->GetReady();
+    for (raftpb::Message& m : rd.messages) queue_.push_back(std::move(m));
+  }
+  Restart(id);
+}
+
 std::vector<uint64_t> Network::ids() const {
   std::vector<uint64_t> out;
   for (const auto& [id, peer] : nodes_) out.push_back(id);

@@ -51,6 +51,9 @@ class Network {
   // from what its storage holds, re-applying the entries after its snapshot
   // (recorded in applied() only once).
   void Restart(uint64_t id);
+  // Crash in the middle of a Ready: its Messages were sent, but nothing of
+  // it was persisted (nor messages_after_persist sent); then Restart.
+  void CrashBeforePersist(uint64_t id);
 
   RawNode& node(uint64_t id) { return *nodes_.at(id).node; }
   const Raft& raft(uint64_t id) { return nodes_.at(id).node->raft(); }
