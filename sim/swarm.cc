@@ -1,12 +1,56 @@
 #include "sim/swarm.h"
 
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/check.h"
 #include "sim/nemesis.h"
 #include "sim/workload.h"
 
 namespace etcdpp::sim {
 namespace {
+
+// The seed RunSeed is running, for the crash report; null between seeds.
+struct CurrentRun {
+  uint64_t seed;
+  const RunOptions* options;
+  const Trace* trace;
+};
+const CurrentRun* current_run = nullptr;
+
+// Runs on a fatal signal. A CHECK fails in ordinary code, not inside the
+// allocator, so formatting here is safe enough for a process about to die;
+// the report is written with one fwrite and flushed.
+void ReportCrash(int signal_number) {
+  if (const CurrentRun* run = current_run; run != nullptr) {
+    current_run = nullptr;  // a second fault while reporting just dies
+    std::string out = absl::StrCat(
+        "seed ", run->seed, ": FAIL\n  VIOLATION assertion: the process died "
+        "of signal ", signal_number, " (", strsignal(signal_number),
+        ") inside the world (the CHECK message is on stderr)\n"
+        "  end of trace:");
+    for (const std::string& line : run->trace->Tail()) {
+      absl::StrAppend(&out, "\n    ", line);
+    }
+    absl::StrAppend(&out, "\n  reproduce: ",
+                    ReproduceCommand(run->seed, *run->options), " --trace\n");
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    std::fflush(stderr);
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+// The --check-fail-at timer.
+class FailCheck final : public World::Listener {
+ public:
+  void OnTimer(uint64_t) override {
+    CHECK(false) << "a CHECK failure asked for by --check-fail-at";
+  }
+};
 
 // How often the liveness phase looks at the cluster.
 constexpr int64_t kPollUs = 100000;
@@ -97,9 +141,15 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
+  const CurrentRun run{seed, &options, &trace};
+  current_run = &run;
   World world(scenario, &trace);
   Nemesis nemesis(&world, scenario.faults);
   Workload workload(&world, scenario.workload);
+  FailCheck fail_check;
+  if (options.check_fail_at_us.has_value()) {
+    world.ScheduleTimer(*options.check_fail_at_us, &fail_check, 0);
+  }
   RunPhases(world, nemesis, workload, scenario, options);
   Summarize(world, workload, result);
   result.violations = world.Violations();
@@ -117,7 +167,38 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   result.trace_hash = trace.hash();
   result.trace_events = trace.events();
   result.trace_tail = trace.Tail();
+  current_run = nullptr;
   return result;
+}
+
+void SweepTotals::Add(const SeedResult& r) {
+  ++seeds;
+  if (!r.violations.empty()) ++failed;
+  if (r.violations.empty() && !r.passed()) ++unknown;
+  ops += r.ops;
+  events += r.trace_events;
+  sim_us += r.end_us;
+}
+
+void SweepTotals::Merge(const SweepTotals& o) {
+  seeds += o.seeds;
+  failed += o.failed;
+  unknown += o.unknown;
+  ops += o.ops;
+  events += o.events;
+  sim_us += o.sim_us;
+}
+
+std::string SweepTotals::Describe() const {
+  return absl::StrCat(seeds, " seeds: ", failed, " failed, ", unknown,
+                      " unknown; ", ops, " ops, ", events, " events, ",
+                      sim_us / 1000000, " simulated s");
+}
+
+void InstallCrashReport() {
+  for (int s : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    std::signal(s, ReportCrash);
+  }
 }
 
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
@@ -131,6 +212,10 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   }
   if (options.duplicate_proposals) {
     absl::StrAppend(&command, " --duplicate-proposals");
+  }
+  if (options.check_fail_at_us.has_value()) {
+    absl::StrAppend(&command, " --check-fail-at=",
+                    *options.check_fail_at_us / 1000);
   }
   return command;
 }

@@ -31,6 +31,9 @@ struct RunOptions {
   // Liveness bounds, in virtual time.
   int64_t leader_bound_us = 10000000;
   int64_t operation_bound_us = 5000000;
+  // When set, a CHECK fails at this virtual time: proves that a failed
+  // assertion inside the world is reported as a finding (--check-fail-at).
+  std::optional<int64_t> check_fail_at_us;
 };
 
 struct SeedResult {
@@ -57,8 +60,33 @@ struct SeedResult {
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options = {});
 
+// What a sweep adds up over its seeds. Plain data: a forked child sends it
+// to the sweeping parent through a pipe as bytes.
+struct SweepTotals {
+  uint64_t seeds = 0;
+  uint64_t failed = 0;
+  uint64_t unknown = 0;
+  uint64_t ops = 0;
+  uint64_t events = 0;
+  int64_t sim_us = 0;
+
+  void Add(const SeedResult& result);
+  void Merge(const SweepTotals& other);
+  // "N seeds: F failed, U unknown; ..." without the wall-clock part.
+  std::string Describe() const;
+};
+
 // The command line that reruns this seed with these overrides.
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options);
+
+// Makes a failed CHECK (or another fatal signal) inside RunSeed a
+// reported finding: installs handlers for SIGABRT, SIGSEGV, SIGBUS, SIGFPE
+// and SIGILL that print, to stdout, the seed being run, the end of its
+// trace and the command that reproduces it, then let the signal kill the
+// process as before. The CHECK's own message is on stderr just above.
+// Idempotent. The CLI runs each seed of a sweep in a forked child, so the
+// sweep goes on to the next seed.
+void InstallCrashReport();
 
 // A multi-line report: scenario, counts, verdicts, trace hash; on failure
 // the violations, the end of the trace and the reproducing command.
