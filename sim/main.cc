@@ -1,15 +1,20 @@
 // //sim:sim -- runs simulator seeds and prints their verdicts.
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
+//       [--clients=N] [--think-ms=MS] [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
 // failing seeds are detailed); --trace prints every event;
+// --clients and --think-ms override the client load (heavier: more
+// clients, shorter thinks; logs then pass snapshot_count and compact).
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
 // --no-fork runs them in this process (for a debugger).
+// --bug=NAME turns on one planted bug in every node (sim/planted_bugs.h),
+// --bug=list lists them.
 // --check-fail-at=MS makes a CHECK fail at that virtual millisecond of
 // every seed: it shows (and tests) the report of a failed assertion.
 // --duplicate-proposals lets the network duplicate forwarded proposals,
@@ -23,21 +28,21 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "sim/planted_bugs.h"
 #include "sim/swarm.h"
 
 namespace {
@@ -51,7 +56,8 @@ struct Flags {
   etcdpp::sim::RunOptions options;
 };
 
-bool Value(absl::string_view arg, absl::string_view name, absl::string_view* v) {
+bool Value(absl::string_view arg, absl::string_view name,
+           absl::string_view* v) {
   if (!absl::StartsWith(arg, name) || arg.size() <= name.size() ||
       arg[name.size()] != '=') {
     return false;
@@ -74,13 +80,28 @@ std::optional<Flags> Parse(int argc, char** argv) {
       f.options.nodes = n;
     } else if (Value(arg, "--sim-seconds", &v) && absl::SimpleAtoi(v, &n)) {
       f.options.safety_us = int64_t{n} * 1000000;
+    } else if (Value(arg, "--clients", &v) && absl::SimpleAtoi(v, &n) &&
+               n > 0) {
+      f.options.clients = n;
+    } else if (Value(arg, "--think-ms", &v) && absl::SimpleAtoi(v, &n) &&
+               n > 0) {
+      f.options.think_max_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {
       f.options.duplicate_proposals = true;
-    } else if (Value(arg, "--check-fail-at", &v) &&
-               absl::SimpleAtoi(v, &n)) {
+    } else if (Value(arg, "--check-fail-at", &v) && absl::SimpleAtoi(v, &n)) {
       f.options.check_fail_at_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--bug", &v)) {
+      if (v == "list") {
+        std::cout << etcdpp::sim::ListPlantedBugs();
+        std::exit(0);
+      }
+      if (etcdpp::sim::FindPlantedBug(v) == nullptr) {
+        std::cerr << "unknown planted bug " << v << "; --bug=list lists them\n";
+        return std::nullopt;
+      }
+      f.options.bug = std::string(v);
     } else if (arg == "--no-fork") {
       f.fork = false;
     } else if (arg == "--trace") {
@@ -166,8 +187,8 @@ etcdpp::sim::SweepTotals RunForked(uint64_t seed, const Flags& flags) {
     _exit(0);
   }
   close(fds[1]);
-  const bool got = ReadAll(fds[0], reinterpret_cast<char*>(&totals),
-                           sizeof(totals));
+  const bool got =
+      ReadAll(fds[0], reinterpret_cast<char*>(&totals), sizeof(totals));
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -214,8 +235,7 @@ int main(int argc, char** argv) {
   }
   std::cout << totals.Describe() << " in " << wall << " wall s ("
             << (wall > 0 ? totals.ops / wall : 0) << " ops/s, "
-            << (wall > 0 ? totals.sim_us / 1e6 / wall : 0)
-            << "x real time)\n";
+            << (wall > 0 ? totals.sim_us / 1e6 / wall : 0) << "x real time)\n";
   if (totals.failed > 0) return 1;
   return totals.unknown > 0 ? 2 : 0;
 }

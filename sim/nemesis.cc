@@ -14,6 +14,14 @@ void Nemesis::Start() {
   for (Kind kind : {kPartition, kCrash, kPause, kSyncFailure, kNoSpace}) {
     if (Every(kind) > 0) ScheduleNext(kind);
   }
+  // A corrupted member may stay down for good, which ends corruption in a
+  // small cluster: not before one mean gap, so that there are snapshot
+  // files and released segments to corrupt.
+  if (const int64_t mean = Every(kCorrupt); mean > 0) {
+    world_->ScheduleTimer(mean + static_cast<int64_t>(prng_.InRange(
+                                     1, static_cast<uint64_t>(mean))),
+                          this, Token(kCorrupt, 0));
+  }
 }
 
 int64_t Nemesis::Every(Kind kind) const {
@@ -28,6 +36,8 @@ int64_t Nemesis::Every(Kind kind) const {
       return rates_.sync_failure_every_us;
     case kNoSpace:
       return rates_.no_space_every_us;
+    case kCorrupt:
+      return rates_.corrupt_every_us;
     default:
       return 0;
   }
@@ -35,8 +45,8 @@ int64_t Nemesis::Every(Kind kind) const {
 
 void Nemesis::ScheduleNext(Kind kind) {
   const uint64_t mean = static_cast<uint64_t>(Every(kind));
-  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(1, 2 * mean)),
-                        this, Token(kind, 0));
+  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(1, 2 * mean)), this,
+                        Token(kind, 0));
 }
 
 void Nemesis::OnTimer(uint64_t token) {
@@ -66,12 +76,19 @@ void Nemesis::OnTimer(uint64_t token) {
   if (kind == kSyncFailure) {
     if (uint64_t id = PickUp(); id != 0) world_->ArmSyncFailure(id);
   }
+  if (kind == kCorrupt) {
+    if (uint64_t id = PickUp(); id != 0 && world_->CorruptDisk(id)) {
+      world_->ScheduleTimer(
+          static_cast<int64_t>(prng_.InRange(1000, rates_.down_max_us)), this,
+          Token(kRestart, id));
+    }
+  }
   if (kind == kNoSpace) {
     if (uint64_t id = PickUp(); id != 0) {
       world_->SetNoSpace(id, true);
       world_->ScheduleTimer(
-          static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)),
-          this, Token(kSpace, id));
+          static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)), this,
+          Token(kSpace, id));
     }
   }
   ScheduleNext(kind);

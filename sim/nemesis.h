@@ -1,9 +1,10 @@
 // Nemesis: injects the scenario's faults into a World during the safety
 // phase -- partitions of every shape, crashes (clean or torn), pauses, fsync
 // EIO and ENOSPC -- each kind at random gaps around its mean, each healed
-// after a random while. Only faults Raft claims to survive are injected:
-// the disk never corrupts synced data here, so any lost acknowledged write
-// is a bug.
+// after a random while -- and corruption of synced data, one member at a
+// time and never so many that a majority's copies are touched. Only faults
+// Raft claims to survive are injected, so any lost acknowledged write is a
+// bug.
 //
 // Deterministic: its own Prng, forked from the world's. Not thread-safe.
 #ifndef ETCDPP_SIM_NEMESIS_H_
@@ -40,6 +41,7 @@ class Nemesis final : public World::Listener {
     kSyncFailure,
     kNoSpace,
     kSpace,
+    kCorrupt,
   };
   static uint64_t Token(Kind kind, uint64_t arg) { return kind << 56 | arg; }
   void ScheduleNext(Kind kind);

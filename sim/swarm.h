@@ -23,8 +23,14 @@ namespace etcdpp::sim {
 struct RunOptions {
   std::optional<int> nodes;
   std::optional<int64_t> safety_us;
+  // Client count and longest think time (heavier load: more clients,
+  // shorter thinks).
+  std::optional<int> clients;
+  std::optional<int64_t> think_max_us;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
+  // A planted bug to turn on (sim/planted_bugs.h); empty for none.
+  std::string bug;
   // Receives every trace line when set.
   std::ostream* trace_out = nullptr;
   uint64_t linearizability_budget = 2000000;
@@ -69,12 +75,19 @@ struct SweepTotals {
   uint64_t ops = 0;
   uint64_t events = 0;
   int64_t sim_us = 0;
+  uint64_t recovery[World::kRecoveryPaths] = {};
+  uint64_t corruptions = 0;
+  uint64_t torn_crashes = 0;
+  uint64_t snapshots_delivered = 0;
 
   void Add(const SeedResult& result);
   void Merge(const SweepTotals& other);
   // "N seeds: F failed, U unknown; ..." without the wall-clock part.
   std::string Describe() const;
 };
+
+// "bootstrap=N replay_wal=N ..." for reports.
+std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]);
 
 // The command line that reruns this seed with these overrides.
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options);
