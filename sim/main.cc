@@ -1,14 +1,16 @@
 // //sim:sim -- runs simulator seeds and prints their verdicts.
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
-//       [--clients=N] [--think-ms=MS] [--bug=NAME|list]
+//       [--clients=N] [--think-ms=MS] [--torn-crash-every-ms=MS]
+//       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
 // failing seeds are detailed); --trace prints every event;
 // --clients and --think-ms override the client load (heavier: more
-// clients, shorter thinks; logs then pass snapshot_count and compact).
+// clients, shorter thinks; logs then pass snapshot_count and compact);
+// --torn-crash-every-ms makes every crash torn, at that mean gap.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -86,6 +88,9 @@ std::optional<Flags> Parse(int argc, char** argv) {
     } else if (Value(arg, "--think-ms", &v) && absl::SimpleAtoi(v, &n) &&
                n > 0) {
       f.options.think_max_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--torn-crash-every-ms", &v) &&
+               absl::SimpleAtoi(v, &n) && n > 0) {
+      f.options.torn_crash_every_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {

@@ -134,8 +134,6 @@ void Summarize(const World& world, const Workload& workload,
 }  // namespace
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
-  SeedResult result;
-  result.seed = seed;
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
@@ -143,8 +141,20 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   if (options.think_max_us.has_value()) {
     scenario.workload.think_max_us = *options.think_max_us;
   }
+  if (options.torn_crash_every_us.has_value()) {
+    scenario.faults.crash_every_us = *options.torn_crash_every_us;
+    scenario.faults.crash_torn_permille = 1000;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
+  return RunScenario(scenario, options, {});
+}
+
+SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
+                       std::vector<ScheduledFault> schedule) {
+  const uint64_t seed = scenario.seed;
+  SeedResult result;
+  result.seed = seed;
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
@@ -152,6 +162,7 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   current_run = &run;
   World world(scenario, &trace);
   Nemesis nemesis(&world, scenario.faults);
+  if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
   FailCheck fail_check;
   if (options.check_fail_at_us.has_value()) {
@@ -246,6 +257,10 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   }
   if (options.think_max_us.has_value()) {
     absl::StrAppend(&command, " --think-ms=", *options.think_max_us / 1000);
+  }
+  if (options.torn_crash_every_us.has_value()) {
+    absl::StrAppend(&command, " --torn-crash-every-ms=",
+                    *options.torn_crash_every_us / 1000);
   }
   if (!options.bug.empty()) absl::StrAppend(&command, " --bug=", options.bug);
   if (options.check_fail_at_us.has_value()) {

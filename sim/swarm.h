@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/linearizability.h"
+#include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
 
@@ -27,6 +28,8 @@ struct RunOptions {
   // shorter thinks).
   std::optional<int> clients;
   std::optional<int64_t> think_max_us;
+  // Crashes at this mean gap, every one torn (--torn-crash-every-ms).
+  std::optional<int64_t> torn_crash_every_us;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
   // A planted bug to turn on (sim/planted_bugs.h); empty for none.
@@ -65,6 +68,12 @@ struct SeedResult {
 };
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options = {});
+
+// Runs a scenario as given (no draw, no overrides from options but the
+// checkers' bounds, the bug and the trace), with the scripted faults of
+// `schedule` besides those the scenario's rates draw.
+SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
+                       std::vector<ScheduledFault> schedule);
 
 // What a sweep adds up over its seeds. Plain data: a forked child sends it
 // to the sweeping parent through a pipe as bytes.

@@ -140,6 +140,7 @@ class World {
   void Block(uint64_t from, uint64_t to);
   void HealPartitions();
   void set_network(const NetworkFaults& network) { network_ = network; }
+  const NetworkFaults& network() const { return network_; }
   // The next fsync of this node to complete fails with EIO.
   void ArmSyncFailure(uint64_t id);
   void SetNoSpace(uint64_t id, bool no_space);
