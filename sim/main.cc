@@ -1,13 +1,15 @@
 // //sim:sim -- runs simulator seeds and prints their verdicts.
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
-//       [--clients=N] [--think-ms=MS] [--torn-crash-every-ms=MS]
+//       [--liveness-seconds=S] [--clients=N] [--think-ms=MS]
+//       [--torn-crash-every-ms=MS]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
 // failing seeds are detailed); --trace prints every event;
+// --liveness-seconds sets how long clients run after healing (default 6).
 // --clients and --think-ms override the client load (heavier: more
 // clients, shorter thinks; logs then pass snapshot_count and compact);
 // --torn-crash-every-ms makes every crash torn, at that mean gap.
@@ -82,6 +84,9 @@ std::optional<Flags> Parse(int argc, char** argv) {
       f.options.nodes = n;
     } else if (Value(arg, "--sim-seconds", &v) && absl::SimpleAtoi(v, &n)) {
       f.options.safety_us = int64_t{n} * 1000000;
+    } else if (Value(arg, "--liveness-seconds", &v) &&
+               absl::SimpleAtoi(v, &n) && n > 0) {
+      f.options.liveness_us = int64_t{n} * 1000000;
     } else if (Value(arg, "--clients", &v) && absl::SimpleAtoi(v, &n) &&
                n > 0) {
       f.options.clients = n;

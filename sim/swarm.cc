@@ -137,6 +137,9 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
+  if (options.liveness_us.has_value()) {
+    scenario.liveness_us = *options.liveness_us;
+  }
   if (options.clients.has_value()) scenario.workload.clients = *options.clients;
   if (options.think_max_us.has_value()) {
     scenario.workload.think_max_us = *options.think_max_us;
@@ -251,6 +254,10 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   }
   if (options.duplicate_proposals) {
     absl::StrAppend(&command, " --duplicate-proposals");
+  }
+  if (options.liveness_us.has_value()) {
+    absl::StrAppend(&command,
+                    " --liveness-seconds=", *options.liveness_us / 1000000);
   }
   if (options.clients.has_value()) {
     absl::StrAppend(&command, " --clients=", *options.clients);

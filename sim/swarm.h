@@ -24,6 +24,8 @@ namespace etcdpp::sim {
 struct RunOptions {
   std::optional<int> nodes;
   std::optional<int64_t> safety_us;
+  // How long clients run in the liveness phase (--liveness-seconds).
+  std::optional<int64_t> liveness_us;
   // Client count and longest think time (heavier load: more clients,
   // shorter thinks).
   std::optional<int> clients;
