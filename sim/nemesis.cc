@@ -14,6 +14,14 @@ void Nemesis::Start() {
   for (Kind kind : {kPartition, kCrash, kPause, kSyncFailure, kNoSpace}) {
     if (Every(kind) > 0) ScheduleNext(kind);
   }
+  // A corrupted member may stay down for good, which ends corruption in a
+  // small cluster: not before one mean gap, so that there are snapshot
+  // files and released segments to corrupt.
+  if (const int64_t mean = Every(kCorrupt); mean > 0) {
+    world_->ScheduleTimer(mean + static_cast<int64_t>(prng_.InRange(
+                                     1, static_cast<uint64_t>(mean))),
+                          this, Token(kCorrupt, 0));
+  }
 }
 
 int64_t Nemesis::Every(Kind kind) const {
@@ -28,6 +36,8 @@ int64_t Nemesis::Every(Kind kind) const {
       return rates_.sync_failure_every_us;
     case kNoSpace:
       return rates_.no_space_every_us;
+    case kCorrupt:
+      return rates_.corrupt_every_us;
     default:
       return 0;
   }
@@ -35,8 +45,8 @@ int64_t Nemesis::Every(Kind kind) const {
 
 void Nemesis::ScheduleNext(Kind kind) {
   const uint64_t mean = static_cast<uint64_t>(Every(kind));
-  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(1, 2 * mean)),
-                        this, Token(kind, 0));
+  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(1, 2 * mean)), this,
+                        Token(kind, 0));
 }
 
 void Nemesis::OnTimer(uint64_t token) {
@@ -60,24 +70,108 @@ void Nemesis::OnTimer(uint64_t token) {
       break;
   }
   if (stopped_) return;
+  if (kind == kScripted) {
+    if (arg < schedule_.size()) ApplyScripted(schedule_[arg]);
+    return;
+  }
   if (kind == kPartition) Partition();
   if (kind == kCrash) CrashOne();
   if (kind == kPause) PauseOne();
   if (kind == kSyncFailure) {
     if (uint64_t id = PickUp(); id != 0) world_->ArmSyncFailure(id);
   }
+  if (kind == kCorrupt) {
+    if (uint64_t id = PickUp(); id != 0 && world_->CorruptDisk(id)) {
+      world_->ScheduleTimer(
+          static_cast<int64_t>(prng_.InRange(1000, rates_.down_max_us)), this,
+          Token(kRestart, id));
+    }
+  }
   if (kind == kNoSpace) {
     if (uint64_t id = PickUp(); id != 0) {
       world_->SetNoSpace(id, true);
       world_->ScheduleTimer(
-          static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)),
-          this, Token(kSpace, id));
+          static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)), this,
+          Token(kSpace, id));
     }
   }
   ScheduleNext(kind);
 }
 
-void Nemesis::Partition() {
+std::string ScheduledFault::Describe() const {
+  static const char* const names[kKinds] = {
+      "partition", "heal", "crash",  "crash-torn", "restart", "pause",
+      "resume",    "eio",  "enospc", "space",      "corrupt", "network"};
+  return absl::StrCat(FormatTime(at_us), " ", names[kind], " n", node,
+                      " arg=", arg);
+}
+
+std::vector<ScheduledFault> DecodeSchedule(const uint8_t* data, size_t size,
+                                           int nodes, int64_t span_us) {
+  std::vector<ScheduledFault> schedule;
+  int64_t at = 0;
+  for (size_t i = 0; i + 3 <= size; i += 3) {
+    at += (int64_t{data[i]} + 1) * 10000;  // 10 ms .. 2.56 s later
+    if (at >= span_us) break;
+    ScheduledFault f;
+    f.at_us = at;
+    f.kind =
+        static_cast<ScheduledFault::Kind>(data[i + 1] % ScheduledFault::kKinds);
+    f.node = 1 + data[i + 2] % static_cast<uint8_t>(nodes);
+    f.arg = data[i + 2];
+    schedule.push_back(f);
+  }
+  return schedule;
+}
+
+void Nemesis::Play(std::vector<ScheduledFault> schedule) {
+  schedule_ = std::move(schedule);
+  for (size_t i = 0; i < schedule_.size(); ++i) {
+    world_->ScheduleTimer(schedule_[i].at_us - world_->now(), this,
+                          Token(kScripted, i));
+  }
+}
+
+void Nemesis::ApplyScripted(const ScheduledFault& f) {
+  const uint64_t id = f.node;
+  switch (f.kind) {
+    case ScheduledFault::kPartition:
+      return Partition(f.arg);
+    case ScheduledFault::kHeal:
+      return world_->HealPartitions();
+    case ScheduledFault::kCrash:
+    case ScheduledFault::kCrashTorn:
+      return world_->Crash(id, f.kind == ScheduledFault::kCrashTorn);
+    case ScheduledFault::kRestart:
+      return world_->Restart(id);
+    case ScheduledFault::kPause:
+      return world_->Pause(id);
+    case ScheduledFault::kResume:
+      return world_->Resume(id);
+    case ScheduledFault::kSyncFailure:
+      return world_->ArmSyncFailure(id);
+    case ScheduledFault::kNoSpace:
+      if (world_->up(id)) world_->SetNoSpace(id, true);
+      return;
+    case ScheduledFault::kSpace:
+      return world_->SetNoSpace(id, false);
+    case ScheduledFault::kCorrupt:
+      (void)world_->CorruptDisk(id);
+      return;
+    case ScheduledFault::kNetwork: {
+      NetworkFaults n = world_->network();
+      n.drop_permille = (f.arg & 3) * 50;
+      n.duplicate_permille = (f.arg >> 2 & 3) * 30;
+      n.reorder_permille = (f.arg >> 4 & 3) * 60;
+      world_->set_network(n);
+      return;
+    }
+    case ScheduledFault::kKinds:
+      return;
+  }
+}
+
+void Nemesis::Partition(std::optional<uint64_t> shape) {
   std::vector<uint64_t> ids = world_->ids();
   if (ids.size() < 2) return;
   world_->HealPartitions();
@@ -87,7 +181,7 @@ void Nemesis::Partition() {
   for (size_t i = ids.size() - 1; i > 0; --i) {
     std::swap(ids[i], ids[prng_.Uniform(i + 1)]);
   }
-  switch (prng_.Uniform(4)) {
+  switch (shape.has_value() ? *shape % 4 : prng_.Uniform(4)) {
     case 0:
       SplitInTwo(ids);
       break;

@@ -1,15 +1,19 @@
 // Nemesis: injects the scenario's faults into a World during the safety
 // phase -- partitions of every shape, crashes (clean or torn), pauses, fsync
 // EIO and ENOSPC -- each kind at random gaps around its mean, each healed
-// after a random while. Only faults Raft claims to survive are injected:
-// the disk never corrupts synced data here, so any lost acknowledged write
-// is a bug.
+// after a random while -- and corruption of synced data, one member at a
+// time and never so many that a majority's copies are touched. Only faults
+// Raft claims to survive are injected, so any lost acknowledged write is a
+// bug.
 //
 // Deterministic: its own Prng, forked from the world's. Not thread-safe.
 #ifndef ETCDPP_SIM_NEMESIS_H_
 #define ETCDPP_SIM_NEMESIS_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/prng.h"
@@ -18,6 +22,39 @@
 
 namespace etcdpp::sim {
 
+// One fault of an explicit schedule: the same faults the seeded nemesis
+// draws, at given times, so that a fuzzer's bytes (or a shrinker) can choose
+// them.
+struct ScheduledFault {
+  enum Kind : uint8_t {
+    kPartition,  // arg % 4: split in two, isolate leader, one-way, bridge
+    kHeal,       // heal partitions
+    kCrash,
+    kCrashTorn,
+    kRestart,
+    kPause,
+    kResume,
+    kSyncFailure,  // next fsync of node fails with EIO
+    kNoSpace,
+    kSpace,
+    kCorrupt,  // World::CorruptDisk
+    kNetwork,  // arg: drop, duplicate, reorder levels
+    kKinds,
+  };
+  int64_t at_us = 0;
+  Kind kind = kHeal;
+  uint64_t node = 1;  // a member id
+  uint8_t arg = 0;
+
+  std::string Describe() const;
+};
+
+// Decodes bytes into a schedule over [0, span_us) of a cluster of `nodes`:
+// three bytes per fault (gap, kind, node and argument); what does not fill
+// a fault is ignored. Every byte string is a valid schedule.
+std::vector<ScheduledFault> DecodeSchedule(const uint8_t* data, size_t size,
+                                           int nodes, int64_t span_us);
+
 class Nemesis final : public World::Listener {
  public:
   // `world` must outlive the nemesis.
@@ -25,6 +62,8 @@ class Nemesis final : public World::Listener {
 
   // Schedules the first injection of each enabled fault kind.
   void Start();
+  // Plays an explicit schedule instead of (or besides) the drawn faults.
+  void Play(std::vector<ScheduledFault> schedule);
   // No new faults from now on; World::HealAll ends those in force.
   void Stop() { stopped_ = true; }
   void OnTimer(uint64_t token) override;
@@ -40,11 +79,15 @@ class Nemesis final : public World::Listener {
     kSyncFailure,
     kNoSpace,
     kSpace,
+    kCorrupt,
+    kScripted,
   };
   static uint64_t Token(Kind kind, uint64_t arg) { return kind << 56 | arg; }
   void ScheduleNext(Kind kind);
   int64_t Every(Kind kind) const;
-  void Partition();
+  // shape (mod 4) picks the partition's shape; nullopt draws it.
+  void Partition(std::optional<uint64_t> shape = std::nullopt);
+  void ApplyScripted(const ScheduledFault& fault);
   void SplitInTwo(std::vector<uint64_t> ids);
   void IsolateLeader();
   void OneWay();
@@ -60,6 +103,7 @@ class Nemesis final : public World::Listener {
   bool stopped_ = false;
   // Heals only the partition it was scheduled for, not a newer one.
   uint64_t partition_generation_ = 0;
+  std::vector<ScheduledFault> schedule_;
 };
 
 }  // namespace etcdpp::sim

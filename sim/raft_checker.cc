@@ -68,8 +68,13 @@ void RaftChecker::CheckCompacted(const RaftView& view) {
 
 void RaftChecker::CheckLeaderCompleteness(const RaftView& view) {
   CheckCompacted(view);
-  // Entries in its snapshot are covered by it (checked above).
+  // Entries in its snapshot are covered by it (checked above). Only
+  // entries committed in an earlier term than the leader's are owed to it:
+  // a vote granted in an old term may reach its candidate after a newer
+  // leader committed something (that old-term leader then cannot commit
+  // anything, as the majority moved on).
   for (uint64_t i = view.compacted + 1; i <= committed_.size(); ++i) {
+    if (committed_seen_term_[i - 1] >= view.term) continue;
     EntryDigest entry;
     if (!view.entry(i, &entry) || !(entry == committed_[i - 1])) {
       Violation(absl::StrCat("leader completeness: n", view.id,
@@ -100,6 +105,7 @@ void RaftChecker::CheckCommitted(const RaftView& view, Previous& previous) {
       // entries cannot be recorded, so this one is not either.
     } else if (i == committed_.size() + 1) {
       committed_.push_back(entry);
+      committed_seen_term_.push_back(view.term);
     } else if (!(committed_[i - 1] == entry)) {
       Violation(absl::StrCat(
           "state machine safety: n", view.id, " committed entry ", i,

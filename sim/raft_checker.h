@@ -81,6 +81,10 @@ class RaftChecker {
   std::map<uint64_t, uint64_t> leaders_;   // term -> leader
   // committed_[i - 1]: the entry committed at index i, as first seen.
   std::vector<EntryDigest> committed_;
+  // committed_seen_term_[i - 1]: the term of the node that first showed
+  // entry i committed. It learnt the commit from a leader of that term or
+  // an earlier one, so the entry was committed in a term <= this.
+  std::vector<uint64_t> committed_seen_term_;
   std::vector<std::string> violations_;
 };
 

@@ -105,6 +105,20 @@ TEST(RaftCheckerTest, LeaderWithoutCommittedEntryIsRejected) {
   EXPECT_NE(c.violations()[0].find("leader completeness"), std::string::npos);
 }
 
+// Seed 100018: a vote granted in term 1 reaches its candidate late (it was
+// paused), after a term-2 leader committed entry 1. Leading term 1 without
+// it is allowed: the entry was committed in a later term.
+TEST(RaftCheckerTest, OldTermLeaderNeedNotHoldLaterCommits) {
+  RaftChecker c;
+  c.Observe(Node(1, 2, {{1, {2, 10}}}, 1).View());
+  c.Observe(Node(3, 1, {}, 0, /*leader=*/true).View());
+  EXPECT_TRUE(c.violations().empty()) << c.violations()[0];
+  // But a leader of term 3 must hold it.
+  c.Observe(Node(2, 3, {}, 0, /*leader=*/true).View());
+  ASSERT_FALSE(c.violations().empty());
+  EXPECT_NE(c.violations()[0].find("leader completeness"), std::string::npos);
+}
+
 TEST(RaftCheckerTest, DecreasingTermOrCommitIsRejected) {
   RaftChecker c;
   c.Observe(Node(1, 5, {{1, {1, 10}}, {2, {1, 20}}}, 2).View());

@@ -41,8 +41,7 @@ FaultRates DrawFaults(base::Prng& prng) {
   // Disk faults halt a node: rarer, and off more often.
   f.sync_failure_every_us =
       prng.OneIn(2) ? 0 : MaybeEvery(prng, 3000000, 15000000);
-  f.no_space_every_us =
-      prng.OneIn(2) ? 0 : MaybeEvery(prng, 3000000, 15000000);
+  f.no_space_every_us = prng.OneIn(2) ? 0 : MaybeEvery(prng, 3000000, 15000000);
   return f;
 }
 
@@ -82,13 +81,28 @@ Scenario Scenario::Draw(uint64_t seed) {
   if (!prng.OneIn(2)) {
     // The smallest of three draws: skewed low, so that a follower down or cut
     // off for a few seconds falls behind the compacted log often enough.
-    s.snapshot_count = std::min({prng.InRange(20, 200), prng.InRange(20, 200),
-                                 prng.InRange(20, 200)});
-    s.snapshot_catchup_entries =
-        std::min({prng.InRange(5, 50), prng.InRange(5, 50),
-                  prng.InRange(5, 50)});
+    s.snapshot_count = std::min(
+        {prng.InRange(20, 200), prng.InRange(20, 200), prng.InRange(20, 200)});
+    s.snapshot_catchup_entries = std::min(
+        {prng.InRange(5, 50), prng.InRange(5, 50), prng.InRange(5, 50)});
     s.snapshots_to_keep = static_cast<size_t>(prng.InRange(1, 5));
   }
+  // Seven members for one seed in eight (drawn here, after everything
+  // older seeds drew, so their other draws stay as they were).
+  if (prng.OneIn(8)) s.nodes = 7;
+  // Heavy client load for one seed in four: many clients, short think
+  // times, so logs grow past snapshot_count, get compacted, and followers
+  // that fall behind catch up by snapshot.
+  // Over more keys and without two-key txns, so the linearizability
+  // search has many small independent groups, not one it cannot finish.
+  if (prng.OneIn(4)) {
+    s.workload.clients = static_cast<int>(prng.InRange(6, 12));
+    s.workload.think_max_us = static_cast<int64_t>(prng.InRange(2000, 30000));
+    s.workload.keys = static_cast<int>(prng.InRange(6, 12));
+    s.workload.multi_key = 0;
+  }
+  s.faults.corrupt_every_us =
+      s.nodes >= 3 && prng.OneIn(3) ? MaybeEvery(prng, 2000000, 10000000) : 0;
   return s;
 }
 
@@ -102,19 +116,22 @@ std::string Scenario::Describe() const {
       "nodes=", nodes, " safety=", FormatTime(safety_us),
       " liveness=", FormatTime(liveness_us), " drift=", drift_permille_max,
       "/1000 disk=", disk_latency_min_us, "..", disk_latency_max_us,
-      "us net=", n.latency_min_us, "..", n.latency_max_us, "us drop=",
-      n.drop_permille, " dup=", n.duplicate_permille,
-      n.duplicate_proposals ? "(+proposals)" : "", " reorder=",
-      n.reorder_permille, " partition=", every(f.partition_every_us),
+      "us net=", n.latency_min_us, "..", n.latency_max_us,
+      "us drop=", n.drop_permille, " dup=", n.duplicate_permille,
+      n.duplicate_proposals ? "(+proposals)" : "",
+      " reorder=", n.reorder_permille,
+      " partition=", every(f.partition_every_us),
       " crash=", every(f.crash_every_us), "(torn ", f.crash_torn_permille,
       "/1000) pause=", every(f.pause_every_us),
       " eio=", every(f.sync_failure_every_us),
-      " enospc=", every(f.no_space_every_us), " clients=", workload.clients,
+      " enospc=", every(f.no_space_every_us),
+      " corrupt=", every(f.corrupt_every_us), " clients=", workload.clients,
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
       ",multi:", workload.multi_key, " snap=", snapshot_count, "/catchup ",
-      snapshot_catchup_entries, "/keep ", snapshots_to_keep);
+      snapshot_catchup_entries, "/keep ", snapshots_to_keep,
+      planted_bug.empty() ? "" : " BUG=", planted_bug);
 }
 
 }  // namespace etcdpp::sim

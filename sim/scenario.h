@@ -36,14 +36,17 @@ struct FaultRates {
   int64_t partition_every_us = 0;
   int64_t partition_max_us = 3000000;  // how long before it heals
   int64_t crash_every_us = 0;
-  uint32_t crash_torn_permille = 0;    // crashes that tear unsynced writes
-  int64_t down_max_us = 3000000;       // how long a crashed node stays down
+  uint32_t crash_torn_permille = 0;  // crashes that tear unsynced writes
+  int64_t down_max_us = 3000000;     // how long a crashed node stays down
   int64_t pause_every_us = 0;
   int64_t pause_max_us = 2000000;
   // EIO on an fsync (the node must halt) and ENOSPC on writes.
   int64_t sync_failure_every_us = 0;
   int64_t no_space_every_us = 0;
   int64_t no_space_max_us = 1000000;
+  // Corruption of a node's synced data (World::CorruptDisk), then a
+  // restart: refused starts leave members down for good, never a majority.
+  int64_t corrupt_every_us = 0;
 };
 
 // Relative weights of client operations.
@@ -83,6 +86,9 @@ struct Scenario {
   uint64_t snapshot_count = 100000;
   uint64_t snapshot_catchup_entries = 5000;
   size_t snapshots_to_keep = 5;
+  // The planted bug (sim/planted_bugs.h) turned on in every node; empty
+  // for none. Never drawn: only --bug sets it.
+  std::string planted_bug;
 
   // Draws the scenario of `seed` (a pure function of it).
   static Scenario Draw(uint64_t seed);

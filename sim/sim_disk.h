@@ -8,10 +8,12 @@
 #define ETCDPP_SIM_SIM_DISK_H_
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/prng.h"
 #include "server/storage/disk.h"
 #include "server/storage/mem_disk.h"
 
@@ -43,6 +45,15 @@ class SimDisk final : public storage::Disk {
   // Loses what a crash loses; torn keeps a prng-chosen prefix of unsynced
   // writes.
   void Crash(bool torn, base::Prng& prng);
+
+  // Corrupts synced data where recovery must notice it: a bit flip or a
+  // zeroed 512-byte sector inside a WAL record that a valid record follows
+  // (in the last segment; any record of an earlier one), or anywhere in a
+  // snapshot file (checksummed whole). Never the tail record of the last
+  // segment, which recovery cannot tell from a torn write, nor the member
+  // file. Call on a crashed disk (nothing pending or unsynced). Returns a
+  // description of what it did, or nullopt if no file qualifies.
+  std::optional<std::string> CorruptSynced(base::Prng& prng);
 
   storage::MemDisk& mem() { return mem_; }
 

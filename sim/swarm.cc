@@ -1,12 +1,58 @@
 #include "sim/swarm.h"
 
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/check.h"
 #include "sim/nemesis.h"
 #include "sim/workload.h"
 
 namespace etcdpp::sim {
 namespace {
+
+// The seed RunSeed is running, for the crash report; null between seeds.
+struct CurrentRun {
+  uint64_t seed;
+  const RunOptions* options;
+  const Trace* trace;
+};
+const CurrentRun* current_run = nullptr;
+
+// Runs on a fatal signal. A CHECK fails in ordinary code, not inside the
+// allocator, so formatting here is safe enough for a process about to die;
+// the report is written with one fwrite and flushed.
+void ReportCrash(int signal_number) {
+  if (const CurrentRun* run = current_run; run != nullptr) {
+    current_run = nullptr;  // a second fault while reporting just dies
+    std::string out =
+        absl::StrCat("seed ", run->seed,
+                     ": FAIL\n  VIOLATION assertion: the process died "
+                     "of signal ",
+                     signal_number, " (", strsignal(signal_number),
+                     ") inside the world (the CHECK message is on stderr)\n"
+                     "  end of trace:");
+    for (const std::string& line : run->trace->Tail()) {
+      absl::StrAppend(&out, "\n    ", line);
+    }
+    absl::StrAppend(&out, "\n  reproduce: ",
+                    ReproduceCommand(run->seed, *run->options), " --trace\n");
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    std::fflush(stderr);
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+// The --check-fail-at timer.
+class FailCheck final : public World::Listener {
+ public:
+  void OnTimer(uint64_t) override {
+    CHECK(false) << "a CHECK failure asked for by --check-fail-at";
+  }
+};
 
 // How often the liveness phase looks at the cluster.
 constexpr int64_t kPollUs = 100000;
@@ -28,7 +74,7 @@ bool AwaitLeader(World& world, int64_t bound_us) {
 // applied index (and, by the convergence checker, the same state).
 void CheckCaughtUp(World& world) {
   std::optional<uint64_t> applied;
-  for (uint64_t id : world.ids()) {
+  for (uint64_t id : world.live_ids()) {
     const server::Node* n = world.node(id);
     if (n == nullptr) {
       world.AddViolation(absl::StrCat("liveness: n", id, " is down at end"));
@@ -39,8 +85,8 @@ void CheckCaughtUp(World& world) {
     if (!applied.has_value()) applied = a;
     if (a != *applied) {
       world.AddViolation(absl::StrCat("liveness: replicas did not catch up: n",
-                                      world.ids()[0], " applied ", *applied,
-                                      ", n", id, " applied ", a));
+                                      world.live_ids()[0], " applied ",
+                                      *applied, ", n", id, " applied ", a));
       return;
     }
   }
@@ -88,18 +134,43 @@ void Summarize(const World& world, const Workload& workload,
 }  // namespace
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
-  SeedResult result;
-  result.seed = seed;
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
+  if (options.liveness_us.has_value()) {
+    scenario.liveness_us = *options.liveness_us;
+  }
+  if (options.clients.has_value()) scenario.workload.clients = *options.clients;
+  if (options.think_max_us.has_value()) {
+    scenario.workload.think_max_us = *options.think_max_us;
+  }
+  if (options.torn_crash_every_us.has_value()) {
+    scenario.faults.crash_every_us = *options.torn_crash_every_us;
+    scenario.faults.crash_torn_permille = 1000;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
+  scenario.planted_bug = options.bug;
+  return RunScenario(scenario, options, {});
+}
+
+SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
+                       std::vector<ScheduledFault> schedule) {
+  const uint64_t seed = scenario.seed;
+  SeedResult result;
+  result.seed = seed;
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
+  const CurrentRun run{seed, &options, &trace};
+  current_run = &run;
   World world(scenario, &trace);
   Nemesis nemesis(&world, scenario.faults);
+  if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
+  FailCheck fail_check;
+  if (options.check_fail_at_us.has_value()) {
+    world.ScheduleTimer(*options.check_fail_at_us, &fail_check, 0);
+  }
   RunPhases(world, nemesis, workload, scenario, options);
   Summarize(world, workload, result);
   result.violations = world.Violations();
@@ -117,7 +188,60 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   result.trace_hash = trace.hash();
   result.trace_events = trace.events();
   result.trace_tail = trace.Tail();
+  current_run = nullptr;
   return result;
+}
+
+void SweepTotals::Add(const SeedResult& r) {
+  ++seeds;
+  if (!r.violations.empty()) ++failed;
+  if (r.violations.empty() && !r.passed()) ++unknown;
+  ops += r.ops;
+  events += r.trace_events;
+  sim_us += r.end_us;
+  for (int i = 0; i < World::kRecoveryPaths; ++i) {
+    recovery[i] += r.stats.recovery[i];
+  }
+  corruptions += r.stats.corruptions;
+  torn_crashes += r.stats.torn_crashes;
+  snapshots_delivered += r.stats.snapshots_delivered;
+}
+
+void SweepTotals::Merge(const SweepTotals& o) {
+  seeds += o.seeds;
+  failed += o.failed;
+  unknown += o.unknown;
+  ops += o.ops;
+  events += o.events;
+  sim_us += o.sim_us;
+  for (int i = 0; i < World::kRecoveryPaths; ++i) recovery[i] += o.recovery[i];
+  corruptions += o.corruptions;
+  torn_crashes += o.torn_crashes;
+  snapshots_delivered += o.snapshots_delivered;
+}
+
+std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]) {
+  std::string out;
+  for (int i = 0; i < World::kRecoveryPaths; ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : " ", World::RecoveryPathName(i), "=",
+                    recovery[i]);
+  }
+  return out;
+}
+
+std::string SweepTotals::Describe() const {
+  return absl::StrCat(
+      seeds, " seeds: ", failed, " failed, ", unknown, " unknown; ", ops,
+      " ops, ", events, " events, ", sim_us / 1000000,
+      " simulated s\n  recovery paths: ", RecoveryPaths(recovery),
+      "; torn crashes ", torn_crashes, ", corruptions ", corruptions,
+      ", snapshots delivered ", snapshots_delivered);
+}
+
+void InstallCrashReport() {
+  for (int s : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    std::signal(s, ReportCrash);
+  }
 }
 
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
@@ -126,30 +250,50 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
     absl::StrAppend(&command, " --nodes=", *options.nodes);
   }
   if (options.safety_us.has_value()) {
-    absl::StrAppend(&command, " --sim-seconds=",
-                    *options.safety_us / 1000000);
+    absl::StrAppend(&command, " --sim-seconds=", *options.safety_us / 1000000);
   }
   if (options.duplicate_proposals) {
     absl::StrAppend(&command, " --duplicate-proposals");
+  }
+  if (options.liveness_us.has_value()) {
+    absl::StrAppend(&command,
+                    " --liveness-seconds=", *options.liveness_us / 1000000);
+  }
+  if (options.clients.has_value()) {
+    absl::StrAppend(&command, " --clients=", *options.clients);
+  }
+  if (options.think_max_us.has_value()) {
+    absl::StrAppend(&command, " --think-ms=", *options.think_max_us / 1000);
+  }
+  if (options.torn_crash_every_us.has_value()) {
+    absl::StrAppend(&command, " --torn-crash-every-ms=",
+                    *options.torn_crash_every_us / 1000);
+  }
+  if (!options.bug.empty()) absl::StrAppend(&command, " --bug=", options.bug);
+  if (options.check_fail_at_us.has_value()) {
+    absl::StrAppend(&command,
+                    " --check-fail-at=", *options.check_fail_at_us / 1000);
   }
   return command;
 }
 
 std::string FormatResult(const SeedResult& r, const RunOptions& options) {
   std::string out = absl::StrCat(
-      "seed ", r.seed, ": ", r.passed() ? "PASS" : "FAIL", "\n  scenario: ",
-      r.scenario.Describe(), "\n  ops: ", r.ops, " (ok ", r.ops_ok, ", fail ",
-      r.ops_fail, ", unknown ", r.ops_unknown, ") over ",
+      "seed ", r.seed, ": ", r.passed() ? "PASS" : "FAIL",
+      "\n  scenario: ", r.scenario.Describe(), "\n  ops: ", r.ops, " (ok ",
+      r.ops_ok, ", fail ", r.ops_fail, ", unknown ", r.ops_unknown, ") over ",
       FormatTime(r.end_us), "; msgs ", r.stats.messages_sent, " (dropped ",
       r.stats.messages_dropped, ", duplicated ", r.stats.messages_duplicated,
       "); crashes ", r.stats.crashes, " (torn ", r.stats.torn_crashes,
-      ", halts ", r.stats.halts, "), restarts ", r.stats.restarts,
-      ", pauses ", r.stats.pauses, ", fsync EIO ", r.stats.sync_failures,
-      "; snapshots ", r.stats.snapshots_sent, " (delivered ",
-      r.stats.snapshots_delivered, ", failed ", r.stats.snapshots_dropped, ")",
+      ", halts ", r.stats.halts, "), restarts ", r.stats.restarts, ", pauses ",
+      r.stats.pauses, ", fsync EIO ", r.stats.sync_failures, "; snapshots ",
+      r.stats.snapshots_sent, " (delivered ", r.stats.snapshots_delivered,
+      ", failed ", r.stats.snapshots_dropped, ")", "; corruptions ",
+      r.stats.corruptions,
+      "\n  recovery paths: ", RecoveryPaths(r.stats.recovery),
       "\n  checkers: safety and liveness ",
-      r.violations.empty() ? "ok" : "VIOLATED",
-      ", linearizability ", VerdictName(r.linearizability.verdict), " (",
+      r.violations.empty() ? "ok" : "VIOLATED", ", linearizability ",
+      VerdictName(r.linearizability.verdict), " (",
       r.linearizability.operations, " ops in ", r.linearizability.groups,
       " groups, ", r.linearizability.steps, " steps)");
   if (r.linearizability.verdict == Verdict::kUnknown) {

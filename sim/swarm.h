@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/linearizability.h"
+#include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
 
@@ -23,14 +24,27 @@ namespace etcdpp::sim {
 struct RunOptions {
   std::optional<int> nodes;
   std::optional<int64_t> safety_us;
+  // How long clients run in the liveness phase (--liveness-seconds).
+  std::optional<int64_t> liveness_us;
+  // Client count and longest think time (heavier load: more clients,
+  // shorter thinks).
+  std::optional<int> clients;
+  std::optional<int64_t> think_max_us;
+  // Crashes at this mean gap, every one torn (--torn-crash-every-ms).
+  std::optional<int64_t> torn_crash_every_us;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
+  // A planted bug to turn on (sim/planted_bugs.h); empty for none.
+  std::string bug;
   // Receives every trace line when set.
   std::ostream* trace_out = nullptr;
   uint64_t linearizability_budget = 2000000;
   // Liveness bounds, in virtual time.
   int64_t leader_bound_us = 10000000;
   int64_t operation_bound_us = 5000000;
+  // When set, a CHECK fails at this virtual time: proves that a failed
+  // assertion inside the world is reported as a finding (--check-fail-at).
+  std::optional<int64_t> check_fail_at_us;
 };
 
 struct SeedResult {
@@ -57,8 +71,46 @@ struct SeedResult {
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options = {});
 
+// Runs a scenario as given (no draw, no overrides from options but the
+// checkers' bounds, the bug and the trace), with the scripted faults of
+// `schedule` besides those the scenario's rates draw.
+SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
+                       std::vector<ScheduledFault> schedule);
+
+// What a sweep adds up over its seeds. Plain data: a forked child sends it
+// to the sweeping parent through a pipe as bytes.
+struct SweepTotals {
+  uint64_t seeds = 0;
+  uint64_t failed = 0;
+  uint64_t unknown = 0;
+  uint64_t ops = 0;
+  uint64_t events = 0;
+  int64_t sim_us = 0;
+  uint64_t recovery[World::kRecoveryPaths] = {};
+  uint64_t corruptions = 0;
+  uint64_t torn_crashes = 0;
+  uint64_t snapshots_delivered = 0;
+
+  void Add(const SeedResult& result);
+  void Merge(const SweepTotals& other);
+  // "N seeds: F failed, U unknown; ..." without the wall-clock part.
+  std::string Describe() const;
+};
+
+// "bootstrap=N replay_wal=N ..." for reports.
+std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]);
+
 // The command line that reruns this seed with these overrides.
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options);
+
+// Makes a failed CHECK (or another fatal signal) inside RunSeed a
+// reported finding: installs handlers for SIGABRT, SIGSEGV, SIGBUS, SIGFPE
+// and SIGILL that print, to stdout, the seed being run, the end of its
+// trace and the command that reproduces it, then let the signal kill the
+// process as before. The CHECK's own message is on stderr just above.
+// Idempotent. The CLI runs each seed of a sweep in a forked child, so the
+// sweep goes on to the next seed.
+void InstallCrashReport();
 
 // A multi-line report: scenario, counts, verdicts, trace hash; on failure
 // the violations, the end of the trace and the reproducing command.

@@ -141,7 +141,8 @@ Operation Workload::Draw(Client& client) {
 void Workload::Issue(Client& client) {
   Operation op = Draw(client);
   op.id = history_.size();
-  op.node = world_->ids()[prng_.Uniform(world_->ids().size())];
+  const std::vector<uint64_t> live = world_->live_ids();
+  op.node = live[prng_.Uniform(live.size())];
   op.invoke_us = world_->now();
   const uint64_t request_id = next_request_id_++;
   op_by_request_[request_id] = op.id;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "sim/planted_bugs.h"
 
 namespace etcdpp::sim {
 namespace {
@@ -49,8 +50,9 @@ class World::MemberLog final : public base::LogSink {
  public:
   MemberLog(World* world, uint64_t id) : world_(world), id_(id) {}
   void Write(base::LogLevel level, std::string_view message) override {
-    world_->Log(absl::StrCat("n", id_, " log ", base::LogLevelName(level),
-                             " ", std::string(message)));
+    world_->OnOpenLog(id_, message);
+    world_->Log(absl::StrCat("n", id_, " log ", base::LogLevelName(level), " ",
+                             std::string(message)));
   }
 
  private:
@@ -71,6 +73,12 @@ struct World::Member {
   bool fail_next_sync = false;
   // SetNoSpace is on: a received snapshot cannot be written.
   bool no_space = false;
+  // Synced data was corrupted since the node last opened.
+  bool corrupted = false;
+  // It refused to start on that corruption: down for good.
+  bool failed = false;
+  // Node::Open is running: its log lines name the recovery path.
+  bool opening = false;
   // Events that arrived while paused, in arrival order.
   std::vector<Payload> held;
   uint64_t last_digested_applied = UINT64_MAX;
@@ -91,8 +99,8 @@ World::World(const Scenario& scenario, Trace* trace)
     m->disk = std::make_unique<SimDisk>(absl::StrCat("sim-disk-", id));
     m->log = std::make_unique<MemberLog>(this, id);
     // Drift: this node's clock runs up to drift_permille_max fast or slow.
-    const int64_t drift = static_cast<int64_t>(
-        prng_.InRange(0, 2 * scenario.drift_permille_max));
+    const int64_t drift =
+        static_cast<int64_t>(prng_.InRange(0, 2 * scenario.drift_permille_max));
     m->tick_period_us = scenario.heartbeat_us *
                         (1000 + drift - scenario.drift_permille_max) / 1000;
     members_[id] = std::move(m);
@@ -243,9 +251,8 @@ void World::OnSnapshot(SnapshotEvent& e) {
     ReportSnapshotLater(message, e.sender_incarnation, false);
     return;
   }
-  const std::string temp =
-      absl::StrCat("peer-", message.from(), "-", ++snapshot_temp_files_,
-                   ".snap.tmp");
+  const std::string temp = absl::StrCat("peer-", message.from(), "-",
+                                        ++snapshot_temp_files_, ".snap.tmp");
   const uint64_t create = m.disk->Submit(storage::CreateOp{temp});
   const uint64_t write =
       m.disk->Submit(storage::WriteOp{temp, 0, std::move(e.bytes)});
@@ -297,10 +304,9 @@ void World::ReportSnapshotLater(const raftpb::Message& message,
       sender->incarnation != sender_incarnation) {
     return;
   }
-  Schedule(now_ + RandomLatency(network_.latency_min_us,
-                                network_.latency_max_us),
-           SnapshotReportEvent{sender->id, sender_incarnation, message.to(),
-                               ok});
+  Schedule(
+      now_ + RandomLatency(network_.latency_min_us, network_.latency_max_us),
+      SnapshotReportEvent{sender->id, sender_incarnation, message.to(), ok});
 }
 
 void World::OnPropose(ProposeEvent& e) {
@@ -338,9 +344,8 @@ void World::OnRead(ReadEvent& e) {
 
 void World::OnReply(const ReplyEvent& e) {
   Log(absl::StrCat("n", e.node, " reply req=", e.reply.request_id, " ",
-                   DescribeStatus(e.reply.status),
-                   " rev=", e.reply.header.revision(),
-                   e.immediate ? " immediate" : ""));
+                   DescribeStatus(e.reply.status), " rev=",
+                   e.reply.header.revision(), e.immediate ? " immediate" : ""));
   if (client_sink_ != nullptr) {
     client_sink_->OnReply(e.node, e.reply, e.immediate);
   }
@@ -420,13 +425,11 @@ void World::SendSnapshot(Member& sender,
                    " file=", snapshot.file_name));
   // The transport reads the file as it streams it; reading it up front is
   // the same, as the node never rewrites a snapshot file.
-  absl::StatusOr<std::string> bytes =
-      sender.disk->ReadFile(snapshot.file_name);
+  absl::StatusOr<std::string> bytes = sender.disk->ReadFile(snapshot.file_name);
   if (!bytes.ok()) {
-    AddViolation(absl::StrCat("snapshot: n", sender.id,
-                              " asked to send unreadable file ",
-                              snapshot.file_name, ": ",
-                              bytes.status().ToString()));
+    AddViolation(absl::StrCat(
+        "snapshot: n", sender.id, " asked to send unreadable file ",
+        snapshot.file_name, ": ", bytes.status().ToString()));
     ReportSnapshotLater(message, sender.incarnation, false);
     return;
   }
@@ -510,28 +513,94 @@ void World::Crash(uint64_t id, bool torn) {
   m.last_digested_applied = UINT64_MAX;
 }
 
+void World::OnOpenLog(uint64_t id, std::string_view message) {
+  if (!member(id).opening) return;
+  auto has = [message](std::string_view s) {
+    return message.find(s) != std::string_view::npos;
+  };
+  int path = -1;
+  if (has("msg=\"bootstrapping new cluster\"")) path = kBootstrap;
+  if (has("msg=\"repaired torn WAL tail\"")) path = kTornTailRepaired;
+  if (has("msg=\"skipping corrupt snapshot\"")) path = kCorruptSnapshotSkipped;
+  if (has("msg=\"restored snapshot\"")) path = kRestoreSnapshot;
+  if (has("msg=\"recovered\"")) path = kReplayWal;
+  if (path >= 0) ++stats_.recovery[path];
+}
+
+const char* World::RecoveryPathName(int path) {
+  static const char* const names[kRecoveryPaths] = {"bootstrap",
+                                                    "replay_wal",
+                                                    "restore_snapshot",
+                                                    "torn_tail_repaired",
+                                                    "corrupt_snapshot_skipped",
+                                                    "corruption_refused",
+                                                    "corruption_unread"};
+  return path >= 0 && path < kRecoveryPaths ? names[path] : "?";
+}
+
+bool World::CorruptDisk(uint64_t id) {
+  Member& m = member(id);
+  if (m.failed || m.corrupted || scenario_.nodes < 3) return false;
+  int lost = 1;
+  for (const auto& [other, om] : members_) {
+    if (om->failed || om->corrupted) ++lost;
+  }
+  if (2 * lost >= scenario_.nodes) return false;
+  Crash(id, /*torn=*/false);
+  const std::optional<std::string> what = m.disk->CorruptSynced(disk_prng_);
+  if (!what.has_value()) {
+    Log(absl::StrCat("n", id, " corrupt: no synced data to corrupt"));
+    return true;
+  }
+  ++stats_.corruptions;
+  m.corrupted = true;
+  Log(absl::StrCat("n", id, " corrupt ", *what));
+  return true;
+}
+
 void World::Restart(uint64_t id) {
   Member& m = member(id);
-  if (m.node != nullptr) return;
+  if (m.node != nullptr || m.failed) return;
   ++m.incarnation;
   if (m.incarnation > 1) ++stats_.restarts;
   server::NodeOptions options;
   options.member_id = id;
   options.cluster_id = kClusterId;
   options.initial_voters = ids_;
-  options.seed = Fnv1a(absl::StrCat(scenario_.seed, "/", id, "/",
-                                    m.incarnation));
+  options.seed =
+      Fnv1a(absl::StrCat(scenario_.seed, "/", id, "/", m.incarnation));
   options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
   options.snapshot_count = scenario_.snapshot_count;
   options.snapshot_catchup_entries = scenario_.snapshot_catchup_entries;
   options.snapshots_to_keep = scenario_.snapshots_to_keep;
   options.log = m.log.get();
+  if (!scenario_.planted_bug.empty()) {
+    const PlantedBug* bug = FindPlantedBug(scenario_.planted_bug);
+    CHECK(bug != nullptr) << "the CLI admits only known planted bugs";
+    bug->plant(options);
+  }
   Log(absl::StrCat("n", id, " open incarnation=", m.incarnation));
+  m.opening = true;
   absl::StatusOr<std::unique_ptr<server::Node>> node =
       server::Node::Open(options, m.disk.get());
+  m.opening = false;
+  if (!node.ok() && m.corrupted) {
+    // etcd has no automatic repair: the operator finds a member that will
+    // not start. It stays down; the rest must stay safe and live.
+    ++stats_.recovery[kCorruptionRefused];
+    m.failed = true;
+    m.disk->mem().Crash();  // drops what the failed open submitted
+    Log(absl::StrCat("n", id,
+                     " refused to start on corrupt disk (stays "
+                     "down): ",
+                     node.status().ToString()));
+    return;
+  }
+  if (node.ok() && m.corrupted) ++stats_.recovery[kCorruptionUnread];
+  m.corrupted = false;
   if (!node.ok()) {
-    AddViolation(absl::StrCat("recovery: n", id, " refused to start: ",
-                              node.status().ToString()));
+    AddViolation(absl::StrCat("recovery: n", id,
+                              " refused to start: ", node.status().ToString()));
     return;
   }
   m.node = *std::move(node);
@@ -605,6 +674,19 @@ bool World::up(uint64_t id) const {
   return m != nullptr && m->node != nullptr;
 }
 
+bool World::failed(uint64_t id) const {
+  const Member* m = find(id);
+  return m != nullptr && m->failed;
+}
+
+std::vector<uint64_t> World::live_ids() const {
+  std::vector<uint64_t> live;
+  for (uint64_t id : ids_) {
+    if (!failed(id)) live.push_back(id);
+  }
+  return live;
+}
+
 bool World::paused(uint64_t id) const {
   const Member* m = find(id);
   return m != nullptr && m->paused;
@@ -619,6 +701,7 @@ uint64_t World::AgreedLeader() const {
   uint64_t leader = 0;
   uint64_t term = 0;
   for (uint64_t id : ids_) {
+    if (failed(id)) continue;
     const server::Node* n = node(id);
     if (n == nullptr || paused(id)) return 0;
     const server::NodeStatus s = n->GetStatus();

@@ -72,6 +72,22 @@ class World {
                          bool immediate) = 0;
   };
 
+  // The ways a node comes up (or does not), counted per run so a sweep
+  // shows that each was reached.
+  enum RecoveryPath {
+    kBootstrap = 0,           // a fresh data dir
+    kReplayWal,               // the WAL replayed (after a snapshot or not)
+    kRestoreSnapshot,         // snapshot file loaded, WAL after it replayed
+    kTornTailRepaired,        // a torn WAL tail cut off
+    kCorruptSnapshotSkipped,  // a newer snapshot file failed its checksum
+    kCorruptionRefused,       // injected corruption: refused to start, disk
+                              // failed, member stays down
+    kCorruptionUnread,        // injected corruption in data recovery did not
+                              // need: started
+    kRecoveryPaths,
+  };
+  static const char* RecoveryPathName(int path);
+
   struct Stats {
     uint64_t events = 0;
     uint64_t messages_sent = 0;
@@ -87,6 +103,9 @@ class World {
     uint64_t snapshots_sent = 0;
     uint64_t snapshots_dropped = 0;
     uint64_t snapshots_delivered = 0;
+    // Recovery paths taken by Node::Open (see RecoveryPath).
+    uint64_t recovery[kRecoveryPaths] = {};
+    uint64_t corruptions = 0;
   };
 
   // `trace` must outlive the world.
@@ -121,9 +140,17 @@ class World {
   void Block(uint64_t from, uint64_t to);
   void HealPartitions();
   void set_network(const NetworkFaults& network) { network_ = network; }
+  const NetworkFaults& network() const { return network_; }
   // The next fsync of this node to complete fails with EIO.
   void ArmSyncFailure(uint64_t id);
   void SetNoSpace(uint64_t id, bool no_space);
+  // Crashes the node (if up) and corrupts its synced data where storage
+  // must notice (SimDisk::CorruptSynced); the next Restart must refuse to
+  // start -- the disk is then failed and the member stays down for good --
+  // or start without needing the corrupted bytes. Refused (returns false)
+  // when the members already corrupted or failed would reach half the
+  // cluster: Raft survives the loss of a minority only.
+  bool CorruptDisk(uint64_t id);
   // Ends every fault: clean network, no partitions, every node resumed and
   // restarted, disks healthy.
   void HealAll();
@@ -132,6 +159,11 @@ class World {
   const std::vector<uint64_t>& ids() const { return ids_; }
   bool up(uint64_t id) const;
   bool paused(uint64_t id) const;
+  // The member's disk failed (corruption it refused to start on): it stays
+  // down, and liveness is asked of the others only.
+  bool failed(uint64_t id) const;
+  // Members whose disk has not failed.
+  std::vector<uint64_t> live_ids() const;
   // Null when the node is down.
   const server::Node* node(uint64_t id) const;
   // The leader every up node follows, in one term; 0 if there is none.
@@ -191,10 +223,9 @@ class World {
   struct RestartEvent {
     uint64_t node;
   };
-  using Payload =
-      std::variant<TickEvent, DiskEvent, MessageEvent, SnapshotEvent,
-                   SnapshotReportEvent, ProposeEvent, ReadEvent, ReplyEvent,
-                   TimerEvent, RestartEvent>;
+  using Payload = std::variant<TickEvent, DiskEvent, MessageEvent,
+                               SnapshotEvent, SnapshotReportEvent, ProposeEvent,
+                               ReadEvent, ReplyEvent, TimerEvent, RestartEvent>;
   class MemberLog;
   struct Member;
 
@@ -222,6 +253,8 @@ class World {
   void Observe(Member& member);
   void HandleHalt(Member& member, const absl::Status& status);
   void ScheduleTick(Member& member);
+  // Counts the recovery path a log line of Node::Open names.
+  void OnOpenLog(uint64_t id, std::string_view message);
 
   int64_t RandomLatency(int64_t lo_us, int64_t hi_us);
   void Log(std::string line) { trace_->Add(now_, line); }

@@ -254,7 +254,9 @@ void Node::MaybeAutoCompact() {
 
 void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
   if (halted_) return;
-  if (request.serializable()) {
+  if (request.serializable() ||
+      (options_.planted_bugs.serve_read_locally_on_deposed_leader &&
+       GetStatus().is_leader)) {
     absl::StatusOr<etcdserverpb::RangeResponse> range =
         applier_->store().Range(request);
     kvpb::InternalResponse response;

@@ -62,6 +62,15 @@
 
 namespace etcdpp::server {
 
+// Bugs the simulator plants to prove that its checkers have teeth (see
+// sim/planted_bugs.h). All off by default; no server flag reaches them.
+struct NodePlantedBugs {
+  // A linearizable read on a member that believes it leads is served from
+  // its local state at once, without a ReadIndex round: a deposed leader
+  // (paused or cut off, not yet aware of the new term) serves stale data.
+  bool serve_read_locally_on_deposed_leader = false;
+};
+
 struct NodeOptions {
   uint64_t member_id = 0;
   uint64_t cluster_id = 0;
@@ -116,6 +125,8 @@ struct NodeOptions {
 
   // Not owned; may be null (no logging). Must outlive the node.
   base::LogSink* log = nullptr;
+
+  NodePlantedBugs planted_bugs;
 };
 
 // The answer to one client request, by the id the driver gave it.

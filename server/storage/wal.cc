@@ -78,11 +78,15 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(Disk* disk,
   if (const std::optional<WalTornTail>& torn = contents.torn_tail) {
     CHECK_EQ(torn->segment, w->segments_.back().name)
         << "a torn tail is only ever in the last segment";
-    // Zeros, not a shorter file: the segment keeps its preallocated size,
-    // and zeros read as the clean end of the written records.
-    w->Submit(WriteOp{torn->segment, torn->offset,
-                      std::string(torn->end - torn->offset, '\0')});
-    w->Submit(SyncOp{torn->segment});
+    if (options.planted_bugs.skip_torn_tail_truncation) {
+      w->offset_ = torn->end;
+    } else {
+      // Zeros, not a shorter file: the segment keeps its preallocated
+      // size, and zeros read as the clean end of the written records.
+      w->Submit(WriteOp{torn->segment, torn->offset,
+                        std::string(torn->end - torn->offset, '\0')});
+      w->Submit(SyncOp{torn->segment});
+    }
   }
   if (contents.last_sealed) w->StartSegment(w->segments_.back().sequence + 1);
   return w;

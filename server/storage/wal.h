@@ -48,6 +48,10 @@ struct WalPlantedBugs {
   // Append submits no fsync, so a batch counts as durable once written to
   // the page cache, and a crash loses acknowledged writes.
   bool skip_fsync = false;
+  // Open leaves a torn tail in place and appends after its garbage instead
+  // of zeroing it and writing over it: the next recovery finds a bad record
+  // followed by valid ones -- acknowledged writes behind corruption.
+  bool skip_torn_tail_truncation = false;
 };
 
 struct WalOptions {
