@@ -870,6 +870,65 @@ TEST_F(LeaseTest, LeaseCommandsThroughFollowers) {
   ExpectConverged(leader);
 }
 
+// The keepalive stream itself, through gRPC: one stream to a follower
+// answers request after request (forwarded to the leader), an unknown lease
+// with TTL 0 without ending the stream.
+TEST_F(LeaseTest, KeepAliveStreamThroughAFollower) {
+  StartCluster();
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int f1 = (leader + 1) % 3;
+  auto stub = etcdserverpb::Lease::NewStub(grpc::CreateChannel(
+      cluster_->member(f1).endpoint(), grpc::InsecureChannelCredentials()));
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(30);
+  etcdserverpb::LeaseGrantResponse granted;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->LeaseGrant(&context, grant, &granted).ok());
+  }
+  ASSERT_GT(granted.id(), 0);
+  EXPECT_EQ(granted.ttl(), 30);
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  auto stream = stub->LeaseKeepAlive(&context);
+  for (int round = 0; round < 3; ++round) {
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(granted.id());
+    ASSERT_TRUE(stream->Write(request));
+    etcdserverpb::LeaseKeepAliveResponse response;
+    ASSERT_TRUE(stream->Read(&response)) << "round " << round;
+    EXPECT_EQ(response.id(), granted.id());
+    EXPECT_EQ(response.ttl(), 30);
+    EXPECT_NE(response.header().revision(), 0);
+
+    request.set_id(granted.id() + 1);  // no such lease
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response)) << "round " << round;
+    EXPECT_EQ(response.id(), granted.id() + 1);
+    EXPECT_EQ(response.ttl(), 0);
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  // Time-to-live through the other follower, and the leases from each.
+  etcdserverpb::LeaseTimeToLiveRequest ttl_request;
+  ttl_request.set_id(granted.id());
+  etcdserverpb::LeaseTimeToLiveResponse ttl;
+  {
+    auto other = etcdserverpb::Lease::NewStub(grpc::CreateChannel(
+        cluster_->member((leader + 2) % 3).endpoint(),
+        grpc::InsecureChannelCredentials()));
+    grpc::ClientContext c;
+    ASSERT_TRUE(other->LeaseTimeToLive(&c, ttl_request, &ttl).ok());
+  }
+  EXPECT_EQ(ttl.id(), granted.id());
+  EXPECT_EQ(ttl.grantedttl(), 30);
+  EXPECT_GT(ttl.ttl(), 25);
+  EXPECT_LE(ttl.ttl(), 30);
+}
+
 TEST_F(LeaseTest, LeaseNotKeptAliveExpiresWithItsKeys) {
   StartCluster();
   const int leader = *cluster_->WaitForLeader(absl::Seconds(5));

@@ -121,9 +121,19 @@ class Runner final : public rpc::Backend {
   std::string LeaderEndpoint() const;
   // Runs an input that only the leader can answer on the loop thread: on a
   // follower that knows the leader, answers NotLeader with the leader's
-  // endpoint for the caller to forward to.
+  // endpoint for the caller to forward to. The leader first applies what it
+  // has committed (etcd's waitAppliedIndex), so a lease granted through
+  // any member is known here. While no member can answer (no leader known,
+  // or a new leader whose lessor is not primary yet) it retries, as etcd's
+  // LeaseRenew waits; all this for at most kLeaderWaitMs.
   void SubmitLeaderOnly(std::function<void(server::Node&, uint64_t)> input,
                         rpc::ReplyFn done);
+  void TryLeaderOnly(std::function<void(server::Node&, uint64_t)> input,
+                     rpc::ReplyFn done, uint64_t retries,
+                     uint64_t wait_index);
+  // Loop thread: runs `task` after kLeaderRetryMs, or answers `done` with
+  // StoppingError if the runner is gone by then.
+  bool RetryLater(std::function<void()> task, rpc::ReplyFn done);
   void Log(base::LogLevel level, const std::string& message);
 
   net::EventLoop* const loop_;
