@@ -774,4 +774,229 @@ TEST(ServerFlagsTest, BusyClientPortIsAClearError) {
 }
 
 }  // namespace
+// ---- Leases (etcdctl lease ...) -------------------------------------------------
+
+class LeaseTest : public MembershipTest {
+ protected:
+  // The hex id in etcdctl's "lease <id> granted with TTL(<n>s)".
+  static std::string GrantedId(const std::string& output) {
+    const size_t at = output.find("lease ");
+    const size_t end = output.find(" granted");
+    if (at != 0 || end == std::string::npos) return "";
+    return output.substr(6, end - 6);
+  }
+
+  // Member i serves `key` (serializably, from its own state).
+  bool Has(int i, const std::string& key) const {
+    CommandResult r =
+        Through(i).Run("get " + key + " --keys-only --consistency=s");
+    return r.exit_code == 0 && r.output.find(key) != std::string::npos;
+  }
+};
+
+TEST_F(LeaseTest, LeaseCommandsThroughFollowers) {
+  StartCluster();
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int f1 = (leader + 1) % 3;
+  const int f2 = (leader + 2) % 3;
+
+  CommandResult grant = Through(f1).Run("lease grant 60");
+  ASSERT_EQ(grant.exit_code, 0) << grant.output << cluster_->LogTail(f1);
+  EXPECT_NE(grant.output.find("granted with TTL(60s)"), std::string::npos)
+      << grant.output;
+  const std::string id = GrantedId(grant.output);
+  ASSERT_FALSE(id.empty()) << grant.output;
+
+  CommandResult put = Through(f2).Run("put leased v --lease=" + id);
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+
+  // Time-to-live needs the leader's expiry: the follower forwards it.
+  CommandResult ttl = Through(f1).Run("lease timetolive " + id + " --keys");
+  ASSERT_EQ(ttl.exit_code, 0) << ttl.output << cluster_->LogTail(f1);
+  EXPECT_NE(ttl.output.find("granted with TTL(60s)"), std::string::npos)
+      << ttl.output;
+  EXPECT_NE(ttl.output.find("attached keys([leased])"), std::string::npos)
+      << ttl.output;
+  EXPECT_NE(ttl.output.find("remaining("), std::string::npos) << ttl.output;
+
+  // Every member lists the lease from its own state.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(Eventually([&] {
+      CommandResult list = Through(i).Run("lease list");
+      return list.output.find("found 1 leases") != std::string::npos &&
+             list.output.find(id) != std::string::npos;
+    }, 5)) << "member " << i << ": " << Through(i).Run("lease list").output;
+  }
+
+  // A keepalive through a follower is forwarded to the leader.
+  for (int i : {f1, f2, leader}) {
+    CommandResult keep = Through(i).Run("lease keep-alive --once " + id);
+    EXPECT_EQ(keep.exit_code, 0) << keep.output << cluster_->LogTail(i);
+    EXPECT_NE(keep.output.find("keepalived with TTL(60)"), std::string::npos)
+        << "member " << i << ": " << keep.output;
+  }
+  // An unknown lease: the stream answers TTL 0, which etcdctl reports.
+  CommandResult unknown = Through(f1).Run("lease keep-alive --once 1234abcd");
+  EXPECT_NE(unknown.exit_code, 0) << unknown.output;
+  EXPECT_NE(unknown.output.find("requested lease not found"), std::string::npos)
+      << unknown.output;
+  CommandResult unknown_ttl = Through(f2).Run("lease timetolive 1234abcd");
+  EXPECT_EQ(unknown_ttl.exit_code, 0) << unknown_ttl.output;
+  EXPECT_NE(unknown_ttl.output.find("already expired"), std::string::npos)
+      << unknown_ttl.output;
+
+  CommandResult too_large = Through(f1).Run("lease grant 9000000001");
+  EXPECT_NE(too_large.exit_code, 0);
+  EXPECT_NE(too_large.output.find("etcdserver: too large lease TTL"),
+            std::string::npos)
+      << too_large.output;
+
+  CommandResult revoke = Through(f2).Run("lease revoke " + id);
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+  EXPECT_NE(revoke.output.find("revoked"), std::string::npos) << revoke.output;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(Eventually([&] { return !Has(i, "leased"); }, 5))
+        << "member " << i << " still has the revoked lease's key";
+    EXPECT_TRUE(Eventually([&] {
+      return Through(i).Run("lease list").output.find("found 0 leases") !=
+             std::string::npos;
+    }, 5)) << "member " << i;
+  }
+  CommandResult again = Through(f1).Run("lease revoke " + id);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.output.find("etcdserver: requested lease not found"),
+            std::string::npos)
+      << again.output;
+  ExpectConverged(leader);
+}
+
+// The keepalive stream itself, through gRPC: one stream to a follower
+// answers request after request (forwarded to the leader), an unknown lease
+// with TTL 0 without ending the stream.
+TEST_F(LeaseTest, KeepAliveStreamThroughAFollower) {
+  StartCluster();
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int f1 = (leader + 1) % 3;
+  auto stub = etcdserverpb::Lease::NewStub(grpc::CreateChannel(
+      cluster_->member(f1).endpoint(), grpc::InsecureChannelCredentials()));
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(30);
+  etcdserverpb::LeaseGrantResponse granted;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->LeaseGrant(&context, grant, &granted).ok());
+  }
+  ASSERT_GT(granted.id(), 0);
+  EXPECT_EQ(granted.ttl(), 30);
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  auto stream = stub->LeaseKeepAlive(&context);
+  for (int round = 0; round < 3; ++round) {
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(granted.id());
+    ASSERT_TRUE(stream->Write(request));
+    etcdserverpb::LeaseKeepAliveResponse response;
+    ASSERT_TRUE(stream->Read(&response)) << "round " << round;
+    EXPECT_EQ(response.id(), granted.id());
+    EXPECT_EQ(response.ttl(), 30);
+    EXPECT_NE(response.header().revision(), 0);
+
+    request.set_id(granted.id() + 1);  // no such lease
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response)) << "round " << round;
+    EXPECT_EQ(response.id(), granted.id() + 1);
+    EXPECT_EQ(response.ttl(), 0);
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  // Time-to-live through the other follower, and the leases from each.
+  etcdserverpb::LeaseTimeToLiveRequest ttl_request;
+  ttl_request.set_id(granted.id());
+  etcdserverpb::LeaseTimeToLiveResponse ttl;
+  {
+    auto other = etcdserverpb::Lease::NewStub(grpc::CreateChannel(
+        cluster_->member((leader + 2) % 3).endpoint(),
+        grpc::InsecureChannelCredentials()));
+    grpc::ClientContext c;
+    ASSERT_TRUE(other->LeaseTimeToLive(&c, ttl_request, &ttl).ok());
+  }
+  EXPECT_EQ(ttl.id(), granted.id());
+  EXPECT_EQ(ttl.grantedttl(), 30);
+  EXPECT_GT(ttl.ttl(), 25);
+  EXPECT_LE(ttl.ttl(), 30);
+}
+
+TEST_F(LeaseTest, LeaseNotKeptAliveExpiresWithItsKeys) {
+  StartCluster();
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int f1 = (leader + 1) % 3;
+  const absl::Time granted = absl::Now();
+  CommandResult grant = Through(f1).Run("lease grant 3");
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  const std::string id = GrantedId(grant.output);
+  ASSERT_FALSE(id.empty()) << grant.output;
+  ASSERT_EQ(Through(f1).Run("put short v --lease=" + id).exit_code, 0);
+  // Not before its TTL...
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(Eventually([&] { return Has(i, "short"); }, 1)) << i;
+  }
+  ASSERT_LT(absl::Now() - granted, absl::Seconds(3))
+      << "too slow to check the key before the lease's TTL";
+  // ...but gone everywhere within a bound.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(Eventually([&] { return !Has(i, "short"); }, 10))
+        << "member " << i << " still has the expired lease's key";
+  }
+  EXPECT_LT(absl::Now() - granted, absl::Seconds(12));
+  EXPECT_GE(absl::Now() - granted, absl::Seconds(3));
+  CommandResult ttl = Through(leader).Run("lease timetolive " + id);
+  EXPECT_NE(ttl.output.find("already expired"), std::string::npos)
+      << ttl.output;
+}
+
+TEST_F(LeaseTest, KeptAliveLeaseSurvivesKillOfTheLeader) {
+  StartCluster();
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(5));
+  const int f1 = (leader + 1) % 3;
+  const int f2 = (leader + 2) % 3;
+  CommandResult grant = Through(f1).Run("lease grant 4");
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  const std::string id = GrantedId(grant.output);
+  ASSERT_FALSE(id.empty()) << grant.output;
+  ASSERT_EQ(Through(f2).Run("put kept v --lease=" + id).exit_code, 0);
+
+  // A client keeps the lease alive through the survivors, once a second.
+  std::atomic<bool> stop{false};
+  std::atomic<int> renewed{0};
+  std::thread keeper([&] {
+    for (int n = 0; !stop; ++n) {
+      CommandResult r = Through(n % 2 == 0 ? f1 : f2)
+                            .Run("lease keep-alive --once " + id);
+      if (r.exit_code == 0) ++renewed;
+      absl::SleepFor(absl::Milliseconds(700));
+    }
+  });
+  absl::SleepFor(absl::Seconds(2));
+  cluster_->Signal(leader, SIGKILL);
+  // Well past the TTL, across the election.
+  absl::SleepFor(absl::Seconds(10));
+  const int renewed_before = renewed;
+  absl::SleepFor(absl::Seconds(2));
+  stop = true;
+  keeper.join();
+  EXPECT_GT(renewed, renewed_before) << "keepalives work after the election";
+  for (int i : {f1, f2}) {
+    EXPECT_TRUE(Has(i, "kept")) << "member " << i << cluster_->LogTail(i);
+  }
+  CommandResult ttl = Through(f1).Run("lease timetolive " + id);
+  EXPECT_NE(ttl.output.find("remaining("), std::string::npos) << ttl.output;
+  // The killed member comes back with the lease and its key.
+  ASSERT_TRUE(cluster_->Start(leader).ok());
+  EXPECT_TRUE(Eventually([&] { return Has(leader, "kept"); }))
+      << cluster_->LogTail(leader);
+}
+
 }  // namespace etcdpp::tests

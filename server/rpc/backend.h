@@ -28,6 +28,9 @@ struct Reply {
   absl::Status status;
   kvpb::InternalResponse response;
   etcdserverpb::ResponseHeader header;
+  // Set with a NotLeader status when only the leader can answer (a lease
+  // keepalive or time-to-live): the leader's client endpoint, host:port.
+  std::string leader_endpoint{};
 };
 
 using ReplyFn = std::function<void(Reply)>;
@@ -85,6 +88,25 @@ class Backend {
   }
   virtual void MemberList(MemberReplyFn done) {
     done(MemberReply{absl::UnimplementedError("no membership"), {}, {}, {}});
+  }
+
+  // The Lease service beyond grant and revoke (those are Writes of
+  // lease_grant / lease_revoke). Keepalive and time-to-live need the
+  // leader's expiries: elsewhere they answer NotLeader with
+  // leader_endpoint set, and the service forwards. The reply's response is
+  // lease_keep_alive / lease_time_to_live / lease_leases. A backend without
+  // a lessor answers Unimplemented.
+  virtual void LeaseKeepAlive(int64_t id, ReplyFn done) {
+    (void)id;
+    done(Reply{absl::UnimplementedError("no leases"), {}, {}});
+  }
+  virtual void LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
+                               ReplyFn done) {
+    (void)request;
+    done(Reply{absl::UnimplementedError("no leases"), {}, {}});
+  }
+  virtual void LeaseLeases(ReplyFn done) {
+    done(Reply{absl::UnimplementedError("no leases"), {}, {}});
   }
 };
 

@@ -1,6 +1,5 @@
 #include "server/rpc/cluster_service.h"
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -9,6 +8,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/node/errors.h"
 #include "server/rpc/errors.h"
+#include "server/rpc/forward.h"
 
 namespace etcdpp::rpc {
 namespace {
@@ -27,8 +27,6 @@ MemberReplyFn Complete(grpc::ServerUnaryReactor* reactor, Response* out) {
   };
 }
 
-constexpr char kForwardedHeader[] = "etcdpp-forwarded";
-
 // etcd's followers forward a promotion to the leader, the only member that
 // knows whether the learner is in sync. Here the hop is the leader's
 // client endpoint; the state lives until the call completes.
@@ -36,19 +34,14 @@ void ForwardPromote(const std::string& endpoint, uint64_t id,
                     grpc::ServerUnaryReactor* reactor,
                     etcdserverpb::MemberPromoteResponse* response) {
   struct Call {
-    std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<etcdserverpb::Cluster::Stub> stub;
     grpc::ClientContext context;
     etcdserverpb::MemberPromoteRequest request;
     etcdserverpb::MemberPromoteResponse response;
   };
   auto call = std::make_shared<Call>();
-  call->channel =
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
-  call->stub = etcdserverpb::Cluster::NewStub(call->channel);
-  call->context.AddMetadata(kForwardedHeader, "1");
-  call->context.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::seconds(10));
+  call->stub = etcdserverpb::Cluster::NewStub(ForwardChannel(endpoint));
+  PrepareForwarded(&call->context);
   call->request.set_id(id);
   Call* raw = call.get();
   raw->stub->async()->MemberPromote(
@@ -122,8 +115,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(
     etcdserverpb::MemberPromoteResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // A request this server forwarded is answered where it lands: no loops.
-  const bool forwarded =
-      context->client_metadata().count(kForwardedHeader) > 0;
+  const bool forwarded = IsForwarded(*context);
   MemberReplyFn complete = Complete(reactor, response);
   backend_->MemberPromote(
       request->id(), [reactor, response, id = request->id(), forwarded,

@@ -6,12 +6,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
+#include "kv/lease.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
 #include "server/node/errors.h"
 
 namespace etcdpp::runner {
 namespace {
+
+// How long a lease keepalive or time-to-live waits for a member that can
+// answer it (etcd's request timeout).
+constexpr uint64_t kLeaderWaitMs = 5000;
+constexpr uint64_t kLeaderRetryMs = 10;
 
 rpc::Reply ErrorReply(absl::Status status) {
   rpc::Reply reply;
@@ -311,22 +317,113 @@ void Runner::MemberPromote(uint64_t member, rpc::MemberReplyFn done) {
     }
     // Only the leader knows whether the learner is in sync: as etcd, a
     // follower hands the request to it (through its client URL).
-    const server::NodeStatus status = node_->GetStatus();
-    const etcdserverpb::Member* leader =
-        status.is_leader ? nullptr : node_->Members().Find(status.leader);
-    if (leader != nullptr && leader->clienturls_size() > 0) {
-      absl::StatusOr<config::Url> url = config::ParseUrl(leader->clienturls(0));
-      if (url.ok()) {
-        rpc::MemberReply reply;
-        reply.status = server::NotLeaderError();
-        reply.leader_endpoint = absl::StrCat(
-            url->host == "localhost" ? "127.0.0.1" : url->host, ":", url->port);
-        return done(std::move(reply));
-      }
+    if (std::string leader = LeaderEndpoint(); !leader.empty()) {
+      rpc::MemberReply reply;
+      reply.status = server::NotLeaderError();
+      reply.leader_endpoint = std::move(leader);
+      return done(std::move(reply));
     }
     const uint64_t id = next_request_id_++;
     waiting_members_[id] = std::move(done);
     Submit([id, member](server::Node& node) { node.PromoteMember(id, member); });
+  });
+}
+
+std::string Runner::LeaderEndpoint() const {
+  const server::NodeStatus status = node_->GetStatus();
+  const etcdserverpb::Member* leader =
+      status.is_leader ? nullptr : node_->Members().Find(status.leader);
+  if (leader == nullptr || leader->clienturls_size() == 0) return "";
+  absl::StatusOr<config::Url> url = config::ParseUrl(leader->clienturls(0));
+  if (!url.ok()) return "";
+  return absl::StrCat(url->host == "localhost" ? "127.0.0.1" : url->host, ":",
+                      url->port);
+}
+
+void Runner::SubmitLeaderOnly(
+    std::function<void(server::Node&, uint64_t)> input, rpc::ReplyFn done) {
+  loop_->Post([this, alive = alive_, input = std::move(input),
+               done = std::move(done)]() mutable {
+    if (!*alive) return done(ErrorReply(server::StoppingError()));
+    TryLeaderOnly(std::move(input), std::move(done),
+                  kLeaderWaitMs / kLeaderRetryMs, 0);
+  });
+}
+
+bool Runner::RetryLater(std::function<void()> task, rpc::ReplyFn done) {
+  absl::StatusOr<net::TimerId> timer = loop_->AddTimer(
+      kLeaderRetryMs, 0,
+      [alive = alive_, task = std::move(task), done = std::move(done)] {
+        if (!*alive) return done(ErrorReply(server::StoppingError()));
+        task();
+      });
+  return timer.ok();
+}
+
+void Runner::TryLeaderOnly(std::function<void(server::Node&, uint64_t)> input,
+                           rpc::ReplyFn done, uint64_t retries,
+                           uint64_t wait_index) {
+  if (halted_ || stopping_) return done(ErrorReply(server::StoppingError()));
+  // As etcd's followers do, hand the request to the leader.
+  if (std::string leader = LeaderEndpoint(); !leader.empty()) {
+    rpc::Reply reply = ErrorReply(server::NotLeaderError());
+    reply.leader_endpoint = std::move(leader);
+    return done(std::move(reply));
+  }
+  const server::NodeStatus status = node_->GetStatus();
+  if (status.is_leader) {
+    if (wait_index == 0) wait_index = status.commit_index;
+    if (status.applied_index < wait_index) {
+      if (retries == 0) return done(ErrorReply(server::TimeoutError()));
+      if (RetryLater(
+              [this, input, done, retries, wait_index] {
+                TryLeaderOnly(input, done, retries - 1, wait_index);
+              },
+              done)) {
+        return;
+      }
+    }
+  }
+  const uint64_t id = next_request_id_++;
+  waiting_[id] = [this, input, done, retries,
+                  wait_index](rpc::Reply reply) mutable {
+    if (retries > 0 && reply.status == kv::NotPrimaryError() &&
+        RetryLater(
+            [this, input, done, retries, wait_index] {
+              TryLeaderOnly(input, done, retries - 1, wait_index);
+            },
+            done)) {
+      return;
+    }
+    done(std::move(reply));
+  };
+  Submit([id, &input](server::Node& node) { input(node, id); });
+}
+
+void Runner::LeaseKeepAlive(int64_t lease, rpc::ReplyFn done) {
+  SubmitLeaderOnly([lease](server::Node& node,
+                           uint64_t id) { node.LeaseKeepAlive(id, lease); },
+                   std::move(done));
+}
+
+void Runner::LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
+                             rpc::ReplyFn done) {
+  SubmitLeaderOnly(
+      [request = std::move(request)](server::Node& node, uint64_t id) {
+        node.LeaseTimeToLive(id, request);
+      },
+      std::move(done));
+}
+
+void Runner::LeaseLeases(rpc::ReplyFn done) {
+  loop_->Post([this, alive = alive_, done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(ErrorReply(server::StoppingError()));
+    }
+    // The local state, as etcd's LeaseLeases.
+    const uint64_t id = next_request_id_++;
+    waiting_[id] = std::move(done);
+    Submit([id](server::Node& node) { node.LeaseLeases(id); });
   });
 }
 

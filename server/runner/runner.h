@@ -85,6 +85,12 @@ class Runner final : public rpc::Backend {
   void MemberPromote(uint64_t id, rpc::MemberReplyFn done) override;
   void MemberList(rpc::MemberReplyFn done) override;
 
+  // rpc::Backend's leases beyond grant and revoke: any thread.
+  void LeaseKeepAlive(int64_t id, rpc::ReplyFn done) override;
+  void LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
+                       rpc::ReplyFn done) override;
+  void LeaseLeases(rpc::ReplyFn done) override;
+
   // Loop thread: hands leadership away if this member leads, waits for it
   // to move (at most transfer_wait_ms), then calls `done`. New requests are
   // refused from now on.
@@ -110,6 +116,24 @@ class Runner final : public rpc::Backend {
   // Runs a membership input on the loop thread; its reply goes to `done`.
   void SubmitMember(std::function<void(server::Node&, uint64_t)> input,
                     rpc::MemberReplyFn done);
+  // Loop thread: the leader's client endpoint (host:port) when another
+  // member leads and its client URL is known, else empty.
+  std::string LeaderEndpoint() const;
+  // Runs an input that only the leader can answer on the loop thread: on a
+  // follower that knows the leader, answers NotLeader with the leader's
+  // endpoint for the caller to forward to. The leader first applies what it
+  // has committed (etcd's waitAppliedIndex), so a lease granted through
+  // any member is known here. While no member can answer (no leader known,
+  // or a new leader whose lessor is not primary yet) it retries, as etcd's
+  // LeaseRenew waits; all this for at most kLeaderWaitMs.
+  void SubmitLeaderOnly(std::function<void(server::Node&, uint64_t)> input,
+                        rpc::ReplyFn done);
+  void TryLeaderOnly(std::function<void(server::Node&, uint64_t)> input,
+                     rpc::ReplyFn done, uint64_t retries,
+                     uint64_t wait_index);
+  // Loop thread: runs `task` after kLeaderRetryMs, or answers `done` with
+  // StoppingError if the runner is gone by then.
+  bool RetryLater(std::function<void()> task, rpc::ReplyFn done);
   void Log(base::LogLevel level, const std::string& message);
 
   net::EventLoop* const loop_;
