@@ -37,8 +37,12 @@ RunOptions LoadAndTornCrashes() {
 
 // Seeds each took when this was written (sweeps from 0 with these
 // options): serve_read_locally_on_deposed_leader 9, skip_torn_tail_truncation
-// 20, wal_skip_fsync 1. The bounds leave room for changes of the draws.
+// 20, wal_skip_fsync 1, vote_twice_in_term 2, ack_append_before_persist 7,
+// apply_before_commit 1. The bounds leave room for changes of the draws.
 const Hunt kHunts[] = {
+    {"vote_twice_in_term", 20, RunOptions{}},
+    {"ack_append_before_persist", 40, RunOptions{}},
+    {"apply_before_commit", 10, RunOptions{}},
     {"serve_read_locally_on_deposed_leader", 40, Load()},
     {"skip_torn_tail_truncation", 60, LoadAndTornCrashes()},
     {"wal_skip_fsync", 20, RunOptions{}},

@@ -202,6 +202,7 @@ absl::Status Node::StartRaft(uint64_t applied) {
   config.max_inflight_msgs = options_.max_inflight_msgs;
   config.pre_vote = options_.pre_vote;
   config.check_quorum = options_.check_quorum;
+  config.planted_bugs = options_.planted_bugs.raft;
   absl::StatusOr<std::unique_ptr<raft::RawNode>> raw =
       raft::RawNode::Create(config);
   if (!raw.ok()) return raw.status();

@@ -69,6 +69,8 @@ struct NodePlantedBugs {
   // its local state at once, without a ReadIndex round: a deposed leader
   // (paused or cut off, not yet aware of the new term) serves stale data.
   bool serve_read_locally_on_deposed_leader = false;
+  // Raft's own (raft/config.h), handed to its Config.
+  raft::PlantedBugs raft;
 };
 
 struct NodeOptions {
