@@ -144,6 +144,24 @@ absl::Status ContinueWal(Disk& disk, const WalOptions& options,
         ", the member file names member ", state->member.member_id,
         " of cluster ", state->member.cluster_id));
   }
+  // The WAL records that the kv state was saved at a snapshot and may have
+  // released the log before it: with no valid snapshot file left, nothing
+  // rebuilds that state (as etcd, which refuses to start without its
+  // snapshot database). Only the index-0 marker, a new cluster's initial
+  // membership, stands without a file.
+  if (!state->snapshot.has_value() && contents->last_snapshot.has_value() &&
+      contents->last_snapshot->index() > 0) {
+    const std::string why =
+        state->skipped_snapshots.empty()
+            ? std::string("no snapshot file is left")
+            : std::string(state->skipped_snapshots.front().message());
+    return absl::DataLossError(absl::StrCat(
+        "data dir: the WAL records a snapshot at index ",
+        contents->last_snapshot->index(), " (term ",
+        contents->last_snapshot->term(), ") but ", why,
+        "; this member cannot rebuild its state: remove its data dir and "
+        "add it back as a new member"));
+  }
   if (absl::Status s = FitToSnapshot(state->snapshot, contents); !s.ok()) {
     return s;
   }

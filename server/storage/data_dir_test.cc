@@ -169,6 +169,29 @@ TEST_P(DataDirTest, FallsBackToAnOlderSnapshotWhenTheNewestIsCorrupt) {
   EXPECT_EQ(Indexes(state.entries), Range(6, 20));
 }
 
+TEST_P(DataDirTest, RefusesToStartWhenTheOnlySnapshotTheWalNeedsIsCorrupt) {
+  // Found by the simulator (seed 1455): the only snapshot file was
+  // damaged, recovery skipped it and raft restarted from the WAL's marker
+  // at index 10 with an empty kv state.
+  std::unique_ptr<Wal> wal = Bootstrapped(20, 1, /*segment_size=*/1024);
+  SaveSnapshotFile(*disk_, Meta(1, 10), "kv state at 10");
+  WalBatch marker;
+  marker.snapshot = Meta(1, 10);
+  wal->Append(marker);
+  SettleOk();
+  wal.reset();
+  testing::FlipByte(*disk_, SnapshotFileName(1, 10), 30);
+  absl::StatusOr<RecoveredState> state = Recover(*disk_, WalOptions{});
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss);
+  const std::string message(state.status().message());
+  EXPECT_NE(message.find("WAL records a snapshot at index 10"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find(SnapshotFileName(1, 10)), std::string::npos)
+      << message;
+}
+
 TEST_P(DataDirTest, CommitIsRaisedToTheSnapshotAndStaleEntriesDropped) {
   // A follower had 1..12 at term 1, committed to 3, then installed the
   // leader's snapshot at 10 (term 2) and crashed before anything else.
