@@ -98,7 +98,18 @@ void PeerTransport::RemovePeer(uint64_t id) {
     loop_->CancelTimer(it->second.reconnect_timer);
   }
   it->second.reconnect_timer = 0;
-  Disconnect(it->second);
+  Peer& peer = it->second;
+  // What raft already sent the member leaves before the connection closes:
+  // a removed member learns of its removal from the commit index these
+  // messages carry, and would otherwise never hear of it.
+  std::shared_ptr<net::TcpConnection> conn;
+  if (peer.established) {
+    FlushPeer(peer);
+    conn = std::move(peer.conn);
+    peer.conn = nullptr;
+  }
+  Disconnect(peer);  // with the connection taken out, it is not cut here
+  if (conn != nullptr) conn->CloseAfterFlush();
   peers_.erase(it);
 }
 

@@ -79,6 +79,9 @@ class PeerTransport {
   void Send(const raftpb::Message& message);
   // Streams the snapshot file at `path` after the MsgSnap `message`.
   void SendSnapshot(const raftpb::Message& message, const std::string& path);
+  // Hands every queued message to its connection now rather than at the
+  // end of this loop iteration (before a planned stop).
+  void FlushNow() { Flush(); }
 
   uint16_t port() const { return listener_->port(); }
   bool Connected(uint64_t peer) const;

@@ -139,6 +139,19 @@ void Runner::Drain() {
       Log(base::LogLevel::kError,
           absl::StrCat("msg=\"node halted\" error=\"", out.halt->ToString(),
                        "\""));
+      if (server::IsMemberRemoved(*out.halt)) {
+        // A planned stop: what raft already sent (the commit index that
+        // tells the others of the removal, a leadership hand-off) leaves
+        // first, and the loop runs on a moment to write it out.
+        transport_->FlushNow();
+        absl::Status status = *out.halt;
+        (void)loop_->AddTimer(
+            options_.removed_stop_delay_ms, 0,
+            [this, alive = alive_, status] {
+              if (*alive && on_halt_) on_halt_(status);
+            });
+        return;
+      }
       if (on_halt_) on_halt_(*out.halt);
       return;
     }

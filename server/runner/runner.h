@@ -39,6 +39,9 @@ struct PeerAddress {
 
 struct RunnerOptions {
   uint64_t tick_ms = 100;
+  // A member the cluster removed stops this long after it learns so, the
+  // loop still writing what raft sent (see Drain).
+  uint64_t removed_stop_delay_ms = 1000;
   peer::TransportOptions transport;
   // The other members as the flags name them; the node's replicated
   // member list wins where it knows a member's peer URLs.
