@@ -49,7 +49,8 @@ std::string WhyCannotBind(const std::string& address) {
 ClientServer::ClientServer(Backend* backend, Limits limits)
     : kv_(std::make_unique<KvService>(backend, limits)),
       maintenance_(std::make_unique<MaintenanceService>(backend)),
-      cluster_(std::make_unique<ClusterService>(backend)) {}
+      cluster_(std::make_unique<ClusterService>(backend)),
+      watch_(std::make_unique<WatchService>(backend)) {}
 
 ClientServer::~ClientServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -73,6 +74,7 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   builder.RegisterService(server->kv_.get());
   builder.RegisterService(server->maintenance_.get());
   builder.RegisterService(server->cluster_.get());
+  builder.RegisterService(server->watch_.get());
   server->server_ = builder.BuildAndStart();
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     if (server->server_ == nullptr || server->ports_[i] == 0) {

@@ -12,6 +12,7 @@
 #include "server/rpc/backend.h"
 #include "server/rpc/cluster_service.h"
 #include "server/rpc/kv_service.h"
+#include "server/rpc/watch_service.h"
 
 namespace etcdpp::rpc {
 
@@ -41,6 +42,7 @@ class ClientServer {
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
+  std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 };
