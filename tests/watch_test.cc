@@ -216,6 +216,54 @@ TEST_F(WatchTest, GrpcCancelProgressAndIds) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
+// A client that reads nothing while thousands of changes go by: its events
+// wait in the server's bounded buffers and catch up from the store; once it
+// reads, it gets every one, in order, exactly once. Meanwhile writes go on.
+TEST_F(WatchTest, SlowClientLosesNothing) {
+  auto channel = grpc::CreateChannel(cluster_->member(1).endpoint(),
+                                     grpc::InsecureChannelCredentials());
+  auto watch_stub = etcdserverpb::Watch::NewStub(channel);
+  auto kv_stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(
+      cluster_->member(0).endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  auto stream = watch_stub->Watch(&context);
+  WatchRequest req;
+  req.mutable_create_request()->set_key("slow/");
+  req.mutable_create_request()->set_range_end("slow0");
+  ASSERT_TRUE(stream->Write(req));
+  WatchResponse r;
+  ASSERT_TRUE(stream->Read(&r));
+  ASSERT_TRUE(r.created());
+
+  constexpr int kPuts = 2000;
+  const std::string value(2048, 'v');  // ~4 MB: far past gRPC's windows
+  int64_t first = 0;
+  for (int i = 0; i < kPuts; ++i) {
+    etcdserverpb::PutRequest put;
+    put.set_key(absl::StrCat("slow/", i % 50));
+    put.set_value(value);
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext put_context;
+    put_context.set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Status status = kv_stub->Put(&put_context, put, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    if (i == 0) first = response.header().revision();
+  }
+  int64_t next = first;
+  while (next < first + kPuts) {
+    ASSERT_TRUE(stream->Read(&r)) << "after revision " << next;
+    for (const auto& e : r.events()) {
+      ASSERT_EQ(e.kv().mod_revision(), next);
+      ASSERT_EQ(e.kv().key(), absl::StrCat("slow/", (next - first) % 50));
+      ++next;
+    }
+  }
+  EXPECT_EQ(next, first + kPuts);
+  context.TryCancel();
+}
+
 // Last: it compacts the history the tests above replay.
 TEST_F(WatchTest, WatchFromCompactedRevisionIsCanceled) {
   Put(0, "ck", "c1");
