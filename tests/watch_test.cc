@@ -220,8 +220,13 @@ TEST_F(WatchTest, GrpcCancelProgressAndIds) {
 // wait in the server's bounded buffers and catch up from the store; once it
 // reads, it gets every one, in order, exactly once. Meanwhile writes go on.
 TEST_F(WatchTest, SlowClientLosesNothing) {
-  auto channel = grpc::CreateChannel(cluster_->member(1).endpoint(),
-                                     grpc::InsecureChannelCredentials());
+  // As clientv3 (MaxCallRecvMsgSize = MaxInt32): a catch-up response may
+  // carry many events.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(cluster_->member(1).endpoint(),
+                                           grpc::InsecureChannelCredentials(),
+                                           args);
   auto watch_stub = etcdserverpb::Watch::NewStub(channel);
   auto kv_stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(
       cluster_->member(0).endpoint(), grpc::InsecureChannelCredentials()));
@@ -236,8 +241,8 @@ TEST_F(WatchTest, SlowClientLosesNothing) {
   ASSERT_TRUE(stream->Read(&r));
   ASSERT_TRUE(r.created());
 
-  constexpr int kPuts = 2000;
-  const std::string value(2048, 'v');  // ~4 MB: far past gRPC's windows
+  constexpr int kPuts = 3000;
+  const std::string value(24 * 1024, 'v');  // 72 MB: far past gRPC's buffers
   int64_t first = 0;
   for (int i = 0; i < kPuts; ++i) {
     etcdserverpb::PutRequest put;
@@ -253,7 +258,10 @@ TEST_F(WatchTest, SlowClientLosesNothing) {
   }
   int64_t next = first;
   while (next < first + kPuts) {
-    ASSERT_TRUE(stream->Read(&r)) << "after revision " << next;
+    if (!stream->Read(&r)) {
+      FAIL() << "after revision " << next << ": "
+             << stream->Finish().error_message();
+    }
     for (const auto& e : r.events()) {
       ASSERT_EQ(e.kv().mod_revision(), next);
       ASSERT_EQ(e.kv().key(), absl::StrCat("slow/", (next - first) % 50));

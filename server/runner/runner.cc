@@ -443,8 +443,23 @@ void Runner::FlushWatches() {
     }
   };
   take();
-  watch_hub_->SyncUnsynced();
-  take();
+  // Catching up reads the store's history, so only when some watcher
+  // behind can move: its stream has room.
+  bool can_catch_up = false;
+  if (watch_hub_->unsynced_count() > 0) {
+    for (const auto& [hub_id, owner] : watch_owners_) {
+      if (!watch_hub_->IsSynced(hub_id) &&
+          watch_streams_.at(owner.first).sink->Backlog() <
+              options_.watch_stream_backlog) {
+        can_catch_up = true;
+        break;
+      }
+    }
+  }
+  if (can_catch_up) {
+    watch_hub_->SyncUnsynced();
+    take();
+  }
   // etcd 3.5 answers a progress request with one response for the whole
   // stream (watch id -1): it must not overtake an event it vouches for, so
   // it waits until every watcher of the stream is synced and drained.
