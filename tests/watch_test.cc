@@ -1,6 +1,8 @@
 // End-to-end: etcd's Watch service on three real etcdpp processes, through
 // Debian's etcdctl (watch, --prefix, --rev, --prev-kv, compaction) and
 // through a grpc++ stream (cancel, progress, watch ids).
+#include <signal.h>
+
 #include <cstdlib>
 #include <future>
 #include <memory>
@@ -292,6 +294,74 @@ TEST_F(WatchTest, WatchFromCompactedRevisionIsCanceled) {
   EXPECT_NE(r.output.find("\"Canceled\":true"), std::string::npos) << r.output;
   // etcdctl gives up once the server canceled its watch.
   EXPECT_NE(r.exit_code, 124) << r.output;
+}
+
+// A member that falls so far behind that it catches up by a snapshot: its
+// watchers carry on from the restored store, every event once and in order.
+TEST(WatchSnapshotTest, WatchersSurviveARestoredSnapshot) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string root =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/watch-snapshot");
+  RunCommand("rm -rf '" + root + "' && mkdir -p '" + root + "'");
+  LocalCluster cluster("server/etcdpp", root, 3, {"--snapshot-count=20"});
+  ASSERT_TRUE(cluster.StartAll().ok());
+  absl::StatusOr<int> leader = cluster.WaitForLeader(absl::Seconds(20));
+  ASSERT_TRUE(leader.ok());
+  const int behind = (*leader + 1) % 3;
+
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto watch_stub = etcdserverpb::Watch::NewStub(grpc::CreateCustomChannel(
+      cluster.member(behind).endpoint(), grpc::InsecureChannelCredentials(),
+      args));
+  auto kv_stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(
+      cluster.member(*leader).endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  auto stream = watch_stub->Watch(&context);
+  WatchRequest req;
+  req.mutable_create_request()->set_key("snap/");
+  req.mutable_create_request()->set_range_end("snap0");
+  ASSERT_TRUE(stream->Write(req));
+  WatchResponse r;
+  ASSERT_TRUE(stream->Read(&r));
+  ASSERT_TRUE(r.created());
+
+  cluster.Signal(behind, SIGSTOP);
+  constexpr int kPuts = 1500;
+  int64_t first = 0;
+  for (int i = 0; i < kPuts; ++i) {
+    etcdserverpb::PutRequest put;
+    put.set_key(absl::StrCat("snap/", i));
+    put.set_value("x");
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext put_context;
+    put_context.set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Status status = kv_stub->Put(&put_context, put, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    if (i == 0) first = response.header().revision();
+  }
+  cluster.Signal(behind, SIGCONT);
+  int64_t next = first;
+  while (next < first + kPuts) {
+    if (!stream->Read(&r)) {
+      FAIL() << "after revision " << next << ": "
+             << stream->Finish().error_message() << "\n"
+             << cluster.LogTail(behind);
+    }
+    for (const auto& e : r.events()) {
+      ASSERT_EQ(e.kv().mod_revision(), next);
+      ASSERT_EQ(e.kv().key(), absl::StrCat("snap/", next - first));
+      ++next;
+    }
+  }
+  context.TryCancel();
+  EXPECT_EQ(RunCommand("grep -q 'restored received snapshot' '" +
+                       cluster.member(behind).log_path + "'")
+                .exit_code,
+            0)
+      << cluster.LogTail(behind);
 }
 
 }  // namespace
