@@ -29,7 +29,9 @@ class WatchTest : public ::testing::Test {
     const char* tmp = std::getenv("TEST_TMPDIR");
     const std::string root = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/watch");
     RunCommand("rm -rf '" + root + "' && mkdir -p '" + root + "'");
-    cluster_ = new LocalCluster("server/etcdpp", root, 3);
+    cluster_ = new LocalCluster(
+        "server/etcdpp", root, 3,
+        {"--experimental-watch-progress-notify-interval=300ms"});
     ASSERT_TRUE(cluster_->StartAll().ok());
     ASSERT_TRUE(cluster_->WaitForLeader(absl::Seconds(20)).ok())
         << cluster_->LogTail(0);
@@ -216,6 +218,43 @@ TEST_F(WatchTest, GrpcCancelProgressAndIds) {
   while (stream->Read(&r)) {
   }
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// progress_notify: an idle watcher hears the revision now and then (every
+// --experimental-watch-progress-notify-interval); others do not.
+TEST_F(WatchTest, ProgressNotifyToIdleWatchersThatAsked) {
+  auto stub = etcdserverpb::Watch::NewStub(grpc::CreateChannel(
+      cluster_->member(2).endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  auto stream = stub->Watch(&context);
+  WatchRequest req;
+  req.mutable_create_request()->set_key("quiet");  // never written
+  req.mutable_create_request()->set_watch_id(1);
+  ASSERT_TRUE(stream->Write(req));
+  req.mutable_create_request()->set_key("pn");
+  req.mutable_create_request()->set_watch_id(2);
+  req.mutable_create_request()->set_progress_notify(true);
+  ASSERT_TRUE(stream->Write(req));
+  WatchResponse r;
+  ASSERT_TRUE(stream->Read(&r));
+  EXPECT_EQ(r.watch_id(), 1);
+  ASSERT_TRUE(stream->Read(&r));
+  EXPECT_EQ(r.watch_id(), 2);
+  Put(0, "other-key", "x");
+  const int64_t revision = Revision(0);
+  // Notifications go on while the watcher is idle; each covers the writes
+  // before it, and only watcher 2 gets them.
+  int64_t seen = 0;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(stream->Read(&r));
+    EXPECT_EQ(r.watch_id(), 2);
+    EXPECT_EQ(r.events_size(), 0);
+    EXPECT_FALSE(r.created() || r.canceled());
+    seen = r.header().revision();
+  }
+  EXPECT_GE(seen, revision);
+  context.TryCancel();
 }
 
 // A client that reads nothing while thousands of changes go by: its events
