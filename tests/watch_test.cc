@@ -74,8 +74,12 @@ class WatchTest : public ::testing::Test {
 LocalCluster* WatchTest::cluster_ = nullptr;
 
 TEST_F(WatchTest, SeesPutsAndDeletesThroughAnotherMemberInOrder) {
-  std::future<std::string> watch = WatchInBackground(0, "wk", 6);
-  absl::SleepFor(absl::Milliseconds(1500));  // etcdctl connects
+  // From the next revision: the events are the same however long etcdctl
+  // takes to connect (it usually has, after the pause, so they come live).
+  const int64_t from = Revision(0) + 1;
+  std::future<std::string> watch =
+      WatchInBackground(0, absl::StrCat("wk --rev=", from), 6);
+  absl::SleepFor(absl::Milliseconds(1500));
   Put(1, "wk", "v1");
   Put(2, "other", "x");  // not watched
   Put(2, "wk", "v2");
@@ -84,7 +88,9 @@ TEST_F(WatchTest, SeesPutsAndDeletesThroughAnotherMemberInOrder) {
 }
 
 TEST_F(WatchTest, Prefix) {
-  std::future<std::string> watch = WatchInBackground(1, "--prefix pre/", 6);
+  const int64_t from = Revision(1) + 1;
+  std::future<std::string> watch =
+      WatchInBackground(1, absl::StrCat("--prefix pre/ --rev=", from), 6);
   absl::SleepFor(absl::Milliseconds(1500));
   Put(0, "pre/a", "1");
   Put(2, "prf", "no");
@@ -108,7 +114,9 @@ TEST_F(WatchTest, OldRevisionReplaysHistoryThenGoesOn) {
 
 TEST_F(WatchTest, PrevKv) {
   Put(0, "pk", "old");
-  std::future<std::string> watch = WatchInBackground(1, "pk --prev-kv", 5);
+  const int64_t from = Revision(1) + 1;
+  std::future<std::string> watch =
+      WatchInBackground(1, absl::StrCat("pk --prev-kv --rev=", from), 5);
   absl::SleepFor(absl::Milliseconds(1500));
   Put(2, "pk", "new");
   ASSERT_EQ(Through(0).Run("del pk").exit_code, 0);
