@@ -88,7 +88,8 @@ class WatchHub {
   absl::Status Cancel(int64_t watch_id);
 
   // After each applied request that wrote: `events` are its changes (all of
-  // main revision `revision`, which must be the store's current one).
+  // main revision `revision`, at most the store's current one: a driver may
+  // apply a batch of requests first, then tell the hub of each in order).
   void OnApplied(const std::vector<mvccpb::Event>& events, int64_t revision);
   // Replays missed history to unsynced watchers from the store, in id order,
   // each as far as its buffer allows; the caught-up ones rejoin the synced
@@ -107,6 +108,9 @@ class WatchHub {
   // etcd's watchableStore.Restore does. Snapshots only move forward, so the
   // new store is at or past the old one's revision.
   void Rebind(const MvccStore* store);
+  // The same when the old store is gone already: the hub had heard of
+  // every change up to `seen_revision`.
+  void Rebind(const MvccStore* store, int64_t seen_revision);
 
   // The periodic notification of progress_notify watchers: like Progress,
   // but only to the synced ones that got no events since the last call.

@@ -2,7 +2,9 @@
 // each deliberate difference), over a real Applier.
 #include "kv/watch.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -351,6 +353,48 @@ TEST_F(WatchTest, RebindCatchesUpFromTheRestoredStore) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].canceled());
   EXPECT_EQ(out[0].compact_revision(), 5);
+}
+
+// A driver that applies a batch of requests, then tells the hub of each
+// (the production runner): the events and prev_kv are the same as if told
+// one at a time.
+TEST_F(WatchTest, BatchedNotificationAfterTheStoreMovedOn) {
+  Put("a", "1");  // 2
+  Watch(1, R"pb(key: "a" prev_kv: true)pb");
+  hub_.TakeAll();
+  std::vector<std::pair<std::vector<Event>, int64_t>> batch;
+  for (const char* text : {R"pb(put { key: "a" value: "2" })pb",
+                           R"pb(put { key: "b" value: "x" })pb",
+                           R"pb(delete_range { key: "a" })pb"}) {
+    ApplyResult r = applier_.Apply(Parse<kvpb::InternalRequest>(text));
+    ASSERT_TRUE(r.status.ok());
+    batch.emplace_back(r.events, applier_.store().current_revision());
+  }
+  for (const auto& [events, revision] : batch) hub_.OnApplied(events, revision);
+  hub_.CheckInvariants();
+  std::vector<Event> got = Events(1);
+  EXPECT_EQ(Keys(got), (Strings{"+a@3", "-a@5"}));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].prev_kv().value(), "1");
+  EXPECT_EQ(got[1].prev_kv().value(), "2");
+}
+
+// Rebind when the old store is gone already (a node replaced its applier):
+// the caller says how far the hub had heard.
+TEST_F(WatchTest, RebindWithSeenRevisionOnceTheOldStoreIsGone) {
+  Put("a", "1");  // 2
+  Watch(1, R"pb(key: "a")pb");
+  hub_.TakeAll();
+  auto restored = std::make_unique<Applier>();
+  for (const char* v : {"1", "2", "3"}) {
+    restored->Apply(Parse<kvpb::InternalRequest>(
+        std::string("put { key: \"a\" value: \"") + v + "\" }"));
+  }
+  hub_.Rebind(&restored->store(), 2);
+  hub_.SyncUnsynced();
+  hub_.CheckInvariants();
+  EXPECT_EQ(Keys(Events(1)), (Strings{"+a@3", "+a@4"}));
+  EXPECT_TRUE(hub_.IsSynced(1));
 }
 
 }  // namespace

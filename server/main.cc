@@ -272,6 +272,8 @@ int Run(const config::ServerFlags& flags) {
 
   runner::RunnerOptions runner_options;
   runner_options.tick_ms = flags.heartbeat_interval_ms;
+  runner_options.watch_progress_notify_ms = static_cast<uint64_t>(
+      absl::ToInt64Milliseconds(flags.watch_progress_notify_interval));
   // The data dir's ids win over the flags (and a joined member's cluster
   // id is the one it discovered).
   const server::NodeStatus node_status = (*node)->GetStatus();

@@ -156,6 +156,17 @@ const std::vector<FlagSpec>& Specs() {
        "Auto compaction retention for mvcc key value store; 0 means "
        "disabled.",
        false, StringSetter(&ServerFlags::auto_compaction_retention)},
+      {"experimental-watch-progress-notify-interval", "10m",
+       "Duration of periodic watch progress notifications.", false,
+       [](const std::string& v, ServerFlags* f) {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d <= absl::ZeroDuration()) {
+           return Invalid("experimental-watch-progress-notify-interval", v,
+                          "want a positive duration (e.g. 10m, 500ms)");
+         }
+         f->watch_progress_notify_interval = d;
+         return absl::OkStatus();
+       }},
       {"log-level", "info",
        "Configures log level: debug, info, warn, error.", false,
        [](const std::string& v, ServerFlags* f) {

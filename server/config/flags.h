@@ -70,6 +70,9 @@ struct ServerFlags {
   absl::Duration auto_compaction_period = absl::ZeroDuration();
   // revision: how many revisions to keep.
   int64_t auto_compaction_revisions = 0;
+  // --experimental-watch-progress-notify-interval: how often watchers that
+  // asked for progress_notify and got no events hear the revision.
+  absl::Duration watch_progress_notify_interval = absl::Minutes(10);
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;
   bool version = false;

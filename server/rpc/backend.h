@@ -8,8 +8,10 @@
 #ifndef ETCDPP_SERVER_RPC_BACKEND_H_
 #define ETCDPP_SERVER_RPC_BACKEND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,20 @@ struct MemberReply {
   std::string leader_endpoint{};
 };
 using MemberReplyFn = std::function<void(MemberReply)>;
+
+// One Watch stream's way back to its client (server/rpc/watch_service.cc).
+class WatchSink {
+ public:
+  virtual ~WatchSink() = default;
+  // Queues responses for the client, in order; any thread, never blocks.
+  // After the stream ended it drops them.
+  virtual void Send(std::vector<etcdserverpb::WatchResponse> responses) = 0;
+  // Responses queued and not yet written to the client. The backend hands
+  // over no more while it is high, so a slow client's events wait in the
+  // backend's bounded buffers, not here; when it falls to zero the stream
+  // calls WatchWritable.
+  virtual size_t Backlog() const = 0;
+};
 
 class Backend {
  public:
@@ -108,6 +124,27 @@ class Backend {
   virtual void LeaseLeases(ReplyFn done) {
     done(Reply{absl::UnimplementedError("no leases"), {}, {}});
   }
+  // The Watch service, one bidirectional stream at a time, each under an id
+  // the service chose. WatchOpen fails at once if the backend has no
+  // watches; the others are for an open stream and return at once. Every
+  // response the stream gets goes to its sink (create, cancel and progress
+  // answers, events, cancels by compaction), watch ids as the client sees
+  // them.
+  virtual absl::Status WatchOpen(uint64_t stream, std::shared_ptr<WatchSink> sink) {
+    (void)stream;
+    (void)sink;
+    return absl::UnimplementedError("no watches");
+  }
+  // A create, cancel or progress request from the client.
+  virtual void WatchRequest(uint64_t stream,
+                            etcdserverpb::WatchRequest request) {
+    (void)stream;
+    (void)request;
+  }
+  // The sink's backlog drained: more may be sent.
+  virtual void WatchWritable(uint64_t stream) { (void)stream; }
+  // The stream ended: its watchers go.
+  virtual void WatchClose(uint64_t stream) { (void)stream; }
 };
 
 }  // namespace etcdpp::rpc

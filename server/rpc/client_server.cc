@@ -50,7 +50,8 @@ ClientServer::ClientServer(Backend* backend, Limits limits)
     : kv_(std::make_unique<KvService>(backend, limits)),
       maintenance_(std::make_unique<MaintenanceService>(backend)),
       cluster_(std::make_unique<ClusterService>(backend)),
-      lease_(std::make_unique<LeaseService>(backend)) {}
+      lease_(std::make_unique<LeaseService>(backend)),
+      watch_(std::make_unique<WatchService>(backend)) {}
 
 ClientServer::~ClientServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -75,6 +76,7 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   builder.RegisterService(server->maintenance_.get());
   builder.RegisterService(server->cluster_.get());
   builder.RegisterService(server->lease_.get());
+  builder.RegisterService(server->watch_.get());
   server->server_ = builder.BuildAndStart();
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     if (server->server_ == nullptr || server->ports_[i] == 0) {

@@ -13,6 +13,7 @@
 #include "server/rpc/cluster_service.h"
 #include "server/rpc/kv_service.h"
 #include "server/rpc/lease_service.h"
+#include "server/rpc/watch_service.h"
 
 namespace etcdpp::rpc {
 
@@ -43,6 +44,7 @@ class ClientServer {
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<LeaseService> lease_;
+  std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 };

@@ -1,5 +1,6 @@
 #include "server/runner/runner.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -41,6 +42,18 @@ absl::StatusOr<std::unique_ptr<Runner>> Runner::Start(
       [raw] { raw->Submit([](server::Node& node) { node.Tick(); }); });
   if (!timer.ok()) return timer.status();
   runner->tick_timer_ = *timer;
+  runner->watched_store_ = &runner->node_->applier().store();
+  runner->watched_revision_ = runner->watched_store_->current_revision();
+  runner->watch_hub_ = std::make_unique<kv::WatchHub>(
+      runner->watched_store_, runner->options_.watch_hub);
+  absl::StatusOr<net::TimerId> progress = loop->AddTimer(
+      runner->options_.watch_progress_notify_ms,
+      runner->options_.watch_progress_notify_ms, [raw] {
+        raw->watch_hub_->ProgressNotify();
+        raw->FlushWatches();
+      });
+  if (!progress.ok()) return progress.status();
+  runner->progress_timer_ = *progress;
   // The bootstrap or recovery may have left disk work and output behind.
   runner->Drain();
   return runner;
@@ -59,6 +72,7 @@ Runner::Runner(net::EventLoop* loop, std::unique_ptr<storage::Disk> disk,
 Runner::~Runner() {
   *alive_ = false;
   if (tick_timer_ != 0) loop_->CancelTimer(tick_timer_);
+  if (progress_timer_ != 0) loop_->CancelTimer(progress_timer_);
   std::map<uint64_t, rpc::ReplyFn> waiting = std::move(waiting_);
   for (auto& [id, done] : waiting) done(ErrorReply(server::StoppingError()));
   std::map<uint64_t, rpc::MemberReplyFn> members = std::move(waiting_members_);
@@ -124,6 +138,7 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
+    FeedWatches(std::move(out.events));
     const bool quiet = done.empty() && out.messages.empty() &&
                        out.replies.empty() && out.snapshots.empty() &&
                        out.peer_changes.empty();
@@ -155,7 +170,7 @@ void Runner::Drain() {
       if (on_halt_) on_halt_(*out.halt);
       return;
     }
-    if (quiet) return;
+    if (quiet) return FlushWatches();
   }
 }
 
@@ -475,6 +490,199 @@ void Runner::GracefulStop(std::function<void()> done) {
       });
   if (!timer.ok()) return done();
   *timer_id = *timer;
+}
+
+void Runner::FeedWatches(std::vector<mvccpb::Event> events) {
+  if (watch_hub_ == nullptr) return;  // Start has not made it yet
+  const kv::MvccStore* store = &node_->applier().store();
+  const int64_t expected =
+      events.empty() ? watched_revision_ : events.back().kv().mod_revision();
+  if (store != watched_store_ || store->current_revision() != expected) {
+    // The node restored a snapshot (the old store, and maybe some of these
+    // events' revisions, are gone): every watcher catches up from the new
+    // store, past what it has seen.
+    watch_hub_->Rebind(store, watched_revision_);
+    watched_store_ = store;
+    watched_revision_ = store->current_revision();
+    return;
+  }
+  size_t i = 0;
+  while (i < events.size()) {
+    const int64_t revision = events[i].kv().mod_revision();
+    std::vector<mvccpb::Event> group;
+    for (; i < events.size() && events[i].kv().mod_revision() == revision;
+         ++i) {
+      group.push_back(std::move(events[i]));
+    }
+    watch_hub_->OnApplied(group, revision);
+  }
+  watched_revision_ = expected;
+}
+
+void Runner::FlushWatches() {
+  if (watch_hub_ == nullptr) return;
+  const etcdserverpb::ResponseHeader header = node_->Header();
+  std::map<uint64_t, std::vector<etcdserverpb::WatchResponse>> batches;
+  auto take = [&] {
+    for (int64_t hub_id : watch_hub_->WatchersWithOutput()) {
+      auto owner = watch_owners_.find(hub_id);
+      if (owner == watch_owners_.end()) {  // its stream is gone
+        watch_hub_->Take(hub_id);
+        continue;
+      }
+      const auto [stream_id, client_id] = owner->second;
+      WatchStream& s = watch_streams_.at(stream_id);
+      std::vector<etcdserverpb::WatchResponse>& batch = batches[stream_id];
+      if (s.sink->Backlog() + batch.size() >= options_.watch_stream_backlog) {
+        continue;  // a slow client: the hub holds (and bounds) the rest
+      }
+      bool canceled = false;
+      for (etcdserverpb::WatchResponse& r : watch_hub_->Take(hub_id)) {
+        r.set_watch_id(client_id);
+        const int64_t revision = r.header().revision();
+        *r.mutable_header() = header;
+        r.mutable_header()->set_revision(revision);
+        canceled = canceled || r.canceled();
+        batch.push_back(std::move(r));
+      }
+      if (canceled) {  // the hub forgot it
+        auto it = s.hub_ids.find(client_id);
+        if (it != s.hub_ids.end() && it->second == hub_id) s.hub_ids.erase(it);
+        watch_owners_.erase(owner);
+      }
+    }
+  };
+  take();
+  // Catching up reads the store's history, so only when some watcher
+  // behind can move: its stream has room.
+  bool can_catch_up = false;
+  if (watch_hub_->unsynced_count() > 0) {
+    for (const auto& [hub_id, owner] : watch_owners_) {
+      if (!watch_hub_->IsSynced(hub_id) &&
+          watch_streams_.at(owner.first).sink->Backlog() <
+              options_.watch_stream_backlog) {
+        can_catch_up = true;
+        break;
+      }
+    }
+  }
+  if (can_catch_up) {
+    watch_hub_->SyncUnsynced();
+    take();
+  }
+  // etcd 3.5 answers a progress request with one response for the whole
+  // stream (watch id -1): it must not overtake an event it vouches for, so
+  // it waits until every watcher of the stream is synced and drained.
+  const std::vector<int64_t> pending = watch_hub_->WatchersWithOutput();
+  for (auto& [stream_id, s] : watch_streams_) {
+    if (!s.progress_wanted) continue;
+    bool ready = true;
+    for (const auto& [client_id, hub_id] : s.hub_ids) {
+      if (!watch_hub_->IsSynced(hub_id) ||
+          std::find(pending.begin(), pending.end(), hub_id) != pending.end()) {
+        ready = false;
+      }
+    }
+    if (!ready) continue;
+    s.progress_wanted = false;
+    etcdserverpb::WatchResponse r;
+    *r.mutable_header() = header;
+    r.set_watch_id(-1);
+    batches[stream_id].push_back(std::move(r));
+  }
+  for (auto& [stream_id, batch] : batches) {
+    if (!batch.empty()) watch_streams_.at(stream_id).sink->Send(std::move(batch));
+  }
+}
+
+void Runner::WatchCreate(uint64_t stream, WatchStream& s,
+                         const etcdserverpb::WatchCreateRequest& request) {
+  // etcd's watchStream.Watch: id 0 asks for the next free one.
+  int64_t id = request.watch_id();
+  absl::Status status;
+  if (id == 0) {
+    while (s.hub_ids.contains(s.next_auto_id)) ++s.next_auto_id;
+    id = s.next_auto_id++;
+  } else if (s.hub_ids.contains(id)) {
+    status = absl::AlreadyExistsError(
+        "mvcc: duplicate watch ID provided on the WatchStream");
+  }
+  const int64_t hub_id = next_hub_id_++;
+  if (status.ok()) status = watch_hub_->Watch(hub_id, request);
+  if (!status.ok()) {
+    // etcd: created and canceled at once, under id -1, with the reason.
+    etcdserverpb::WatchResponse r;
+    *r.mutable_header() = node_->Header();
+    r.set_watch_id(-1);
+    r.set_created(true);
+    r.set_canceled(true);
+    r.set_cancel_reason(std::string(status.message()));
+    s.sink->Send({std::move(r)});
+    return;
+  }
+  s.hub_ids[id] = hub_id;
+  watch_owners_[hub_id] = {stream, id};
+}
+
+absl::Status Runner::WatchOpen(uint64_t stream,
+                               std::shared_ptr<rpc::WatchSink> sink) {
+  loop_->Post([this, alive = alive_, stream, sink = std::move(sink)] {
+    if (!*alive) return;
+    watch_streams_[stream].sink = sink;
+  });
+  return absl::OkStatus();
+}
+
+void Runner::WatchRequest(uint64_t stream, etcdserverpb::WatchRequest request) {
+  loop_->Post([this, alive = alive_, stream, request = std::move(request)] {
+    if (!*alive) return;
+    auto it = watch_streams_.find(stream);
+    if (it == watch_streams_.end()) return;
+    WatchStream& s = it->second;
+    switch (request.request_union_case()) {
+      case etcdserverpb::WatchRequest::kCreateRequest:
+        WatchCreate(stream, s, request.create_request());
+        break;
+      case etcdserverpb::WatchRequest::kCancelRequest: {
+        // etcd answers only a cancel of a watcher it has. The hub drops the
+        // watcher's untaken events and queues the canceled response; the
+        // client id is free again at once, as in etcd.
+        auto w = s.hub_ids.find(request.cancel_request().watch_id());
+        if (w == s.hub_ids.end()) break;
+        if (watch_hub_->Cancel(w->second).ok()) s.hub_ids.erase(w);
+        break;
+      }
+      case etcdserverpb::WatchRequest::kProgressRequest:
+        s.progress_wanted = true;
+        break;
+      default:
+        break;
+    }
+    FlushWatches();
+  });
+}
+
+void Runner::WatchWritable(uint64_t stream) {
+  loop_->Post([this, alive = alive_, stream] {
+    if (!*alive || !watch_streams_.contains(stream)) return;
+    FlushWatches();
+  });
+}
+
+void Runner::WatchClose(uint64_t stream) {
+  loop_->Post([this, alive = alive_, stream] {
+    if (!*alive) return;
+    for (auto it = watch_owners_.begin(); it != watch_owners_.end();) {
+      if (it->second.first != stream) {
+        ++it;
+        continue;
+      }
+      (void)watch_hub_->Cancel(it->first);  // NotFound: canceled already
+      watch_hub_->Take(it->first);          // forgets it
+      it = watch_owners_.erase(it);
+    }
+    watch_streams_.erase(stream);
+  });
 }
 
 void Runner::Log(base::LogLevel level, const std::string& message) {

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "base/log.h"
+#include "kv/watch.h"
 #include "net/event_loop.h"
 #include "server/node/node.h"
 #include "server/peer/transport.h"
@@ -54,6 +55,12 @@ struct RunnerOptions {
   std::string data_dir;
   // How long a graceful stop waits for leadership to move away.
   uint64_t transfer_wait_ms = 2000;
+  // Watch streams: how often progress_notify watchers that got no events
+  // hear the revision (etcd's 10 minutes), and how many responses a
+  // stream may have unwritten before its watchers' events wait in the hub.
+  uint64_t watch_progress_notify_ms = 10 * 60 * 1000;
+  size_t watch_stream_backlog = 16;
+  kv::WatchHubOptions watch_hub;
 };
 
 class Runner final : public rpc::Backend {
@@ -93,6 +100,16 @@ class Runner final : public rpc::Backend {
   void LeaseTimeToLive(etcdserverpb::LeaseTimeToLiveRequest request,
                        rpc::ReplyFn done) override;
   void LeaseLeases(rpc::ReplyFn done) override;
+  // rpc::Backend's Watch service: any thread. The watchers live in a
+  // kv::WatchHub on the loop thread, fed with the node's applied events
+  // after every drain; a slow stream's watchers fall behind into the hub's
+  // unsynced group and catch up from the store, never holding the node.
+  absl::Status WatchOpen(uint64_t stream,
+                         std::shared_ptr<rpc::WatchSink> sink) override;
+  void WatchRequest(uint64_t stream,
+                    etcdserverpb::WatchRequest request) override;
+  void WatchWritable(uint64_t stream) override;
+  void WatchClose(uint64_t stream) override;
 
   // Loop thread: hands leadership away if this member leads, waits for it
   // to move (at most transfer_wait_ms), then calls `done`. New requests are
@@ -139,6 +156,22 @@ class Runner final : public rpc::Backend {
   bool RetryLater(std::function<void()> task, rpc::ReplyFn done);
   void Log(base::LogLevel level, const std::string& message);
 
+  // Watches, loop thread only.
+  struct WatchStream {
+    std::shared_ptr<rpc::WatchSink> sink;
+    std::map<int64_t, int64_t> hub_ids;  // by the client's watch id
+    int64_t next_auto_id = 0;            // etcd's watchStream.nextID
+    bool progress_wanted = false;        // a progress request is owed
+  };
+  // Tells the hub of the node's applied events (or rebinds it to a store
+  // restored from a snapshot).
+  void FeedWatches(std::vector<mvccpb::Event> events);
+  // Catches up unsynced watchers and hands queued output to the streams
+  // that can take it.
+  void FlushWatches();
+  void WatchCreate(uint64_t stream, WatchStream& s,
+                   const etcdserverpb::WatchCreateRequest& request);
+
   net::EventLoop* const loop_;
   std::unique_ptr<storage::Disk> disk_;
   std::unique_ptr<server::Node> node_;
@@ -155,6 +188,15 @@ class Runner final : public rpc::Backend {
   std::map<uint64_t, rpc::ReplyFn> waiting_;
   std::map<uint64_t, rpc::MemberReplyFn> waiting_members_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  std::unique_ptr<kv::WatchHub> watch_hub_;
+  const kv::MvccStore* watched_store_ = nullptr;  // the hub's store
+  int64_t watched_revision_ = 0;  // the hub heard of every change up to it
+  int64_t next_hub_id_ = 1;
+  std::map<uint64_t, WatchStream> watch_streams_;
+  // hub id -> (stream, client watch id)
+  std::map<int64_t, std::pair<uint64_t, int64_t>> watch_owners_;
+  net::TimerId progress_timer_ = 0;
 };
 
 }  // namespace etcdpp::runner
