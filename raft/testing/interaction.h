@@ -2,10 +2,11 @@
 // RawNodes step by step and prints everything they do, in the spirit of
 // etcd raft's rafttest datadriven tests. Scripts live in raft/testdata/*.txt;
 // each command is followed by "----" and its expected output, then a blank
-// line. //raft:interaction_test runs them and compares;
-// `RAFT_REWRITE=1 bazel run //raft:interaction_test` rewrites the expected
-// outputs in the source tree (read them before committing: a golden file
-// must encode correct behaviour, not whatever the code does).
+// line. //tests:raft_interaction_test runs them and compares (it does the
+// file I/O, which raft/ never does); `RAFT_REWRITE=1 bazel run
+// //tests:raft_interaction_test` rewrites the expected outputs in the
+// source tree (read them before committing: a golden file must encode
+// correct behaviour, not whatever the code does).
 //
 // Commands (ids are node ids; "k=v" arguments are optional):
 //   add-nodes N [voters=1,2,3] [learners=4] [pre-vote=true]

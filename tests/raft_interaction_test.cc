@@ -3,9 +3,9 @@
 // expected output written after it. To rewrite the expected outputs in the
 // source tree (then read the diff: it must be correct behaviour):
 //
-//   RAFT_REWRITE=1 bazel run //raft:interaction_test
+//   RAFT_REWRITE=1 bazel run //tests:raft_interaction_test
 //
-// The only file I/O of the raft package, in a test.
+// It lives in tests/ because raft/ does no file I/O, tests included.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -71,7 +71,7 @@ TEST(InteractionTest, Scripts) {
     ADD_FAILURE() << p.string() << ":" << k + 1 << ": output differs\n"
                   << context << "- want: " << (k < a.size() ? a[k] : "<eof>")
                   << "\n+ got:  " << (k < b.size() ? b[k] : "<eof>")
-                  << "\n(RAFT_REWRITE=1 bazel run //raft:interaction_test "
+                  << "\n(RAFT_REWRITE=1 bazel run //tests:raft_interaction_test "
                      "rewrites the files)";
   }
 }
