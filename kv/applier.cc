@@ -86,7 +86,7 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
 }
 
 ApplyResult Applier::ApplyRequest(const InternalRequest& request) {
-  if (absl::Status s = CheckPermission(auth_, request); !s.ok()) {
+  if (absl::Status s = CheckPermission(auth_, request, &lessor_); !s.ok()) {
     ApplyResult refused;
     refused.status = std::move(s);
     return refused;

@@ -74,6 +74,19 @@ absl::Status CheckTxn(const AuthStore& auth, const AuthInfo& info,
   return CheckOps(auth, info, txn.failure());
 }
 
+// etcd's checkLeasePuts: a user may attach a key to a lease, or revoke it,
+// only with write permission on every key the lease already holds.
+absl::Status CheckLeasePuts(const AuthStore& auth, const AuthInfo& info,
+                            const Lessor* lessor, int64_t id) {
+  if (lessor == nullptr || id == 0) return absl::OkStatus();
+  const Lessor::Lease* lease = lessor->Find(id);
+  if (lease == nullptr) return absl::OkStatus();  // apply says not found
+  for (const std::string& key : lease->keys) {
+    if (absl::Status s = auth.IsPutPermitted(info, key); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 // Moves an operation's outcome into the response's field.
 template <typename T, typename Field>
 absl::StatusOr<InternalResponse> Respond(absl::StatusOr<T> outcome,
@@ -112,7 +125,8 @@ bool IsAuthRequest(const InternalRequest& request) {
 }
 
 absl::Status CheckPermission(const AuthStore& auth,
-                             const InternalRequest& request) {
+                             const InternalRequest& request,
+                             const Lessor* lessor) {
   if (!auth.enabled()) return absl::OkStatus();
   const AuthInfo info{request.header().username(),
                       request.header().auth_revision()};
@@ -120,11 +134,16 @@ absl::Status CheckPermission(const AuthStore& auth,
     case InternalRequest::kRange:
       return CheckRange(auth, info, request.range());
     case InternalRequest::kPut:
-      return CheckPut(auth, info, request.put());
+      if (absl::Status s = CheckPut(auth, info, request.put()); !s.ok()) {
+        return s;
+      }
+      return CheckLeasePuts(auth, info, lessor, request.put().lease());
     case InternalRequest::kDeleteRange:
       return CheckDeleteRange(auth, info, request.delete_range());
     case InternalRequest::kTxn:
       return CheckTxn(auth, info, request.txn());
+    case InternalRequest::kLeaseRevoke:
+      return CheckLeasePuts(auth, info, lessor, request.lease_revoke().id());
     case InternalRequest::kAuthUserGet: {
       absl::Status s = auth.IsAdminPermitted(info);
       if (!s.ok() && request.auth_user_get().name() != info.username) return s;

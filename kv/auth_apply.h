@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kv/auth.h"
+#include "kv/lease.h"
 #include "kv/request.pb.h"
 
 namespace etcdpp::kv {
@@ -21,14 +22,18 @@ namespace etcdpp::kv {
 //                         success and failure as above, nested txns
 //                         included (etcd 3.5 skips nested txns and a txn
 //                         put's prev_kv; both are checked here)
-//   compaction, lease, alarm, authenticate
-//                         nothing here (etcd 3.5 checks none at apply; the
-//                         lease slice adds etcd's lease-revoke key check)
+//   put with a lease, lease_revoke
+//                         also write on every key already attached to the
+//                         lease (etcd's checkLeasePuts), when `lessor` is
+//                         given
+//   compaction, lease grant/checkpoint, alarm, authenticate
+//                         nothing here (etcd 3.5 checks none at apply)
 //   auth_user_get         root, or the user asking about itself
 //   auth_role_get         root, or a user holding that role
 //   other auth requests   root (etcd's IsAdminPermitted)
 absl::Status CheckPermission(const AuthStore& auth,
-                             const kvpb::InternalRequest& request);
+                             const kvpb::InternalRequest& request,
+                             const Lessor* lessor = nullptr);
 
 // True for the auth cases of InternalRequest (authenticate included).
 bool IsAuthRequest(const kvpb::InternalRequest& request);

@@ -646,6 +646,22 @@ TEST_F(ApplierAuthTest, KvRequestsAreChecked) {
   EXPECT_TRUE(AsU("compaction { revision: 2 }").status.ok());
 }
 
+TEST_F(ApplierAuthTest, LeasePutsAndRevokesNeedWriteOnTheLeaseKeys) {
+  // etcd's checkLeasePuts: root attaches 'z' (outside u's range) to lease 7.
+  ASSERT_TRUE(AsRoot("lease_grant { ID: 7 TTL: 60 }").status.ok());
+  ASSERT_TRUE(AsRoot("put { key: 'z' value: '2' lease: 7 }").status.ok());
+  EXPECT_EQ(AsU("put { key: 'b' value: '1' lease: 7 }").status,
+            PermissionDeniedError());
+  EXPECT_EQ(AsU("lease_revoke { ID: 7 }").status, PermissionDeniedError());
+  EXPECT_NE(applier_.lessor().Find(7), nullptr) << "the refusal changed nothing";
+  // A lease holding only keys u may write is u's to use and revoke.
+  ASSERT_TRUE(AsRoot("lease_grant { ID: 8 TTL: 60 }").status.ok());
+  EXPECT_TRUE(AsU("put { key: 'b' value: '1' lease: 8 }").status.ok());
+  EXPECT_TRUE(AsU("lease_revoke { ID: 8 }").status.ok());
+  // Root may do both.
+  EXPECT_TRUE(AsRoot("lease_revoke { ID: 7 }").status.ok());
+}
+
 TEST_F(ApplierAuthTest, EveryOpOfATxnIsCheckedNestedOnesToo) {
   EXPECT_TRUE(AsU(R"pb(txn {
                          compare { key: 'a' target: VERSION version: 1 }
