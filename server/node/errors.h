@@ -63,6 +63,12 @@ inline absl::Status NotEnoughStartedMembersError() {
 inline absl::Status UnhealthyError() {
   return absl::UnavailableError("etcdserver: unhealthy cluster");
 }
+// etcd's ErrGRPCNotSupportedForLearner: a learner serves serializable
+// reads only.
+inline absl::Status NotSupportedForLearnerError() {
+  return absl::UnavailableError("etcdserver: rpc not supported for learner");
+}
+
 inline absl::Status NotLeaderError() {
   return absl::UnavailableError("etcdserver: not leader");
 }

@@ -218,6 +218,7 @@ absl::Status Node::StartRaft(uint64_t applied) {
 
 void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
   if (halted_) return;
+  if (IsLearner()) return Reply(request_id, NotSupportedForLearnerError());
   const uint64_t id = next_proposal_id_++;
   request.mutable_header()->set_id(id);
   FillProposal(id, &request);
@@ -229,6 +230,11 @@ void Node::Propose(uint64_t request_id, kvpb::InternalRequest request) {
         PendingWrite{request_id, tick_ + options_.request_timeout_ticks};
   }
   Pump();
+}
+
+bool Node::IsLearner() const {
+  const etcdserverpb::Member* self = members_.Find(member_id_);
+  return self != nullptr && self->islearner();
 }
 
 void Node::ProposeOwn(kvpb::InternalRequest request) {
@@ -265,6 +271,7 @@ void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
     Reply(request_id, range.status(), std::move(response));
     return;
   }
+  if (IsLearner()) return Reply(request_id, NotSupportedForLearnerError());
   reads_waiting_.push_back(PendingRead{
       request_id, std::move(request), tick_ + options_.request_timeout_ticks});
   MaybeStartReadRound();

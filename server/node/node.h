@@ -301,6 +301,8 @@ class Node {
 
   // Drives raft's Readies as far as the disk allows.
   void Pump();
+  // This member is a learner: it serves serializable reads only, as etcd.
+  bool IsLearner() const;
   // Proposes a request of the node's own (no client waits for it).
   void ProposeOwn(kvpb::InternalRequest request);
   void MaybeAutoCompact();

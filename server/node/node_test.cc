@@ -858,6 +858,16 @@ TEST(NodeMembershipTest, LearnerNeverVotesAndIsPromotedOnceInSync) {
   c.Tick(5);
   EXPECT_EQ(c.Hash(4), c.Hash(leader));
   EXPECT_TRUE(c.node(4).raft().raft().is_learner());
+  // A learner serves serializable reads only, as etcd.
+  c.node(4).Propose(7, PutRequest("on-learner", "x"));
+  c.node(4).Read(8, Get("k", /*serializable=*/false));
+  c.node(4).Read(9, Get("k", /*serializable=*/true));
+  c.Settle();
+  EXPECT_EQ(c.replies(4)[7].status.message(),
+            "etcdserver: rpc not supported for learner");
+  EXPECT_EQ(c.replies(4)[8].status.message(),
+            "etcdserver: rpc not supported for learner");
+  EXPECT_TRUE(c.replies(4)[9].status.ok()) << c.replies(4)[9].status;
   // The leader goes away; the learner never campaigns, a voter takes over.
   c.Isolate(leader);
   for (int i = 0; i < 60; ++i) {
