@@ -1,7 +1,8 @@
 // Model-based property test: random sequences of put, delete, txn, range and
-// compaction, applied both to the Applier and to a naive model that keeps
-// the whole history as a flat list of changes and answers every question by
-// scanning it. Every response, status, event and revision must agree.
+// compaction, applied both to the Applier and to the naive reference model
+// (kv/reference_model.h), which keeps the whole history as a flat list of
+// changes and answers every question by scanning it. Every response,
+// status, event and revision must agree.
 //
 // The model is written from etcd's documented behaviour, not from our code:
 // it keeps no index and no generations, and never forgets history on
@@ -26,15 +27,8 @@
 namespace etcdpp::kv {
 namespace {
 
-using etcdserverpb::Compare;
-using etcdserverpb::RangeRequest;
-using etcdserverpb::RequestOp;
-using etcdserverpb::TxnRequest;
-using mvccpb::KeyValue;
-
 using testing::GenRequest;
 using testing::kMaxTxnOps;
-using testing::kNul;
 using testing::SameEvents;
 using testing::Uniform;
 

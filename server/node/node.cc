@@ -334,8 +334,7 @@ void Node::ReportSnapshot(uint64_t peer, bool ok) {
   Pump();
 }
 
-bool Node::TransferLeadershipAway() {
-  if (halted_ || !GetStatus().is_leader) return false;
+uint64_t Node::MostCaughtUpVoter() const {
   const raft::Status status = raw_->GetStatus();
   uint64_t best = 0;
   uint64_t best_match = 0;
@@ -346,6 +345,12 @@ bool Node::TransferLeadershipAway() {
       best_match = progress.match;
     }
   }
+  return best;
+}
+
+bool Node::TransferLeadershipAway() {
+  if (halted_ || !GetStatus().is_leader) return false;
+  const uint64_t best = MostCaughtUpVoter();
   if (best == 0) return false;
   raw_->TransferLeader(best);
   Pump();

@@ -301,6 +301,9 @@ class Node {
 
   // Drives raft's Readies as far as the disk allows.
   void Pump();
+  // The voter (not this member) whose log matches the leader's furthest;
+  // 0 if none. The target of a leadership hand-off.
+  uint64_t MostCaughtUpVoter() const;
   // This member is a learner: it serves serializable reads only, as etcd.
   bool IsLearner() const;
   // Proposes a request of the node's own (no client waits for it).

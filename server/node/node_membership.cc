@@ -299,17 +299,9 @@ void Node::FinishRemoval() {
       "msg=\"this member has been permanently removed from the cluster; "
       "stopping\"");
   if (raw_->raft().state() == raft::StateType::kLeader) {
-    const raft::Status status = raw_->GetStatus();
-    uint64_t best = 0;
-    uint64_t best_match = 0;
-    for (const auto& [id, progress] : status.progress) {
-      if (id == member_id_ || progress.is_learner) continue;
-      if (best == 0 || progress.match > best_match) {
-        best = id;
-        best_match = progress.match;
-      }
+    if (const uint64_t best = MostCaughtUpVoter(); best != 0) {
+      raw_->TransferLeader(best);
     }
-    if (best != 0) raw_->TransferLeader(best);
     if (!in_flight_.has_value() && raw_->HasReady()) {
       raft::Ready ready = raw_->GetReady();
       for (raftpb::Message& m : ready.messages) Emit(std::move(m));

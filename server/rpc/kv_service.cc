@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "kv/validate.h"
+#include "server/rpc/complete.h"
 #include "server/rpc/errors.h"
 
 namespace etcdpp::rpc {
@@ -14,19 +15,6 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
-}
-
-// A ReplyFn that copies the matching response case into `out` and finishes.
-template <typename Response>
-ReplyFn Complete(grpc::ServerUnaryReactor* reactor, Response* out,
-                 const Response& (kvpb::InternalResponse::*field)() const) {
-  return [reactor, out, field](Reply reply) {
-    if (reply.status.ok()) {
-      *out = (reply.response.*field)();
-      *out->mutable_header() = reply.header;
-    }
-    reactor->Finish(ToGrpcStatus(reply.status));
-  };
 }
 
 absl::Status CheckSize(const google::protobuf::Message& request,

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "grpcpp/grpcpp.h"
+#include "server/rpc/complete.h"
 #include "server/rpc/errors.h"
 #include "server/rpc/forward.h"
 
@@ -14,19 +15,6 @@ namespace {
 
 using etcdserverpb::LeaseKeepAliveRequest;
 using etcdserverpb::LeaseKeepAliveResponse;
-
-// A ReplyFn that copies the matching response case into `out` and finishes.
-template <typename Response>
-ReplyFn Complete(grpc::ServerUnaryReactor* reactor, Response* out,
-                 const Response& (kvpb::InternalResponse::*field)() const) {
-  return [reactor, out, field](Reply reply) {
-    if (reply.status.ok()) {
-      *out = (reply.response.*field)();
-      *out->mutable_header() = reply.header;
-    }
-    reactor->Finish(ToGrpcStatus(reply.status));
-  };
-}
 
 // Forwards a time-to-live to the leader; the state lives until the call
 // completes.
