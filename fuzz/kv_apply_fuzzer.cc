@@ -20,7 +20,8 @@
 //     request it models exactly as a third Applier does: same status,
 //     response and events. It is fed the requests it models (range, put,
 //     delete_range, txn, compaction) whose puts name no lease or one of
-//     the two leases granted at the start; the others skip it.
+//     the two leases granted at the start, among those that pass the API's
+//     validation; the others skip it.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,6 +33,7 @@
 #include "base/check.h"
 #include "kv/applier.h"
 #include "kv/reference_model.h"
+#include "kv/validate.h"
 #include "kv/request.pb.h"
 
 namespace etcdpp::kv {
@@ -144,10 +146,23 @@ bool LeasesModelled(const etcdserverpb::TxnRequest& txn) {
   return true;
 }
 
+// The model covers requests that pass the API's validation (kv/validate.h,
+// which server/rpc runs before anything reaches the log): it knows etcd's
+// semantics, not its refusals of malformed enums and the like.
 bool Modelled(const kvpb::InternalRequest& r) {
   if (!ReferenceModel::Handles(r)) return false;
-  if (r.has_put()) return PutLeaseModelled(r.put());
-  if (r.has_txn()) return LeasesModelled(r.txn());
+  if (r.has_range()) return ValidateRangeRequest(r.range()).ok();
+  if (r.has_put()) {
+    return ValidatePutRequest(r.put()).ok() && PutLeaseModelled(r.put());
+  }
+  if (r.has_delete_range()) {
+    return ValidateDeleteRangeRequest(r.delete_range()).ok();
+  }
+  if (r.has_txn()) {
+    return ValidateTxnRequest(r.txn(), ApplierOptions{}.txn.max_txn_ops)
+               .ok() &&
+           LeasesModelled(r.txn());
+  }
   return true;
 }
 
