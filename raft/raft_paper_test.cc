@@ -14,21 +14,13 @@
 namespace etcdpp::raft {
 namespace {
 
+using testing::Msg;
+
 raftpb::Entry E(uint64_t index, uint64_t term) {
   raftpb::Entry e;
   e.set_index(index);
   e.set_term(term);
   return e;
-}
-
-raftpb::Message Msg(raftpb::MessageType type, uint64_t from, uint64_t to,
-                    uint64_t term) {
-  raftpb::Message m;
-  m.set_type(type);
-  m.set_from(from);
-  m.set_to(to);
-  m.set_term(term);
-  return m;
 }
 
 struct TestNode {

@@ -14,6 +14,7 @@ namespace etcdpp::raft {
 namespace {
 
 using testing::Network;
+using testing::Msg;
 using testing::NetworkOptions;
 
 NetworkOptions Nodes(std::vector<uint64_t> voters) {
@@ -304,16 +305,6 @@ TEST(RaftReadyTest, NoReadyWhileOutstanding) {
 
 constexpr uint64_t kTwo63 = uint64_t{1} << 63;
 constexpr uint64_t kMax64 = ~uint64_t{0};
-
-raftpb::Message Msg(raftpb::MessageType type, uint64_t from, uint64_t to,
-                    uint64_t term) {
-  raftpb::Message m;
-  m.set_type(type);
-  m.set_from(from);
-  m.set_to(to);
-  m.set_term(term);
-  return m;
-}
 
 // Steps m into node `to` and expects it refused as invalid, with the node's
 // state untouched and its invariants intact.

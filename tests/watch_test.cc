@@ -23,6 +23,23 @@ namespace {
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 
+// A Watch stream to `endpoint` opened as clientv3 opens one (no limit on
+// received message size: a catch-up response may carry many events), ended
+// by the server after `timeout`.
+struct WatchStream {
+  WatchStream(const std::string& endpoint, absl::Duration timeout) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    stub = etcdserverpb::Watch::NewStub(grpc::CreateCustomChannel(
+        endpoint, grpc::InsecureChannelCredentials(), args));
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    stream = stub->Watch(&context);
+  }
+  std::unique_ptr<etcdserverpb::Watch::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<WatchRequest, WatchResponse>> stream;
+};
+
 class WatchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -127,12 +144,8 @@ TEST_F(WatchTest, PrevKv) {
 // A grpc++ stream: watch ids chosen by the client and by the server, a
 // duplicate id refused, progress requests, cancel.
 TEST_F(WatchTest, GrpcCancelProgressAndIds) {
-  auto channel = grpc::CreateChannel(cluster_->member(0).endpoint(),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = etcdserverpb::Watch::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  auto stream = stub->Watch(&context);
+  WatchStream watch(cluster_->member(0).endpoint(), absl::Seconds(30));
+  auto& stream = watch.stream;
   ASSERT_NE(stream, nullptr);
 
   auto create = [&](const std::string& key, int64_t id) {
@@ -231,11 +244,8 @@ TEST_F(WatchTest, GrpcCancelProgressAndIds) {
 // progress_notify: an idle watcher hears the revision now and then (every
 // --experimental-watch-progress-notify-interval); others do not.
 TEST_F(WatchTest, ProgressNotifyToIdleWatchersThatAsked) {
-  auto stub = etcdserverpb::Watch::NewStub(grpc::CreateChannel(
-      cluster_->member(2).endpoint(), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  auto stream = stub->Watch(&context);
+  WatchStream watch(cluster_->member(2).endpoint(), absl::Seconds(30));
+  auto& stream = watch.stream;
   WatchRequest req;
   req.mutable_create_request()->set_key("quiet");  // never written
   req.mutable_create_request()->set_watch_id(1);
@@ -262,26 +272,17 @@ TEST_F(WatchTest, ProgressNotifyToIdleWatchersThatAsked) {
     seen = r.header().revision();
   }
   EXPECT_GE(seen, revision);
-  context.TryCancel();
+  watch.context.TryCancel();
 }
 
 // A client that reads nothing while thousands of changes go by: its events
 // wait in the server's bounded buffers and catch up from the store; once it
 // reads, it gets every one, in order, exactly once. Meanwhile writes go on.
 TEST_F(WatchTest, SlowClientLosesNothing) {
-  // As clientv3 (MaxCallRecvMsgSize = MaxInt32): a catch-up response may
-  // carry many events.
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(cluster_->member(1).endpoint(),
-                                           grpc::InsecureChannelCredentials(),
-                                           args);
-  auto watch_stub = etcdserverpb::Watch::NewStub(channel);
+  WatchStream watch(cluster_->member(1).endpoint(), absl::Seconds(120));
+  auto& stream = watch.stream;
   auto kv_stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(
       cluster_->member(0).endpoint(), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
-  auto stream = watch_stub->Watch(&context);
   WatchRequest req;
   req.mutable_create_request()->set_key("slow/");
   req.mutable_create_request()->set_range_end("slow0");
@@ -318,7 +319,7 @@ TEST_F(WatchTest, SlowClientLosesNothing) {
     }
   }
   EXPECT_EQ(next, first + kPuts);
-  context.TryCancel();
+  watch.context.TryCancel();
 }
 
 // Last: it compacts the history the tests above replay.
@@ -356,16 +357,10 @@ TEST(WatchSnapshotTest, WatchersSurviveARestoredSnapshot) {
   ASSERT_TRUE(leader.ok());
   const int behind = (*leader + 1) % 3;
 
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  auto watch_stub = etcdserverpb::Watch::NewStub(grpc::CreateCustomChannel(
-      cluster.member(behind).endpoint(), grpc::InsecureChannelCredentials(),
-      args));
+  WatchStream watch(cluster.member(behind).endpoint(), absl::Seconds(60));
+  auto& stream = watch.stream;
   auto kv_stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(
       cluster.member(*leader).endpoint(), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-  auto stream = watch_stub->Watch(&context);
   WatchRequest req;
   req.mutable_create_request()->set_key("snap/");
   req.mutable_create_request()->set_range_end("snap0");
@@ -403,7 +398,7 @@ TEST(WatchSnapshotTest, WatchersSurviveARestoredSnapshot) {
       ++next;
     }
   }
-  context.TryCancel();
+  watch.context.TryCancel();
   EXPECT_EQ(RunCommand("grep -q 'restored received snapshot' '" +
                        cluster.member(behind).log_path + "'")
                 .exit_code,

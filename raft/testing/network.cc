@@ -218,4 +218,64 @@ void Network::SetDropRate(uint64_t from, uint64_t to, int percent) {
   drop_percent_[{from, to}] = percent;
 }
 
+raftpb::Message Msg(raftpb::MessageType type, uint64_t from, uint64_t to,
+                    uint64_t term) {
+  raftpb::Message m;
+  m.set_type(type);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(term);
+  return m;
+}
+
+void PlayFigure8(Network& net, const std::function<void()>& check) {
+  net.Campaign(1);  // term 1, index 1 committed everywhere
+  check();
+  // (a) Leader 1 replicates index 2 (term 1) only to 2.
+  net.Cut(1, 3);
+  net.Cut(1, 4);
+  net.Cut(1, 5);
+  CHECK(net.node(1).Propose("term1").ok()) << "figure 8 (a): 1 leads";
+  net.Stabilize();
+  CHECK_EQ(net.raft(1).log().committed(), 1u)
+      << "figure 8 (a): index 2 is on 2 of 5 members only";
+  check();
+  // (b) 1 "crashes"; 5 wins term 2 with 3 and 4 and appends index 2 (term
+  // 2), which reaches nobody.
+  net.Recover();
+  net.Isolate(1);
+  net.Cut(2, 5);
+  net.IgnoreType(raftpb::MsgApp);
+  net.Campaign(5);
+  CHECK(net.raft(5).state() == StateType::kLeader)
+      << "figure 8 (b): 5 wins term 2";
+  net.ClearIgnored();
+  net.Isolate(5);
+  CHECK(net.node(5).Propose("term2").ok()) << "figure 8 (b): 5 leads";
+  net.Stabilize();
+  check();
+  // (c) 1 restarts and wins term 3 with 2, 3, 4 (its first try at term 2
+  // fails: 3 and 4 voted for 5), every append of its held back.
+  net.Recover();
+  net.Isolate(5);
+  net.IgnoreType(raftpb::MsgApp);
+  net.Restart(1);
+  net.Campaign(1);
+  net.Campaign(1);
+  CHECK(net.raft(1).state() == StateType::kLeader && net.raft(1).term() == 3)
+      << "figure 8 (c): 1 leads term 3";
+  net.queue().clear();
+}
+
+raftpb::Message Figure8OldEntryAppend(uint64_t to) {
+  raftpb::Message app = Msg(raftpb::MsgApp, 1, to, 3);
+  app.set_index(1);
+  app.set_log_term(1);
+  raftpb::Entry* e = app.add_entries();
+  e->set_index(2);
+  e->set_term(1);
+  e->set_data("term1");
+  return app;
+}
+
 }  // namespace etcdpp::raft::testing

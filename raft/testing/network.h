@@ -130,6 +130,20 @@ class Network {
   base::Prng prng_;
 };
 
+// A message of `type` from -> to at `term`, every other field unset.
+raftpb::Message Msg(raftpb::MessageType type, uint64_t from, uint64_t to,
+                    uint64_t term);
+
+// Figure 8 of the Raft paper (§5.4.2) on voters 1..5, played up to the point
+// where it matters: index 2 of term 1 is on 1 and 2 only, 5 holds an index 2
+// of term 2 that reached no one, and 1 -- restarted -- leads term 3 with
+// every MsgApp still ignored (and 5 isolated), so the caller chooses who gets
+// index 2 alone (Figure8OldEntryAppend). `check` runs after each stage.
+// CHECK-fails if a stage does not go as the figure says.
+void PlayFigure8(Network& net, const std::function<void()>& check);
+// Leader 1's MsgApp of term 3 carrying index 2 (term 1) and nothing else.
+raftpb::Message Figure8OldEntryAppend(uint64_t to);
+
 }  // namespace etcdpp::raft::testing
 
 #endif  // ETCDPP_RAFT_TESTING_NETWORK_H_

@@ -554,6 +554,35 @@ TEST(NodeTest, LeaderAutoCompactsInRevisionMode) {
   EXPECT_EQ(c.node(leader).applier().store().current_revision(), 21);
 }
 
+// Grants a lease of `ttl` seconds (id 0: the proposer picks one) through
+// member `via` as request `request_id`, and waits for the answer; the granted
+// id, or 0 if the grant failed.
+int64_t Grant(Cluster& c, uint64_t via, uint64_t request_id, int64_t id,
+              int64_t ttl) {
+  kvpb::InternalRequest grant;
+  grant.mutable_lease_grant()->set_id(id);
+  grant.mutable_lease_grant()->set_ttl(ttl);
+  c.node(via).Propose(request_id, grant);
+  c.Settle();
+  auto it = c.replies(via).find(request_id);
+  if (it == c.replies(via).end() || !it->second.status.ok()) return 0;
+  EXPECT_EQ(it->second.response.lease_grant().ttl(), ttl);
+  return it->second.response.lease_grant().id();
+}
+
+// Cuts the leader off and ticks until another member's lessor is primary
+// (it applied an entry of its own term); that member, or 0 after 100 ticks.
+uint64_t IsolateLeaderUntilAnotherPromotes(Cluster& c, uint64_t leader) {
+  c.Isolate(leader);
+  for (int i = 0; i < 100; ++i) {
+    c.Tick();
+    for (uint64_t id : {1, 2, 3}) {
+      if (id != leader && c.node(id).applier().lessor().primary()) return id;
+    }
+  }
+  return 0;
+}
+
 // Leases through the node: a grant proposed on a follower (id chosen by the
 // proposer), a key attached to it, keepalives on the leader only, then
 // expiry decided by the leader's ticks and its revoke applied everywhere.
@@ -563,16 +592,8 @@ TEST(NodeLeaseTest, ExpiredLeaseIsRevokedByTheLeaderOnEveryMember) {
   ASSERT_NE(leader, 0u);
   const uint64_t follower = leader == 1 ? 2 : 1;
   c.Tick(2);
-  kvpb::InternalRequest grant;
-  grant.mutable_lease_grant()->set_ttl(3);
-  c.node(follower).Propose(1, grant);
-  c.Settle();
-  ASSERT_TRUE(c.replies(follower).contains(1));
-  const ClientReply& granted = c.replies(follower)[1];
-  ASSERT_TRUE(granted.status.ok()) << granted.status;
-  const int64_t lease = granted.response.lease_grant().id();
-  EXPECT_GT(lease, 0);
-  EXPECT_EQ(granted.response.lease_grant().ttl(), 3);
+  const int64_t lease = Grant(c, follower, 1, /*id=*/0, /*ttl=*/3);
+  ASSERT_GT(lease, 0);
 
   kvpb::InternalRequest put = PutRequest("k", "v");
   put.mutable_put()->set_lease(lease);
@@ -641,26 +662,14 @@ TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
   const uint64_t leader = c.Leader();
   ASSERT_NE(leader, 0u);
   c.Tick(2);
-  kvpb::InternalRequest grant;
-  grant.mutable_lease_grant()->set_id(42);
-  grant.mutable_lease_grant()->set_ttl(5);
-  c.node(leader).Propose(1, grant);
-  c.Settle();
-  ASSERT_TRUE(c.replies(leader)[1].status.ok());
+  ASSERT_EQ(Grant(c, leader, 1, 42, 5), 42);
   c.Tick(3);
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(c.node(id).applier().lessor().primary(), id == leader) << id;
   }
   // The leader is cut off at 0.3 s; the others elect a new one, which
   // promotes with the lease's full TTL plus 1 s from then.
-  c.Isolate(leader);
-  uint64_t next = 0;
-  for (int i = 0; i < 100 && next == 0; ++i) {
-    c.Tick();
-    for (uint64_t id : {1, 2, 3}) {
-      if (id != leader && c.node(id).applier().lessor().primary()) next = id;
-    }
-  }
+  const uint64_t next = IsolateLeaderUntilAnotherPromotes(c, leader);
   ASSERT_NE(next, 0u);
   const kv::Lessor::Lease* lease = c.node(next).applier().lessor().Find(42);
   ASSERT_NE(lease, nullptr);
@@ -686,12 +695,7 @@ TEST(NodeLeaseTest, CheckpointedRemainingTtlSurvivesALeaderChange) {
   const uint64_t leader = c.Leader();
   ASSERT_NE(leader, 0u);
   c.Tick(2);
-  kvpb::InternalRequest grant;
-  grant.mutable_lease_grant()->set_id(9);
-  grant.mutable_lease_grant()->set_ttl(20);
-  c.node(leader).Propose(1, grant);
-  c.Settle();
-  ASSERT_TRUE(c.replies(leader)[1].status.ok());
+  ASSERT_EQ(Grant(c, leader, 1, 9, 20), 9);
   c.Tick(50);  // 5 s: several checkpoints applied everywhere
   uint64_t follower = 0;
   for (uint64_t id : {1, 2, 3}) {
@@ -702,14 +706,7 @@ TEST(NodeLeaseTest, CheckpointedRemainingTtlSurvivesALeaderChange) {
     EXPECT_GE(remaining, 14) << id;
     EXPECT_LE(remaining, 17) << id;
   }
-  c.Isolate(leader);
-  uint64_t next = 0;
-  for (int i = 0; i < 100 && next == 0; ++i) {
-    c.Tick();
-    for (uint64_t id : {1, 2, 3}) {
-      if (id != leader && c.node(id).applier().lessor().primary()) next = id;
-    }
-  }
+  const uint64_t next = IsolateLeaderUntilAnotherPromotes(c, leader);
   ASSERT_NE(next, 0u);
   ASSERT_NE(follower, 0u);
   const kv::Lessor& promoted = c.node(next).applier().lessor();
