@@ -50,6 +50,35 @@ void Applier::RememberId(uint64_t id) {
   }
 }
 
+void Applier::RememberResult(uint64_t id, const ApplyResult& result) {
+  if (options_.result_window == 0) return;
+  RememberedResult r;
+  r.id = id;
+  r.revision = store_.current_revision();
+  r.status = result.status;
+  if (result.status.ok()) {
+    CHECK(result.response.SerializeToString(&r.response))
+        << "a response serializes";
+    if (r.response.size() > kMaxRememberedResponseBytes) return;
+  }
+  RememberResult(std::move(r));
+}
+
+void Applier::RememberResult(RememberedResult result) {
+  if (options_.result_window == 0) return;
+  results_.push_back(std::move(result));
+  while (results_.size() > options_.result_window) results_.pop_front();
+}
+
+const RememberedResult* Applier::FindResult(uint64_t id) const {
+  // Newest first: a member looks up the proposals it just lost to a
+  // snapshot, and the window is small.
+  for (auto it = results_.rbegin(); it != results_.rend(); ++it) {
+    if (it->id == id) return &*it;
+  }
+  return nullptr;
+}
+
 void Applier::CheckInvariants() const {
   store_.CheckInvariants();
   lessor_.CheckInvariants();
@@ -62,6 +91,13 @@ void Applier::CheckInvariants() const {
   for (uint64_t id : applied_ids_) {
     CHECK_NE(id, 0u) << "id 0 is never remembered";
     CHECK(applied_id_set_.contains(id)) << "window id " << id << " not in set";
+  }
+  CHECK_LE(results_.size(), options_.result_window)
+      << "the remembered results hold at most their window";
+  for (const RememberedResult& r : results_) {
+    CHECK_NE(r.id, 0u) << "id 0 has no remembered result";
+    CHECK(r.status.ok() || r.response.empty())
+        << "a failed request's remembered response is empty";
   }
 }
 
@@ -77,12 +113,14 @@ ApplyResult Applier::Apply(const InternalRequest& request) {
     // a later copy must not succeed where the original failed.
     RememberId(id);
   }
+  ApplyResult result;
   if (absl::Status s = CheckAlarmsAndQuota(request); !s.ok()) {
-    ApplyResult refused;
-    refused.status = std::move(s);
-    return refused;
+    result.status = std::move(s);
+  } else {
+    result = ApplyRequest(request);
   }
-  return ApplyRequest(request);
+  if (id != 0) RememberResult(id, result);
+  return result;
 }
 
 ApplyResult Applier::ApplyRequest(const InternalRequest& request) {

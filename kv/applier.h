@@ -24,6 +24,14 @@
 // The window is replicated state: every replica applies the same log, so
 // every replica skips the same entries, and the window is in the snapshot.
 // Id 0 (a request not proposed through the node) is never deduplicated.
+//
+// Remembered results: the outcome of each of the last
+// ApplierOptions::result_window requests with an id (status and serialized
+// response, when the response fits kMaxRememberedResponseBytes) is kept,
+// in the snapshot too, so a member that catches up by snapshot past its own
+// clients' proposals can still answer them (the Raft thesis, §6.3: the
+// state machine keeps each client's last response). etcd has no such table:
+// there those clients time out with the write applied.
 // Not thread-safe.
 #ifndef ETCDPP_KV_APPLIER_H_
 #define ETCDPP_KV_APPLIER_H_
@@ -31,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,12 +57,31 @@
 namespace etcdpp::kv {
 
 inline constexpr size_t kDefaultAppliedIdWindow = 65536;
+inline constexpr size_t kDefaultResultWindow = 1024;
+// A response longer than this (a txn's ranges, a put's big prev_kv) is not
+// remembered: its client times out if the member installs a snapshot past
+// it, as in etcd.
+inline constexpr size_t kMaxRememberedResponseBytes = 4096;
+
+// The outcome of one applied request, by its header id.
+struct RememberedResult {
+  uint64_t id = 0;
+  // The store's revision right after the request applied: its reply
+  // header's revision.
+  int64_t revision = 0;
+  absl::Status status;
+  // kvpb::InternalResponse in wire format; empty when status is an error.
+  std::string response;
+};
 
 struct ApplierOptions {
   TxnOptions txn;
   // How many of the most recently applied request ids are remembered to skip
   // a duplicate; 0 turns deduplication off. Every replica must use the same.
   size_t applied_id_window = kDefaultAppliedIdWindow;
+  // How many of the last applied requests' results are remembered (see
+  // above); 0 turns it off. Every replica must use the same.
+  size_t result_window = kDefaultResultWindow;
   LessorOptions lessor = {};
   // etcd's --quota-backend-bytes, against EstimatedSizeBytes(). Every
   // replica must use the same.
@@ -111,6 +139,13 @@ class Applier {
   // The ids of the last applied requests (nonzero ids only, whether the
   // request succeeded or failed), oldest first; at most applied_id_window.
   const std::deque<uint64_t>& applied_ids() const { return applied_ids_; }
+  // The remembered results, oldest first; at most result_window.
+  const std::deque<RememberedResult>& remembered_results() const {
+    return results_;
+  }
+  // The remembered result of request `id`, or null (never applied, applied
+  // too long ago, or its response too long to keep).
+  const RememberedResult* FindResult(uint64_t id) const;
 
   void CheckInvariants() const;
 
@@ -143,6 +178,10 @@ class Applier {
   // Appends `id` (nonzero, not remembered yet) to the window, evicting the
   // oldest past the window's size.
   void RememberId(uint64_t id);
+  // Appends the outcome of request `id` to the results, evicting the oldest
+  // past the window's size; a response too long to keep is skipped.
+  void RememberResult(uint64_t id, const ApplyResult& result);
+  void RememberResult(RememberedResult result);
 
   ApplierOptions options_;
   MvccStore store_;
@@ -153,6 +192,7 @@ class Applier {
   // looked up, never iterated, so its order never reaches any output.
   std::deque<uint64_t> applied_ids_;
   absl::flat_hash_set<uint64_t> applied_id_set_;
+  std::deque<RememberedResult> results_;
 };
 
 }  // namespace etcdpp::kv

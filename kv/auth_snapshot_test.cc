@@ -184,8 +184,38 @@ TEST(AuthSnapshotTest, AFreshStoreRoundTripsToo) {
 }
 
 // A version-2 stream: version 2 in the header, an empty auth section.
-std::string AsVersion2(const std::string& v3) {
-  std::vector<Record> records = Records(v3);
+// A stream as version 3 wrote it: no results section (section 6, records
+// of type 10).
+std::vector<Record> WithoutResults(std::vector<Record> records) {
+  std::vector<Record> out;
+  for (Record& r : records) {
+    if (r.type == 10 || (r.type == 2 && r.payload[0] == 6)) continue;
+    if (r.type == 1) r.payload[8] = 3;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+TEST(AuthSnapshotTest, ReadsVersion3WithNoRememberedResults) {
+  Applier applier;
+  FillAuth(applier);
+  kvpb::InternalRequest put;
+  put.mutable_header()->set_id(77);
+  put.mutable_put()->set_key("a");
+  put.mutable_put()->set_value("1");
+  applier.Apply(put);  // refused or not (auth is on), its result is kept
+  ASSERT_NE(applier.FindResult(77), nullptr);
+  absl::StatusOr<RestoredState> restored = Restore(Encode(
+      WithoutResults(Records(absl::StrJoin(WriteSnapshot(applier, 3), "")))));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->applier->applied_ids(), applier.applied_ids());
+  EXPECT_TRUE(restored->applier->remembered_results().empty());
+  EXPECT_EQ(restored->applier->auth().users().size(),
+            applier.auth().users().size());
+}
+
+std::string AsVersion2(const std::string& v4) {
+  std::vector<Record> records = WithoutResults(Records(v4));
   std::vector<Record> out;
   for (Record& r : records) {
     if (r.type >= kAuthState && r.type <= kAuthRole) continue;

@@ -20,6 +20,7 @@ constexpr uint8_t kAlarmRecord = 6;
 constexpr uint8_t kAuthStateRecord = 7;
 constexpr uint8_t kAuthUserRecord = 8;
 constexpr uint8_t kAuthRoleRecord = 9;
+constexpr uint8_t kResultRecord = 10;
 constexpr uint8_t kTrailerRecord = 0xFF;
 
 constexpr uint8_t kKvSection = 1;
@@ -27,7 +28,11 @@ constexpr uint8_t kLeaseSection = 2;
 constexpr uint8_t kAuthSection = 3;
 constexpr uint8_t kAlarmSection = 4;
 constexpr uint8_t kAppliedIdsSection = 5;
-constexpr uint8_t kLastSection = kAppliedIdsSection;
+constexpr uint8_t kResultsSection = 6;  // version 4 on
+
+uint8_t LastSection(uint32_t version) {
+  return version >= 4 ? kResultsSection : kAppliedIdsSection;
+}
 
 constexpr uint8_t kTombstoneFlag = 1;
 
@@ -38,6 +43,7 @@ constexpr size_t kSectionPayloadBytes = 1 + 8;
 constexpr size_t kKvSectionPayloadBytes = kSectionPayloadBytes + 8 + 8;
 constexpr size_t kChangeFixedBytes = 1 + 8 + 8;
 constexpr size_t kAppliedIdPayloadBytes = 8;
+constexpr size_t kResultFixedBytes = 8 + 8 + 4 + 4;
 constexpr size_t kLeasePayloadBytes = 8 + 8 + 8;
 constexpr size_t kAlarmPayloadBytes = 8 + 4;
 constexpr size_t kAuthStatePayloadBytes = 1 + 8;
@@ -83,6 +89,8 @@ const char* SectionName(uint8_t id) {
       return "alarm";
     case kAppliedIdsSection:
       return "applied ids";
+    case kResultsSection:
+      return "results";
   }
   return "unknown";
 }
@@ -107,6 +115,7 @@ SnapshotWriter::SnapshotWriter(const Applier& applier, uint64_t applied_index,
       newest_applied_id_(applier.applied_ids().empty()
                              ? 0
                              : applier.applied_ids().back()),
+      result_count_(applier.remembered_results().size()),
       lease_count_(applier.lessor().leases().size()),
       auth_revision_(applier.auth().revision()),
       auth_enabled_(applier.auth().enabled()) {
@@ -188,12 +197,31 @@ void SnapshotWriter::EncodeNext() {
     }
     case Stage::kAppliedIds:
       if (applied_id_cursor_ == applied_id_count_) {
-        stage_ = Stage::kTrailer;
+        payload.push_back(static_cast<char>(kResultsSection));
+        PutU64(&payload, result_count_);
+        AppendRecord(kSectionRecord, payload);
+        stage_ = Stage::kResults;
         return;
       }
       PutU64(&payload, applier_.applied_ids()[applied_id_cursor_++]);
       AppendRecord(kAppliedIdRecord, payload);
       return;
+    case Stage::kResults: {
+      if (result_cursor_ == result_count_) {
+        stage_ = Stage::kTrailer;
+        return;
+      }
+      const RememberedResult& r =
+          applier_.remembered_results()[result_cursor_++];
+      PutU64(&payload, r.id);
+      PutI64(&payload, r.revision);
+      PutU32(&payload, static_cast<uint32_t>(r.status.code()));
+      PutU32(&payload, static_cast<uint32_t>(r.status.message().size()));
+      payload.append(r.status.message().data(), r.status.message().size());
+      payload.append(r.response);
+      AppendRecord(kResultRecord, payload);
+      return;
+    }
     case Stage::kTrailer:
       PutU64(&payload, records_);
       PutU64(&payload, encoded_bytes_);
@@ -265,6 +293,8 @@ bool SnapshotWriter::Next(std::string* chunk) {
         (applied_id_count_ == 0 ||
          applier_.applied_ids().back() == newest_applied_id_))
       << "the applied ids do not change while a snapshot is written";
+  CHECK_EQ(applier_.remembered_results().size(), result_count_)
+      << "the remembered results do not change while a snapshot is written";
   CHECK_EQ(applier_.lessor().leases().size(), lease_count_)
       << "the leases do not change while a snapshot is written";
   CHECK(applier_.auth().revision() == auth_revision_ &&
@@ -367,7 +397,7 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
       if (type != kChangeRecord) return unexpected("a kv change");
       return ApplyChange(payload);
     case Expect::kSection:
-      if (next_section_ > kLastSection) {
+      if (next_section_ > LastSection(version_)) {
         if (type != kTrailerRecord) return unexpected("the trailer");
         return ApplyTrailer(payload);
       }
@@ -376,6 +406,9 @@ absl::Status SnapshotReader::ApplyRecord(uint8_t type,
     case Expect::kAppliedId:
       if (type != kAppliedIdRecord) return unexpected("an applied id");
       return ApplyAppliedId(payload);
+    case Expect::kResult:
+      if (type != kResultRecord) return unexpected("a remembered result");
+      return ApplyResult(payload);
     case Expect::kLease:
       if (type != kLeaseRecord) return unexpected("a lease");
       return ApplyLease(payload);
@@ -474,6 +507,11 @@ absl::Status SnapshotReader::ApplySection(std::string_view payload) {
     if (entries > 0) expect_ = Expect::kAppliedId;
     return absl::OkStatus();
   }
+  if (id == kResultsSection) {
+    results_left_ = entries;
+    if (entries > 0) expect_ = Expect::kResult;
+    return absl::OkStatus();
+  }
   if (id == kAuthSection && version_ >= 3) {
     // At least the auth state record.
     if (entries == 0) return Corrupt("the auth section has no state record");
@@ -518,6 +556,42 @@ absl::Status SnapshotReader::ApplyAppliedId(std::string_view payload) {
   // A smaller window than the writer's keeps the newest ids.
   applier_->RememberId(id);
   if (--applied_ids_left_ == 0) expect_ = Expect::kSection;
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ApplyResult(std::string_view payload) {
+  if (payload.size() < kResultFixedBytes) {
+    return Corrupt(absl::StrCat("result record of ", payload.size(),
+                                " bytes at byte ", consumed_bytes_));
+  }
+  RememberedResult r;
+  r.id = GetU64(payload, 0);
+  r.revision = GetI64(payload, 8);
+  const uint32_t code = GetU32(payload, 16);
+  const uint32_t message_bytes = GetU32(payload, 20);
+  if (r.id == 0 || r.revision < 0 || r.revision > current_revision_ ||
+      code > static_cast<uint32_t>(absl::StatusCode::kUnauthenticated) ||
+      message_bytes > payload.size() - kResultFixedBytes) {
+    return Corrupt(absl::StrCat("malformed result record at byte ",
+                                consumed_bytes_));
+  }
+  const std::string_view message =
+      payload.substr(kResultFixedBytes, message_bytes);
+  r.status = absl::Status(static_cast<absl::StatusCode>(code),
+                          absl::string_view(message.data(), message.size()));
+  const std::string_view response =
+      payload.substr(kResultFixedBytes + message_bytes);
+  kvpb::InternalResponse parsed;
+  if ((!r.status.ok() && !response.empty()) ||
+      !parsed.ParseFromArray(response.data(),
+                             static_cast<int>(response.size()))) {
+    return Corrupt(absl::StrCat("result of request ", r.id, " at byte ",
+                                consumed_bytes_, " does not parse"));
+  }
+  r.response = std::string(response);
+  // A smaller window than the writer's keeps the newest results.
+  applier_->RememberResult(std::move(r));
+  if (--results_left_ == 0) expect_ = Expect::kSection;
   return absl::OkStatus();
 }
 

@@ -1,6 +1,6 @@
 // Snapshot and restore of the whole replicated state: the kept kv history
 // with its current and compact revisions, the raft index it reflects, the
-// applier's window of applied request ids, the leases (attached keys are
+// applier's window of applied request ids and its remembered results, the leases (attached keys are
 // rebuilt from the kv changes), the auth state (users, roles, enabled flag,
 // auth revision; never the member-local tokens) and the alarms.
 //
@@ -31,7 +31,7 @@
 
 namespace etcdpp::kv {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 3;
+inline constexpr uint32_t kSnapshotFormatVersion = 4;
 // The oldest version this build still reads (2: no lease, alarm or auth
 // entries).
 inline constexpr uint32_t kMinSnapshotFormatVersion = 2;
@@ -70,6 +70,7 @@ class SnapshotWriter {
     kLeases,
     kOtherSections,
     kAppliedIds,
+    kResults,
     kTrailer,
     kDone
   };
@@ -91,6 +92,7 @@ class SnapshotWriter {
   // The applier's window of applied ids at construction; unchanged too.
   const size_t applied_id_count_;
   const uint64_t newest_applied_id_;
+  const size_t result_count_;
   const size_t lease_count_;
   // The auth state at construction; unchanged too.
   const uint64_t auth_revision_;
@@ -104,6 +106,8 @@ class SnapshotWriter {
   bool lease_section_written_ = false;
   // The next applied id to encode, as an index into applier_.applied_ids().
   size_t applied_id_cursor_ = 0;
+  // The next remembered result to encode.
+  size_t result_cursor_ = 0;
   uint64_t records_ = 0;
   uint64_t encoded_bytes_ = 0;  // bytes appended to pending_ ever
   uint32_t crc_ = 0;            // over every byte before the trailer
@@ -143,6 +147,7 @@ class SnapshotReader {
     kLease,
     kAlarm,
     kAppliedId,
+    kResult,
     kAuthEntry,
     kDone
   };
@@ -155,6 +160,7 @@ class SnapshotReader {
   absl::Status ApplyChange(std::string_view payload);
   absl::Status ApplySection(std::string_view payload);
   absl::Status ApplyAppliedId(std::string_view payload);
+  absl::Status ApplyResult(std::string_view payload);
   absl::Status ApplyLease(std::string_view payload);
   absl::Status ApplyAlarm(std::string_view payload);
   absl::Status ApplyAuthEntry(uint8_t type, std::string_view payload);
@@ -170,6 +176,7 @@ class SnapshotReader {
   int64_t compact_revision_ = 0;
   uint64_t changes_left_ = 0;
   uint64_t applied_ids_left_ = 0;
+  uint64_t results_left_ = 0;
   uint64_t leases_left_ = 0;
   uint64_t alarms_left_ = 0;
   uint64_t auth_entries_left_ = 0;

@@ -137,6 +137,57 @@ TEST(SnapshotTest, RestoresTheAppliedIdWindow) {
   EXPECT_EQ(small->applier->applied_ids(), (std::deque<uint64_t>{13, 14}));
 }
 
+// The results of the last requests with ids (Raft thesis §6.3) survive a
+// snapshot, so a member restored past its own clients' writes answers them.
+TEST(SnapshotTest, RestoresTheRememberedResults) {
+  Applier applier({.txn = {}, .result_window = 3});
+  Fill(applier);
+  MustApply(applier, WithId(Put("a", "1"), 20));
+  kvpb::InternalRequest with_prev = WithId(Put("a", "2"), 21);
+  with_prev.mutable_put()->set_prev_kv(true);
+  MustApply(applier, with_prev);
+  // Refused at apply (a lease no one granted): its error is remembered.
+  kvpb::InternalRequest no_lease = WithId(Put("b", "1"), 22);
+  no_lease.mutable_put()->set_lease(12345);
+  EXPECT_FALSE(applier.Apply(no_lease).status.ok());
+  // Too long a response (the prev_kv of a 5000-byte value) is not kept.
+  MustApply(applier, WithId(Put("big", std::string(5000, 'x')), 23));
+  kvpb::InternalRequest big_prev = WithId(Put("big", "y"), 24);
+  big_prev.mutable_put()->set_prev_kv(true);
+  MustApply(applier, big_prev);
+  EXPECT_EQ(applier.FindResult(24), nullptr);
+  EXPECT_EQ(applier.FindResult(20), nullptr) << "evicted: window of 3";
+  const RememberedResult* r21 = applier.FindResult(21);
+  ASSERT_NE(r21, nullptr);
+  kvpb::InternalResponse response;
+  ASSERT_TRUE(response.ParseFromString(r21->response));
+  EXPECT_EQ(response.put().prev_kv().value(), "1");
+
+  absl::StatusOr<RestoredState> restored = RestoreSnapshot(
+      WriteSnapshot(applier, 9), {.txn = {}, .result_window = 3});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  const Applier& copy = *restored->applier;
+  ASSERT_EQ(copy.remembered_results().size(), 3u);
+  for (uint64_t id : {21, 22, 23}) {
+    SCOPED_TRACE(id);
+    const RememberedResult* a = applier.FindResult(id);
+    const RememberedResult* b = copy.FindResult(id);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(a->status, b->status);
+    EXPECT_EQ(a->response, b->response);
+    EXPECT_EQ(a->revision, b->revision);
+  }
+  EXPECT_EQ(copy.FindResult(22)->status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(copy.FindResult(21)->revision, applier.FindResult(23)->revision - 1);
+  // A reader with a smaller window keeps the newest results.
+  absl::StatusOr<RestoredState> small = RestoreSnapshot(
+      WriteSnapshot(applier, 9), {.txn = {}, .result_window = 1});
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_EQ(small->applier->remembered_results().size(), 1u);
+  EXPECT_EQ(small->applier->remembered_results()[0].id, 23u);
+}
+
 TEST(SnapshotTest, RefusesVersion1) {
   Applier applier;
   std::string whole = Joined(WriteSnapshot(applier, 0));

@@ -711,10 +711,32 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"restored received snapshot\" index=", index,
                    " term=", snapshot.metadata().term()));
+  AnswerWritesInSnapshot();
   absl::StatusOr<std::vector<uint64_t>> removed =
       storage::RetainSnapshots(*disk_, options_.snapshots_to_keep);
   if (!removed.ok()) return Halt(removed.status());
   own_ops_.insert(removed->begin(), removed->end());
+}
+
+// This member's clients' writes that the snapshot applied never reach
+// ApplyNormal here: their answers come from the results the applier
+// remembers (kv/applier.h). Those it does not remember -- applied long ago,
+// or answered with a response too long to keep -- time out, as in etcd.
+void Node::AnswerWritesInSnapshot() {
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    const kv::RememberedResult* result =
+        it->second.membership ? nullptr : applier_->FindResult(it->first);
+    if (result == nullptr) {
+      ++it;
+      continue;
+    }
+    kvpb::InternalResponse response;
+    CHECK(response.ParseFromString(result->response))
+        << "a remembered response parses (the snapshot reader checked it)";
+    Reply(it->second.request_id, result->status, std::move(response));
+    output_.replies.back().header.set_revision(result->revision);
+    it = pending_writes_.erase(it);
+  }
 }
 
 // ---- Linearizable reads -----------------------------------------------------

@@ -360,6 +360,9 @@ class Node {
   void ServeReads();
   void ExpireRequests();
 
+  // After a received snapshot is restored: answers the pending writes it
+  // applied, from the applier's remembered results.
+  void AnswerWritesInSnapshot();
   void Reply(uint64_t request_id, absl::Status status,
              kvpb::InternalResponse response = {});
   absl::Status ProposalError(const absl::Status& raft_status) const;

@@ -155,7 +155,12 @@ class Cluster {
   std::map<uint64_t, ClientReply>& replies(uint64_t id) { return replies_[id]; }
   bool halted(uint64_t id) const { return halts_.contains(id); }
   void Isolate(uint64_t id) { isolated_.insert(id); }
-  void Heal() { isolated_.clear(); }
+  // Drops every message from -> to (one way) until Heal.
+  void Block(uint64_t from, uint64_t to) { blocked_.insert({from, to}); }
+  void Heal() {
+    isolated_.clear();
+    blocked_.clear();
+  }
   int snapshots_sent() const { return snapshots_sent_; }
   // The next n snapshots arrive with a flipped byte.
   void CorruptSnapshots(int n) { corrupt_snapshots_ = n; }
@@ -194,7 +199,8 @@ class Cluster {
       peer_changes_[id].push_back(std::move(p));
     }
     for (const raftpb::Message& m : out.messages) {
-      if (!up(m.to()) || isolated_.contains(m.to()) || isolated_.contains(id)) {
+      if (!up(m.to()) || isolated_.contains(m.to()) || isolated_.contains(id) ||
+          blocked_.contains({id, m.to()})) {
         continue;
       }
       node(m.to()).Step(m);
@@ -237,6 +243,7 @@ class Cluster {
   std::map<uint64_t, std::map<uint64_t, ClientReply>> replies_;
   std::map<uint64_t, absl::Status> halts_;
   std::set<uint64_t> isolated_;
+  std::set<std::pair<uint64_t, uint64_t>> blocked_;
   std::map<uint64_t, std::vector<uint64_t>> join_voters_;
   std::map<uint64_t, std::vector<PeerChange>> peer_changes_;
   bool publish_ = false;
@@ -438,6 +445,49 @@ TEST(NodeTest, CrashedMemberCatchesUpBySnapshot) {
   c.Tick(5);
   EXPECT_EQ(c.Hash(lagging), c.Hash(leader));
   for (uint64_t id : {1, 2, 3}) c.node(id).CheckInvariants();
+}
+
+// A follower's client write that the leader commits while the follower
+// hears nothing, and that reaches the follower only inside a snapshot, is
+// still answered -- from the results the applier remembers, with the
+// revision it was applied at (etcd's client would time out instead).
+TEST(NodeTest, WriteAppliedInsideAReceivedSnapshotIsAnswered) {
+  Cluster c({1, 2, 3}, /*snapshot_count=*/10, /*catchup=*/3);
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 3 ? 2 : 3;
+  c.Block(leader, follower);
+  c.node(follower).Propose(7, PutRequest("mine", "v"));
+  kvpb::InternalRequest txn;
+  etcdserverpb::Compare* cmp = txn.mutable_txn()->add_compare();
+  cmp->set_key("mine");
+  cmp->set_target(etcdserverpb::Compare::VALUE);
+  cmp->set_value("v");
+  txn.mutable_txn()->add_success()->mutable_request_put()->set_key("cas");
+  c.node(follower).Propose(8, txn);
+  c.Settle();
+  EXPECT_FALSE(c.replies(follower).contains(7));
+  for (uint64_t i = 0; i < 30; ++i) {
+    c.node(leader).Propose(100 + i, PutRequest("k", std::to_string(i)));
+    c.Settle();
+  }
+  ASSERT_GT(c.node(leader).raft().raft().log().FirstIndex(), 10u)
+      << "compacted past the follower";
+  c.Heal();
+  c.Tick(5);
+  ASSERT_GE(c.snapshots_sent(), 1);
+  ASSERT_TRUE(c.replies(follower).contains(7));
+  ASSERT_TRUE(c.replies(follower).contains(8));
+  const ClientReply& put = c.replies(follower)[7];
+  EXPECT_TRUE(put.status.ok()) << put.status;
+  etcdserverpb::RangeRequest get;
+  get.set_key("mine");
+  absl::StatusOr<etcdserverpb::RangeResponse> mine =
+      c.node(leader).applier().store().Range(get);
+  ASSERT_TRUE(mine.ok() && mine->kvs_size() == 1);
+  EXPECT_EQ(put.header.revision(), mine->kvs(0).mod_revision());
+  EXPECT_TRUE(c.replies(follower)[8].response.txn().succeeded());
+  EXPECT_EQ(c.replies(follower)[8].header.revision(), put.header.revision() + 1);
 }
 
 TEST(NodeTest, RestartFromSnapshotAndWalRecoversEverything) {
