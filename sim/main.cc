@@ -2,7 +2,8 @@
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
 //       [--liveness-seconds=S] [--clients=N] [--think-ms=MS]
-//       [--torn-crash-every-ms=MS]
+//       [--torn-crash-every-ms=MS] [--max-msg-bytes=N]
+//       [--isolate-new-leaders=PERMILLE] [--new-leader-delay-ms=MS]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //
@@ -13,6 +14,10 @@
 // --clients and --think-ms override the client load (heavier: more
 // clients, shorter thinks; logs then pass snapshot_count and compact);
 // --torn-crash-every-ms makes every crash torn, at that mean gap.
+// --max-msg-bytes caps the entries of one raft append (1: one entry each).
+// --isolate-new-leaders cuts off that many per mille of newly elected
+// leaders soon after their election (Figure 8's schedules), within
+// --new-leader-delay-ms of it.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -96,6 +101,16 @@ std::optional<Flags> Parse(int argc, char** argv) {
     } else if (Value(arg, "--torn-crash-every-ms", &v) &&
                absl::SimpleAtoi(v, &n) && n > 0) {
       f.options.torn_crash_every_us = int64_t{n} * 1000;
+    } else if (uint64_t bytes = 0; Value(arg, "--max-msg-bytes", &v) &&
+                                   absl::SimpleAtoi(v, &bytes) && bytes > 0) {
+      f.options.max_msg_bytes = bytes;
+    } else if (uint32_t permille = 0;
+               Value(arg, "--isolate-new-leaders", &v) &&
+               absl::SimpleAtoi(v, &permille) && permille <= 1000) {
+      f.options.isolate_new_leader_permille = permille;
+    } else if (Value(arg, "--new-leader-delay-ms", &v) &&
+               absl::SimpleAtoi(v, &n) && n >= 0) {
+      f.options.new_leader_delay_max_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {

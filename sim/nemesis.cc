@@ -6,6 +6,16 @@
 #include "base/check.h"
 
 namespace etcdpp::sim {
+namespace {
+
+// How often the nemesis looks for a new leader to cut off: well under a
+// network round trip's worst case, so most cuts land before the new
+// leader's first appends arrive.
+constexpr int64_t kLeaderPollUs = 2000;
+constexpr int64_t kNewLeaderCutMinUs = 2500000;
+constexpr int64_t kNewLeaderCutMaxUs = 6000000;
+
+}  // namespace
 
 Nemesis::Nemesis(World* world, const FaultRates& rates)
     : world_(world), rates_(rates), prng_(world->ForkPrng()) {}
@@ -13,6 +23,9 @@ Nemesis::Nemesis(World* world, const FaultRates& rates)
 void Nemesis::Start() {
   for (Kind kind : {kPartition, kCrash, kPause, kSyncFailure, kNoSpace}) {
     if (Every(kind) > 0) ScheduleNext(kind);
+  }
+  if (rates_.isolate_new_leader_permille > 0) {
+    world_->ScheduleTimer(kLeaderPollUs, this, Token(kWatchLeaders, 0));
   }
   // A corrupted member may stay down for good, which ends corruption in a
   // small cluster: not before one mean gap, so that there are snapshot
@@ -74,6 +87,12 @@ void Nemesis::OnTimer(uint64_t token) {
     if (arg < schedule_.size()) ApplyScripted(schedule_[arg]);
     return;
   }
+  if (kind == kWatchLeaders) {
+    WatchLeaders();
+    world_->ScheduleTimer(kLeaderPollUs, this, Token(kWatchLeaders, 0));
+    return;
+  }
+  if (kind == kIsolateNewLeader) return IsolateNewLeader(arg);
   if (kind == kPartition) Partition();
   if (kind == kCrash) CrashOne();
   if (kind == kPause) PauseOne();
@@ -240,6 +259,37 @@ void Nemesis::Bridge(std::vector<uint64_t> ids) {
   if (ids.size() < 3) return SplitInTwo(ids);
   ids.pop_back();  // the bridge
   SplitInTwo(std::move(ids));
+}
+
+void Nemesis::WatchLeaders() {
+  for (uint64_t id : world_->ids()) {
+    const server::Node* n = world_->node(id);
+    if (n == nullptr || world_->paused(id)) continue;
+    const server::NodeStatus s = n->GetStatus();
+    if (!s.is_leader || s.term <= leader_term_seen_) continue;
+    leader_term_seen_ = s.term;
+    if (!prng_.Chance(rates_.isolate_new_leader_permille, 1000)) continue;
+    world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(
+                              0, rates_.new_leader_delay_max_us)),
+                          this, Token(kIsolateNewLeader, id));
+  }
+}
+
+void Nemesis::IsolateNewLeader(uint64_t id) {
+  const server::Node* n = world_->node(id);
+  if (n == nullptr || !n->GetStatus().is_leader) return;
+  world_->HealPartitions();
+  ++partition_generation_;
+  for (uint64_t other : world_->ids()) {
+    if (other == id) continue;
+    world_->Block(id, other);
+    world_->Block(other, id);
+  }
+  // Cut off until the next new leader is (which heals this), or long enough
+  // for the rest to elect one (an election timeout is 1..2 s) and then some.
+  world_->ScheduleTimer(
+      static_cast<int64_t>(prng_.InRange(kNewLeaderCutMinUs, kNewLeaderCutMaxUs)),
+      this, Token(kHealPartition, partition_generation_));
 }
 
 void Nemesis::CrashOne() {

@@ -81,6 +81,8 @@ class Nemesis final : public World::Listener {
     kSpace,
     kCorrupt,
     kScripted,
+    kWatchLeaders,
+    kIsolateNewLeader,
   };
   static uint64_t Token(Kind kind, uint64_t arg) { return kind << 56 | arg; }
   void ScheduleNext(Kind kind);
@@ -92,6 +94,10 @@ class Nemesis final : public World::Listener {
   void IsolateLeader();
   void OneWay();
   void Bridge(std::vector<uint64_t> ids);
+  // Polls for a newly elected leader and maybe cuts it off
+  // (FaultRates::isolate_new_leader_permille).
+  void WatchLeaders();
+  void IsolateNewLeader(uint64_t id);
   void CrashOne();
   void PauseOne();
   // A random up node, or 0.
@@ -103,6 +109,8 @@ class Nemesis final : public World::Listener {
   bool stopped_ = false;
   // Heals only the partition it was scheduled for, not a newer one.
   uint64_t partition_generation_ = 0;
+  // The highest term of a leader WatchLeaders has seen.
+  uint64_t leader_term_seen_ = 0;
   std::vector<ScheduledFault> schedule_;
 };
 

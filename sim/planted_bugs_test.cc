@@ -38,9 +38,22 @@ RunOptions LoadAndTornCrashes() {
 // Seeds each took when this was written (sweeps from 0 with these
 // options): serve_read_locally_on_deposed_leader 9, skip_torn_tail_truncation
 // 20, wal_skip_fsync 1, vote_twice_in_term 2, ack_append_before_persist 7,
-// apply_before_commit 1. The bounds leave room for changes of the draws.
+// apply_before_commit 1, commit_previous_term_by_counting 3. The bounds leave room for changes of the draws.
+// Figure 8's schedules: three members, one entry per append, every new
+// leader cut off within 30 ms of its election, long runs.
+RunOptions Figure8() {
+  RunOptions o;
+  o.nodes = 3;
+  o.max_msg_bytes = 1;
+  o.isolate_new_leader_permille = 1000;
+  o.new_leader_delay_max_us = 30000;
+  o.safety_us = 60000000;
+  return o;
+}
+
 const Hunt kHunts[] = {
     {"vote_twice_in_term", 20, RunOptions{}},
+    {"commit_previous_term_by_counting", 30, Figure8()},
     {"ack_append_before_persist", 40, RunOptions{}},
     {"apply_before_commit", 10, RunOptions{}},
     {"serve_read_locally_on_deposed_leader", 40, Load()},

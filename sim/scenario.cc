@@ -103,6 +103,18 @@ Scenario Scenario::Draw(uint64_t seed) {
   }
   s.faults.corrupt_every_us =
       s.nodes >= 3 && prng.OneIn(3) ? MaybeEvery(prng, 2000000, 10000000) : 0;
+  // Leaders cut off soon after election for one seed in six.
+  if (prng.OneIn(6)) {
+    s.faults.isolate_new_leader_permille =
+        static_cast<uint32_t>(prng.InRange(200, 1000));
+    s.faults.new_leader_delay_max_us =
+        static_cast<int64_t>(prng.InRange(1000, 300000));
+  }
+  // Small appends for one seed in four, one entry per message for half of
+  // those: Figure 8's states (see max_msg_bytes).
+  if (prng.OneIn(4)) {
+    s.max_msg_bytes = prng.OneIn(2) ? 1 : prng.InRange(64, 4096);
+  }
   return s;
 }
 
@@ -125,12 +137,16 @@ std::string Scenario::Describe() const {
       "/1000) pause=", every(f.pause_every_us),
       " eio=", every(f.sync_failure_every_us),
       " enospc=", every(f.no_space_every_us),
-      " corrupt=", every(f.corrupt_every_us), " clients=", workload.clients,
+      " corrupt=", every(f.corrupt_every_us),
+      " isolate_new_leader=", f.isolate_new_leader_permille, "/1000(<",
+      FormatTime(f.new_leader_delay_max_us), ")",
+      " clients=", workload.clients,
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
       ",multi:", workload.multi_key, " snap=", snapshot_count, "/catchup ",
       snapshot_catchup_entries, "/keep ", snapshots_to_keep,
+      " msg=", max_msg_bytes, "B",
       planted_bug.empty() ? "" : " BUG=", planted_bug);
 }
 

@@ -47,6 +47,12 @@ struct FaultRates {
   // Corruption of a node's synced data (World::CorruptDisk), then a
   // restart: refused starts leave members down for good, never a majority.
   int64_t corrupt_every_us = 0;
+  // Each leader the nemesis sees newly elected is cut off from everyone
+  // with this chance, up to new_leader_delay_max_us later: leaders lose
+  // office before their entries spread, again and again -- the schedules of
+  // the Raft paper's Figure 8, which independent partitions reach rarely.
+  uint32_t isolate_new_leader_permille = 0;
+  int64_t new_leader_delay_max_us = 200000;
 };
 
 // Relative weights of client operations.
@@ -86,6 +92,13 @@ struct Scenario {
   uint64_t snapshot_count = 100000;
   uint64_t snapshot_catchup_entries = 5000;
   size_t snapshots_to_keep = 5;
+  // The byte budget of one raft MsgApp's entries (NodeOptions
+  // max_size_per_msg; at least one entry always goes). Production's 1 MiB
+  // sends a new leader's whole tail in one message; a tiny budget (Draw
+  // picks 1 byte for some seeds) sends one entry per message, so a follower
+  // can hold an old term's entry without the new leader's own -- the state
+  // of the Raft paper's Figure 8.
+  uint64_t max_msg_bytes = 1 << 20;
   // The planted bug (sim/planted_bugs.h) turned on in every node; empty
   // for none. Never drawn: only --bug sets it.
   std::string planted_bug;

@@ -148,6 +148,16 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
     scenario.faults.crash_every_us = *options.torn_crash_every_us;
     scenario.faults.crash_torn_permille = 1000;
   }
+  if (options.max_msg_bytes.has_value()) {
+    scenario.max_msg_bytes = *options.max_msg_bytes;
+  }
+  if (options.isolate_new_leader_permille.has_value()) {
+    scenario.faults.isolate_new_leader_permille =
+        *options.isolate_new_leader_permille;
+  }
+  if (options.new_leader_delay_max_us.has_value()) {
+    scenario.faults.new_leader_delay_max_us = *options.new_leader_delay_max_us;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
   return RunScenario(scenario, options, {});
@@ -268,6 +278,17 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   if (options.torn_crash_every_us.has_value()) {
     absl::StrAppend(&command, " --torn-crash-every-ms=",
                     *options.torn_crash_every_us / 1000);
+  }
+  if (options.max_msg_bytes.has_value()) {
+    absl::StrAppend(&command, " --max-msg-bytes=", *options.max_msg_bytes);
+  }
+  if (options.isolate_new_leader_permille.has_value()) {
+    absl::StrAppend(&command, " --isolate-new-leaders=",
+                    *options.isolate_new_leader_permille);
+  }
+  if (options.new_leader_delay_max_us.has_value()) {
+    absl::StrAppend(&command, " --new-leader-delay-ms=",
+                    *options.new_leader_delay_max_us / 1000);
   }
   if (!options.bug.empty()) absl::StrAppend(&command, " --bug=", options.bug);
   if (options.check_fail_at_us.has_value()) {

@@ -32,6 +32,13 @@ struct RunOptions {
   std::optional<int64_t> think_max_us;
   // Crashes at this mean gap, every one torn (--torn-crash-every-ms).
   std::optional<int64_t> torn_crash_every_us;
+  // FaultRates::isolate_new_leader_permille (--isolate-new-leaders).
+  std::optional<uint32_t> isolate_new_leader_permille;
+  // FaultRates::new_leader_delay_max_us (--new-leader-delay-ms).
+  std::optional<int64_t> new_leader_delay_max_us;
+  // NodeOptions.max_size_per_msg (--max-msg-bytes; 1 = one entry per
+  // MsgApp).
+  std::optional<uint64_t> max_msg_bytes;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
   // A planted bug to turn on (sim/planted_bugs.h); empty for none.

@@ -226,6 +226,15 @@ void World::OnMessage(const MessageEvent& e) {
     Log(absl::StrCat("lost (down) ", DescribeMessage(e.message)));
     return;
   }
+  // A partition also loses what was in flight on the link when it began, as
+  // a broken TCP connection loses what it had not delivered (the transport
+  // never resends it on the next connection).
+  if (Blocked(e.message.from(), e.message.to())) {
+    ++stats_.messages_dropped;
+    Log(absl::StrCat("drop (partition, in flight) ",
+                     DescribeMessage(e.message)));
+    return;
+  }
   Member& m = member(e.message.to());
   Log(absl::StrCat("deliver ", DescribeMessage(e.message)));
   m.node->Step(e.message);
@@ -242,6 +251,13 @@ void World::OnSnapshot(SnapshotEvent& e) {
     return;
   }
   Member& m = member(message.to());
+  if (Blocked(message.from(), message.to())) {
+    ++stats_.snapshots_dropped;
+    Log(absl::StrCat("snapshot drop (partition, in flight) ",
+                     DescribeMessage(message)));
+    ReportSnapshotLater(message, e.sender_incarnation, false);
+    return;
+  }
   if (m.no_space) {
     // The transport could not write the file: the stream fails. (Writing
     // it anyway would make the disk's failure sticky for the node's own
@@ -389,8 +405,7 @@ void World::ScheduleDiskOps(Member& m) {
 
 void World::Send(const raftpb::Message& message) {
   ++stats_.messages_sent;
-  auto block = blocked_.find({message.from(), message.to()});
-  if (block != blocked_.end() && block->second) {
+  if (Blocked(message.from(), message.to())) {
     ++stats_.messages_dropped;
     Log(absl::StrCat("drop (partition) ", DescribeMessage(message)));
     return;
@@ -433,8 +448,7 @@ void World::SendSnapshot(Member& sender,
     ReportSnapshotLater(message, sender.incarnation, false);
     return;
   }
-  auto block = blocked_.find({message.from(), message.to()});
-  if (block != blocked_.end() && block->second) {
+  if (Blocked(message.from(), message.to())) {
     ++stats_.snapshots_dropped;
     Log(absl::StrCat("snapshot drop (partition) ", DescribeMessage(message)));
     ReportSnapshotLater(message, sender.incarnation, false);
@@ -519,7 +533,7 @@ void World::OnOpenLog(uint64_t id, std::string_view message) {
     return message.find(s) != std::string_view::npos;
   };
   int path = -1;
-  if (has("msg=\"bootstrapping new cluster\"")) path = kBootstrap;
+  if (has("msg=\"bootstrapping member\"")) path = kBootstrap;
   if (has("msg=\"repaired torn WAL tail\"")) path = kTornTailRepaired;
   if (has("msg=\"skipping corrupt snapshot\"")) path = kCorruptSnapshotSkipped;
   if (has("msg=\"restored snapshot\"")) path = kRestoreSnapshot;
@@ -573,6 +587,7 @@ void World::Restart(uint64_t id) {
   options.snapshot_count = scenario_.snapshot_count;
   options.snapshot_catchup_entries = scenario_.snapshot_catchup_entries;
   options.snapshots_to_keep = scenario_.snapshots_to_keep;
+  options.max_size_per_msg = scenario_.max_msg_bytes;
   options.log = m.log.get();
   if (!scenario_.planted_bug.empty()) {
     const PlantedBug* bug = FindPlantedBug(scenario_.planted_bug);
@@ -631,6 +646,11 @@ void World::Resume(uint64_t id) {
 void World::Block(uint64_t from, uint64_t to) {
   Log(absl::StrCat("block n", from, "->n", to));
   blocked_[{from, to}] = true;
+}
+
+bool World::Blocked(uint64_t from, uint64_t to) const {
+  auto it = blocked_.find({from, to});
+  return it != blocked_.end() && it->second;
 }
 
 void World::HealPartitions() {

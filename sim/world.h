@@ -139,6 +139,8 @@ class World {
   // Drops every message from -> to until healed.
   void Block(uint64_t from, uint64_t to);
   void HealPartitions();
+  // Whether messages from -> to are dropped now.
+  bool Blocked(uint64_t from, uint64_t to) const;
   void set_network(const NetworkFaults& network) { network_ = network; }
   const NetworkFaults& network() const { return network_; }
   // The next fsync of this node to complete fails with EIO.

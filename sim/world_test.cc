@@ -99,6 +99,10 @@ TEST(WorldTest, CrashEveryNodeThenRecoverEveryAcknowledgedWrite) {
   EXPECT_NE(r.world.AgreedLeader(), 0u);
   EXPECT_EQ(r.world.stats().crashes, 3u);
   EXPECT_EQ(r.world.stats().restarts, 3u);
+  // The recovery paths are counted from the node's log lines: a renamed
+  // line must not silently zero a count.
+  EXPECT_EQ(r.world.stats().recovery[World::kBootstrap], 3u);
+  EXPECT_EQ(r.world.stats().recovery[World::kReplayWal], 3u);
   EXPECT_EQ(CheckLinearizability(r.workload.history()).verdict, Verdict::kOk);
 }
 
