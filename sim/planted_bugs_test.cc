@@ -46,6 +46,8 @@ const Hunt kHunts[] = {
     {"serve_read_locally_on_deposed_leader", 40, Load()},
     {"skip_torn_tail_truncation", 60, LoadAndTornCrashes()},
     {"wal_skip_fsync", 20, RunOptions{}},
+    {"lease_outlives_revoke", 20, RunOptions{}},
+    {"watch_events_out_of_order", 20, RunOptions{}},
 };
 
 TEST(PlantedBugsTest, EveryPlantedBugHasAHunt) {

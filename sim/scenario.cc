@@ -103,6 +103,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   }
   s.faults.corrupt_every_us =
       s.nodes >= 3 && prng.OneIn(3) ? MaybeEvery(prng, 2000000, 10000000) : 0;
+  // Watch and lease clients, 0..3 each (drawn after everything older seeds
+  // drew).
+  s.workload.watchers = static_cast<int>(prng.InRange(0, 3));
+  s.workload.lease_clients = static_cast<int>(prng.InRange(0, 3));
   return s;
 }
 
@@ -129,7 +133,8 @@ std::string Scenario::Describe() const {
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
-      ",multi:", workload.multi_key, " snap=", snapshot_count, "/catchup ",
+      ",multi:", workload.multi_key, " watchers=", workload.watchers,
+      " lease_clients=", workload.lease_clients, " snap=", snapshot_count, "/catchup ",
       snapshot_catchup_entries, "/keep ", snapshots_to_keep,
       planted_bug.empty() ? "" : " BUG=", planted_bug);
 }
