@@ -98,7 +98,7 @@ void LeaseClients::OnTimer(uint64_t token) {
   if (it == client_by_request_.end()) return;
   Client& c = clients_[it->second];
   client_by_request_.erase(it);
-  if (c.request == kRequestBase + arg) Finish(c, nullptr, false, 0);
+  if (c.request == kRequestBase + arg) Finish(c, nullptr, 0);
 }
 
 void LeaseClients::Next(Client& c) {
@@ -219,18 +219,18 @@ void LeaseClients::FollowPlan(Client& c) {
 }
 
 void LeaseClients::OnReply(uint64_t node, const server::ClientReply& reply,
-                           bool immediate) {
+                           bool /*immediate*/) {
   auto it = client_by_request_.find(reply.request_id);
   if (it == client_by_request_.end()) return;
   Client& c = clients_[it->second];
   client_by_request_.erase(it);
   if (c.request != reply.request_id) return;
-  Finish(c, &reply, immediate, node);
+  Finish(c, &reply, node);
 }
 
 // `reply` is null on a timeout.
 void LeaseClients::Finish(Client& c, const server::ClientReply* reply,
-                          bool immediate, uint64_t node) {
+                          uint64_t node) {
   c.request = 0;
   LeaseRecord& lease = history_.leases[c.lease];
   const bool ok = reply != nullptr && reply->status.ok();
@@ -299,7 +299,6 @@ void LeaseClients::Finish(Client& c, const server::ClientReply* reply,
     case Step::kIdle:
       break;
   }
-  (void)immediate;
   CHECK(false) << "a reply comes only for a request in flight";
 }
 

@@ -128,8 +128,8 @@ class LeaseClients final : public World::Listener,
   void Later(Client& c, int64_t delay_us);
   uint64_t NewRequest(Client& c);
   uint64_t RandomNode();
-  void Finish(Client& c, const server::ClientReply* reply, bool immediate,
-              uint64_t node);
+  // `reply` is null on a timeout; `node` answered it.
+  void Finish(Client& c, const server::ClientReply* reply, uint64_t node);
   void Log(const std::string& line) { trace_->Add(world_->now(), line); }
 
   World* const world_;
