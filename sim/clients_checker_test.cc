@@ -88,6 +88,16 @@ TEST_F(WatchCheckerTest, MissingEventIsAGap) {
   EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "gap"));
 }
 
+TEST_F(WatchCheckerTest, MissingTailOfACompleteStream) {
+  WatchLog log = FaithfulLog(store_);
+  log.events.pop_back();  // rev 6
+  EXPECT_TRUE(CheckWatches({log}, store_).empty());  // may be in flight
+  log.complete_through = 6;  // but its stream had everything up to rev 6
+  EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "missed events"));
+  log.events.clear();
+  EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "missed events"));
+}
+
 TEST_F(WatchCheckerTest, RepeatedEventIsADuplicate) {
   WatchLog log = FaithfulLog(store_);
   log.events.insert(log.events.begin() + 2, log.events[1]);

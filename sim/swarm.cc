@@ -142,7 +142,8 @@ std::vector<std::string> CheckClients(const World& world,
   }
   if (final_node == nullptr) return {};
   const kv::MvccStore& store = final_node->applier().store();
-  std::vector<std::string> violations = CheckWatches(watchers.logs(), store);
+  std::vector<std::string> violations =
+      CheckWatches(watchers.FinalLogs(), store);
   for (std::string& v : CheckWritesInStore(workload.history(), store)) {
     violations.push_back(std::move(v));
   }

@@ -86,14 +86,15 @@ std::vector<std::string> CheckWatches(const std::vector<WatchLog>& logs,
   std::vector<std::string> violations;
   for (const WatchLog& log : logs) {
     // Compacted history cannot be compared (the simulator never compacts).
-    if (log.events.empty() || log.compacted_at > 0 ||
+    if (log.from_revision <= 0 || log.compacted_at > 0 ||
         store.compact_revision() >= log.from_revision) {
       continue;
     }
-    int64_t to = 0;
+    int64_t to = log.complete_through;
     for (const WatchEventSeen& e : log.events) {
       to = std::max(to, e.event.kv().mod_revision());
     }
+    if (to == 0) continue;
     const std::vector<mvccpb::Event> want =
         Expected(log, store, log.from_revision, to);
     bool differs = false;
@@ -107,6 +108,7 @@ std::vector<std::string> CheckWatches(const std::vector<WatchLog>& logs,
       violations.push_back(absl::StrCat(
           "watch: w", log.client, " on ", log.DescribeRange(),
           " missed events: got ", log.events.size(), " up to rev ", to,
+          log.complete_through >= to ? " (its stream was complete there)" : "",
           ", the history has ", want.size(), " from rev ", log.from_revision,
           "; first missed: ", DescribeEvent(want[log.events.size()])));
     }

@@ -4,7 +4,9 @@
 //
 // For each watch client, over all its sessions in the order received: the
 // events must be exactly the store's changes in the watched range from the
-// first revision the client covered up to the last revision it received --
+// first revision the client covered up to the last revision it received,
+// or further when its stream was complete further at the end (see
+// WatchLog::complete_through) --
 // so revisions never go back (the changes of one revision in the order the
 // transaction made them), no event is received twice, none is missing
 // between two received ones or across a reconnect, and each equals the

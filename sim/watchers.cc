@@ -87,6 +87,25 @@ void Watchers::Start() {
   }
 }
 
+std::vector<WatchLog> Watchers::FinalLogs() const {
+  std::vector<WatchLog> logs = logs_;
+  for (const Client& c : clients_) {
+    auto service = services_.find(c.node);
+    if (c.stream < 0 || !c.inbox.empty() || !stream_owner_.contains(c.stream) ||
+        service == services_.end() || world_->paused(c.node) ||
+        !service->second.hub->IsSynced(c.stream)) {
+      continue;
+    }
+    const std::vector<int64_t> pending =
+        service->second.hub->WatchersWithOutput();
+    if (std::find(pending.begin(), pending.end(), c.stream) != pending.end()) {
+      continue;
+    }
+    logs[c.index].complete_through = service->second.seen_revision;
+  }
+  return logs;
+}
+
 void Watchers::OnTimer(uint64_t token) {
   Client& c = clients_[token & kArgMask];
   switch (token & ~kArgMask) {

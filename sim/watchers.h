@@ -65,6 +65,11 @@ struct WatchLog {
   // A cancel for compaction: history before this revision was lost to the
   // client (the simulator does not compact today).
   int64_t compacted_at = 0;
+  // At the end of the run: the client has received every change up to
+  // here -- its stream is open on an up member whose hub has heard of
+  // everything to here, has it synced, and has nothing left to send, and
+  // nothing is in flight to the client. 0 when that is not so.
+  int64_t complete_through = 0;
 
   std::string DescribeRange() const;
 };
@@ -85,6 +90,8 @@ class Watchers final : public World::NodeObserver, public World::Listener {
   void OnNodeDown(uint64_t id) override;
 
   const std::vector<WatchLog>& logs() const { return logs_; }
+  // What each client saw, with complete_through filled in as of now.
+  std::vector<WatchLog> FinalLogs() const;
 
  private:
   // A member's watch service.
