@@ -24,8 +24,8 @@ testing::AssertionResult OneSaying(const std::vector<std::string>& v,
   return r;
 }
 
-void Put(kv::MvccStore& store, const std::string& key,
-         const std::string& value, int64_t lease = 0) {
+void Put(kv::MvccStore& store, const std::string& key, const std::string& value,
+         int64_t lease = 0) {
   etcdserverpb::PutRequest put;
   put.set_key(key);
   put.set_value(value);
@@ -90,7 +90,7 @@ TEST_F(WatchCheckerTest, MissingEventIsAGap) {
 
 TEST_F(WatchCheckerTest, MissingTailOfACompleteStream) {
   WatchLog log = FaithfulLog(store_);
-  log.events.pop_back();  // rev 6
+  log.events.pop_back();                             // rev 6
   EXPECT_TRUE(CheckWatches({log}, store_).empty());  // may be in flight
   log.complete_through = 6;  // but its stream had everything up to rev 6
   EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "missed events"));

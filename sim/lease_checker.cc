@@ -22,11 +22,11 @@ std::vector<mvccpb::KeyValue> AllKeys(const kv::MvccStore& store,
   return {range->kvs().begin(), range->kvs().end()};
 }
 
-void CheckKeysOutliveNoRevoke(const LeaseHistory& history,
-                              const kv::MvccStore& store,
-                              const kv::Lessor& lessor,
-                              const std::map<int64_t, const LeaseRecord*>& by_id,
-                              std::vector<std::string>& violations) {
+void CheckKeysOutliveNoRevoke(
+    const LeaseHistory& history, const kv::MvccStore& store,
+    const kv::Lessor& lessor,
+    const std::map<int64_t, const LeaseRecord*>& by_id,
+    std::vector<std::string>& violations) {
   for (const mvccpb::KeyValue& kv : AllKeys(store, 0)) {
     if (kv.lease() == 0 || lessor.Find(kv.lease()) != nullptr) continue;
     auto it = by_id.find(kv.lease());
@@ -41,8 +41,8 @@ void CheckKeysOutliveNoRevoke(const LeaseHistory& history,
       if (kv.lease() != lease.id) continue;
       violations.push_back(absl::StrCat(
           "lease: key ", kv.key(), " is still attached at rev ",
-          lease.revoke_revision, ", where the revoke of its lease returned: ",
-          lease.Describe()));
+          lease.revoke_revision,
+          ", where the revoke of its lease returned: ", lease.Describe()));
     }
   }
   for (const LeaseRead& read : history.reads) {
@@ -75,9 +75,8 @@ void CheckNoEarlyExpiry(const LeaseHistory& history, const Scenario& scenario,
     if (lease.deleted_applied_us >= earliest) continue;
     violations.push_back(absl::StrCat(
         "lease: expired early: its keys were deleted at ",
-        FormatTime(lease.deleted_applied_us), ", before ",
-        FormatTime(earliest), " (last refresh + TTL - one tick): ",
-        lease.Describe()));
+        FormatTime(lease.deleted_applied_us), ", before ", FormatTime(earliest),
+        " (last refresh + TTL - one tick): ", lease.Describe()));
   }
 }
 

@@ -50,8 +50,7 @@ std::string LeaseRecord::Describe() const {
       deleted_on.empty() ? "" : " on ", deleted_on, ")");
 }
 
-LeaseClients::LeaseClients(World* world, const Scenario& scenario,
-                           Trace* trace)
+LeaseClients::LeaseClients(World* world, const Scenario& scenario, Trace* trace)
     : world_(world),
       trace_(trace),
       prng_(Fnv1a(absl::StrCat("lease-clients/", scenario.seed))),
@@ -148,7 +147,8 @@ void LeaseClients::Put(Client& c) {
   lease_by_key_[key] = c.lease;
   kvpb::InternalRequest r;
   r.mutable_put()->set_key(key);
-  r.mutable_put()->set_value(absl::StrCat("v", c.lease, ".", lease.keys.size()));
+  r.mutable_put()->set_value(
+      absl::StrCat("v", c.lease, ".", lease.keys.size()));
   r.mutable_put()->set_lease(lease.id);
   world_->SendPropose(RandomNode(), NewRequest(c), std::move(r));
 }
@@ -210,8 +210,8 @@ void LeaseClients::FollowPlan(Client& c) {
       return Later(c, after_expiry_us);
     case LeaseRecord::Plan::kRevoke:
       c.step = Step::kRevoke;
-      return Later(c, static_cast<int64_t>(prng_.InRange(
-                          0, static_cast<uint64_t>(ttl_us / 2))));
+      return Later(c, static_cast<int64_t>(
+                          prng_.InRange(0, static_cast<uint64_t>(ttl_us / 2))));
     case LeaseRecord::Plan::kExpire:
       c.step = Step::kRead;
       return Later(c, after_expiry_us);

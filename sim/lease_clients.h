@@ -38,8 +38,12 @@
 namespace etcdpp::sim {
 
 struct LeaseRecord {
-  enum class Plan { kKeepAliveThenRevoke, kKeepAliveThenExpire, kRevoke,
-                    kExpire };
+  enum class Plan {
+    kKeepAliveThenRevoke,
+    kKeepAliveThenExpire,
+    kRevoke,
+    kExpire
+  };
   int client = 0;
   Plan plan = Plan::kExpire;
   int64_t id = 0;           // 0 until a grant returned OK
@@ -107,14 +111,14 @@ class LeaseClients final : public World::Listener,
   struct Client {
     int index = 0;
     Step step = Step::kIdle;
-    int lease = -1;  // index in history_.leases
+    int lease = -1;        // index in history_.leases
     uint64_t request = 0;  // the request in flight, 0: none
     int64_t keepalive_until_us = 0;
     int puts_left = 0;
     size_t reads_done = 0;
     int hops = 0;  // "not leader" forwards of the current keepalive
     int64_t keepalive_invoke_us = 0;  // of its first attempt
-    int read = -1;  // index in history_.reads
+    int read = -1;                    // index in history_.reads
   };
 
   void Next(Client& c);

@@ -134,8 +134,8 @@ std::string Scenario::Describe() const {
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
       ",multi:", workload.multi_key, " watchers=", workload.watchers,
-      " lease_clients=", workload.lease_clients, " snap=", snapshot_count, "/catchup ",
-      snapshot_catchup_entries, "/keep ", snapshots_to_keep,
+      " lease_clients=", workload.lease_clients, " snap=", snapshot_count,
+      "/catchup ", snapshot_catchup_entries, "/keep ", snapshots_to_keep,
       planted_bug.empty() ? "" : " BUG=", planted_bug);
 }
 

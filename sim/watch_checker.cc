@@ -13,10 +13,10 @@ namespace {
 std::string DescribeEvent(const mvccpb::Event& e) {
   const mvccpb::KeyValue& kv = e.kv();
   const bool del = e.type() == mvccpb::Event::DELETE;
-  return absl::StrCat("rev=", kv.mod_revision(), del ? " DELETE " : " PUT ",
-                      kv.key(),
-                      del ? "" : absl::StrCat("='", kv.value(), "'"),
-                      kv.lease() == 0 ? "" : absl::StrCat(" lease=", kv.lease()));
+  return absl::StrCat(
+      "rev=", kv.mod_revision(), del ? " DELETE " : " PUT ", kv.key(),
+      del ? "" : absl::StrCat("='", kv.value(), "'"),
+      kv.lease() == 0 ? "" : absl::StrCat(" lease=", kv.lease()));
 }
 
 bool SameEvent(const mvccpb::Event& a, const mvccpb::Event& b) {
@@ -149,10 +149,9 @@ std::vector<std::string> CheckWritesInStore(const History& history,
       break;
     }
     const bool matches =
-        change != nullptr &&
-        (is_delete ? change->create_revision() == 0
-                   : change->create_revision() != 0 &&
-                         change->value() == op.value);
+        change != nullptr && (is_delete ? change->create_revision() == 0
+                                        : change->create_revision() != 0 &&
+                                              change->value() == op.value);
     if (!matches) {
       violations.push_back(absl::StrCat(
           "history: a write told OK is not in the store's history at its "

@@ -82,8 +82,8 @@ Watchers::~Watchers() = default;
 
 void Watchers::Start() {
   for (Client& c : clients_) {
-    world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(0, 2000000)),
-                          this, kConnectTimer | c.index);
+    world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(0, 2000000)), this,
+                          kConnectTimer | c.index);
   }
 }
 
@@ -255,9 +255,8 @@ void Watchers::Flush(uint64_t id) {
 void Watchers::Send(Client& c, Delivery delivery) {
   // The stream is ordered (TCP): nothing overtakes what was sent before.
   const int64_t at = std::max(
-      c.last_arrival_us,
-      world_->now() +
-          static_cast<int64_t>(prng_.InRange(kLatencyMinUs, kLatencyMaxUs)));
+      c.last_arrival_us, world_->now() + static_cast<int64_t>(prng_.InRange(
+                                             kLatencyMinUs, kLatencyMaxUs)));
   c.last_arrival_us = at;
   c.inbox.push_back(std::move(delivery));
   world_->ScheduleTimer(at - world_->now(), this, kReceiveTimer | c.index);

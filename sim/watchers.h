@@ -136,8 +136,8 @@ class Watchers final : public World::NodeObserver, public World::Listener {
   base::Prng prng_;
   std::vector<Client> clients_;
   std::vector<WatchLog> logs_;
-  std::map<uint64_t, Service> services_;   // by member id, while up
-  std::map<int64_t, int> stream_owner_;    // hub watch id -> client index
+  std::map<uint64_t, Service> services_;  // by member id, while up
+  std::map<int64_t, int> stream_owner_;   // hub watch id -> client index
   int64_t next_stream_ = 1;
 };
 

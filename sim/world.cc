@@ -400,7 +400,9 @@ void World::AfterInput(Member& m, std::optional<uint64_t> request_id) {
   for (const raftpb::Message& message : out.messages) Send(message);
   for (const server::SnapshotToSend& s : out.snapshots) SendSnapshot(m, s);
   if (!out.events.empty()) {
-    for (NodeObserver* o : observers_) o->OnNodeEvents(m.id, *m.node, out.events);
+    for (NodeObserver* o : observers_) {
+      o->OnNodeEvents(m.id, *m.node, out.events);
+    }
   }
   ScheduleDiskOps(m);
   Observe(m);
