@@ -5,9 +5,6 @@
 namespace etcdpp::sim {
 
 const std::vector<PlantedBug>& AllPlantedBugs() {
-  // Not here yet: kv's lease_outlives_revoke and watch_events_out_of_order,
-  // which join when the workload drives leases and watches (kv's property
-  // tests catch them meanwhile).
   static const std::vector<PlantedBug> bugs = {
       {"vote_twice_in_term",
        "election safety: a member grants its vote to every candidate of a "
@@ -47,6 +44,18 @@ const std::vector<PlantedBug>& AllPlantedBugs() {
        "durability: the WAL never fsyncs, so a crash loses acknowledged "
        "writes (storage)",
        [](server::NodeOptions& o) { o.wal.planted_bugs.skip_fsync = true; }},
+      {"lease_outlives_revoke",
+       "leases: a revoke (a client's or an expiry's) forgets to delete the "
+       "lease's keys (kv)",
+       [](server::NodeOptions& o) {
+         o.applier.bugs.lease_outlives_revoke = true;
+       }},
+      {"watch_events_out_of_order",
+       "watch: a batch of two or more events reaches the watcher in reverse "
+       "(kv's WatchHub, which the world runs per member)",
+       [](server::NodeOptions& o) {
+         o.applier.bugs.watch_events_out_of_order = true;
+       }},
   };
   return bugs;
 }

@@ -115,6 +115,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   if (prng.OneIn(4)) {
     s.max_msg_bytes = prng.OneIn(2) ? 1 : prng.InRange(64, 4096);
   }
+  // Watch and lease clients, 0..3 each (drawn after everything older seeds
+  // drew).
+  s.workload.watchers = static_cast<int>(prng.InRange(0, 3));
+  s.workload.lease_clients = static_cast<int>(prng.InRange(0, 3));
   return s;
 }
 
@@ -144,8 +148,9 @@ std::string Scenario::Describe() const {
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
-      ",multi:", workload.multi_key, " snap=", snapshot_count, "/catchup ",
-      snapshot_catchup_entries, "/keep ", snapshots_to_keep,
+      ",multi:", workload.multi_key, " watchers=", workload.watchers,
+      " lease_clients=", workload.lease_clients, " snap=", snapshot_count,
+      "/catchup ", snapshot_catchup_entries, "/keep ", snapshots_to_keep,
       " msg=", max_msg_bytes, "B",
       planted_bug.empty() ? "" : " BUG=", planted_bug);
 }

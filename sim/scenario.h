@@ -70,6 +70,10 @@ struct WorkloadMix {
   uint32_t cas = 15;
   // Reads one key and writes another in one txn: joins two key groups.
   uint32_t multi_key = 10;
+  // Watch clients (sim/watchers.h) and lease clients (sim/lease_clients.h);
+  // their operations are outside the linearizability history.
+  int watchers = 0;
+  int lease_clients = 0;
 };
 
 struct Scenario {

@@ -7,7 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/check.h"
+#include "sim/lease_checker.h"
+#include "sim/lease_clients.h"
 #include "sim/nemesis.h"
+#include "sim/watch_checker.h"
+#include "sim/watchers.h"
 #include "sim/workload.h"
 
 namespace etcdpp::sim {
@@ -93,15 +97,19 @@ void CheckCaughtUp(World& world) {
 }
 
 void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
+               Watchers& watchers, LeaseClients& lease_clients,
                const Scenario& scenario, const RunOptions& options) {
   world.Start();
   nemesis.Start();
   workload.Start();
+  watchers.Start();
+  lease_clients.Start();
   if (!world.RunUntil(scenario.safety_us)) return;
   // Liveness: heal everything; a leader must follow, then every new
   // operation must succeed within the bound.
   nemesis.Stop();
   workload.Stop();
+  lease_clients.Stop();
   world.HealAll();
   if (!AwaitLeader(world, options.leader_bound_us)) return;
   workload.StartLiveness(options.operation_bound_us);
@@ -115,6 +123,53 @@ void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
     world.AddViolation(v);
   }
   CheckCaughtUp(world);
+}
+
+// The watch and lease checkers read the final store and lessor of a
+// member; only a run that converged has one that stands for every member.
+std::vector<std::string> CheckClients(const World& world,
+                                      const Workload& workload,
+                                      const Watchers& watchers,
+                                      const LeaseClients& lease_clients,
+                                      const Scenario& scenario) {
+  if (!world.Violations().empty()) return {};
+  const server::Node* final_node = nullptr;
+  for (uint64_t id : world.live_ids()) {
+    if (world.node(id) != nullptr) {
+      final_node = world.node(id);
+      break;
+    }
+  }
+  if (final_node == nullptr) return {};
+  const kv::MvccStore& store = final_node->applier().store();
+  std::vector<std::string> violations =
+      CheckWatches(watchers.FinalLogs(), store);
+  for (std::string& v : CheckWritesInStore(workload.history(), store)) {
+    violations.push_back(std::move(v));
+  }
+  for (std::string& v :
+       CheckLeases(lease_clients.history(), store,
+                   final_node->applier().lessor(), scenario)) {
+    violations.push_back(std::move(v));
+  }
+  return violations;
+}
+
+void SummarizeClients(const Watchers& watchers,
+                      const LeaseClients& lease_clients, SeedResult& result) {
+  for (const WatchLog& log : watchers.logs()) {
+    result.watch_events += log.events.size();
+    result.watch_sessions += log.sessions.size();
+  }
+  for (const LeaseRecord& lease : lease_clients.history().leases) {
+    if (lease.id == 0) continue;
+    ++result.leases;
+    result.lease_keepalives += static_cast<uint64_t>(lease.keepalives_ok);
+    if (lease.revoke_ok_us != kNever) ++result.lease_revokes;
+    if (lease.deleted_applied_us < lease.revoke_invoke_us) {
+      ++result.lease_expiries;
+    }
+  }
 }
 
 void Summarize(const World& world, const Workload& workload,
@@ -177,13 +232,21 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   Nemesis nemesis(&world, scenario.faults);
   if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
+  Watchers watchers(&world, scenario, &trace);
+  LeaseClients lease_clients(&world, scenario, &trace);
   FailCheck fail_check;
   if (options.check_fail_at_us.has_value()) {
     world.ScheduleTimer(*options.check_fail_at_us, &fail_check, 0);
   }
-  RunPhases(world, nemesis, workload, scenario, options);
+  RunPhases(world, nemesis, workload, watchers, lease_clients, scenario,
+            options);
   Summarize(world, workload, result);
+  SummarizeClients(watchers, lease_clients, result);
   result.violations = world.Violations();
+  for (std::string& v :
+       CheckClients(world, workload, watchers, lease_clients, scenario)) {
+    result.violations.push_back(std::move(v));
+  }
   // The history is checked even after a safety violation: it may show
   // what the violation did to clients.
   result.linearizability =
@@ -215,6 +278,9 @@ void SweepTotals::Add(const SeedResult& r) {
   corruptions += r.stats.corruptions;
   torn_crashes += r.stats.torn_crashes;
   snapshots_delivered += r.stats.snapshots_delivered;
+  watch_events += r.watch_events;
+  leases += r.leases;
+  lease_expiries += r.lease_expiries;
 }
 
 void SweepTotals::Merge(const SweepTotals& o) {
@@ -228,6 +294,9 @@ void SweepTotals::Merge(const SweepTotals& o) {
   corruptions += o.corruptions;
   torn_crashes += o.torn_crashes;
   snapshots_delivered += o.snapshots_delivered;
+  watch_events += o.watch_events;
+  leases += o.leases;
+  lease_expiries += o.lease_expiries;
 }
 
 std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]) {
@@ -245,7 +314,8 @@ std::string SweepTotals::Describe() const {
       " ops, ", events, " events, ", sim_us / 1000000,
       " simulated s\n  recovery paths: ", RecoveryPaths(recovery),
       "; torn crashes ", torn_crashes, ", corruptions ", corruptions,
-      ", snapshots delivered ", snapshots_delivered);
+      ", snapshots delivered ", snapshots_delivered, "; watch events ",
+      watch_events, ", leases ", leases, " (expired ", lease_expiries, ")");
 }
 
 void InstallCrashReport() {
@@ -312,6 +382,10 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       ", failed ", r.stats.snapshots_dropped, ")", "; corruptions ",
       r.stats.corruptions,
       "\n  recovery paths: ", RecoveryPaths(r.stats.recovery),
+      "\n  watch: ", r.watch_events, " events in ", r.watch_sessions,
+      " sessions; leases: ", r.leases, " granted, ", r.lease_keepalives,
+      " keepalives ok, ", r.lease_revokes, " revoked, ", r.lease_expiries,
+      " expired",
       "\n  checkers: safety and liveness ",
       r.violations.empty() ? "ok" : "VIOLATED", ", linearizability ",
       VerdictName(r.linearizability.verdict), " (",

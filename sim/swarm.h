@@ -65,6 +65,15 @@ struct SeedResult {
   size_t ops_ok = 0;
   size_t ops_fail = 0;
   size_t ops_unknown = 0;
+  // Watch and lease clients (sim/watchers.h, sim/lease_clients.h): events
+  // received, watch sessions, leases granted, keepalives answered OK,
+  // leases a client revoked, leases whose keys an expiry deleted.
+  uint64_t watch_events = 0;
+  uint64_t watch_sessions = 0;
+  uint64_t leases = 0;
+  uint64_t lease_keepalives = 0;
+  uint64_t lease_revokes = 0;
+  uint64_t lease_expiries = 0;
   LinearizabilityResult linearizability;
   // Safety and liveness violations, each one line.
   std::vector<std::string> violations;
@@ -97,6 +106,9 @@ struct SweepTotals {
   uint64_t corruptions = 0;
   uint64_t torn_crashes = 0;
   uint64_t snapshots_delivered = 0;
+  uint64_t watch_events = 0;
+  uint64_t leases = 0;
+  uint64_t lease_expiries = 0;
 
   void Add(const SeedResult& result);
   void Merge(const SweepTotals& other);

@@ -158,6 +158,7 @@ void World::Dispatch(Payload payload) {
         if constexpr (std::is_same_v<T, TimerEvent>) {
           e.listener->OnTimer(e.token);
         }
+        if constexpr (std::is_same_v<T, KeepAliveEvent>) OnKeepAlive(e);
         if constexpr (std::is_same_v<T, RestartEvent>) {
           if (!up(e.node)) Restart(e.node);
         }
@@ -182,6 +183,7 @@ bool World::HeldByPause(const Payload& payload) {
   }
   if (const auto* e = std::get_if<ProposeEvent>(&payload)) target = e->node;
   if (const auto* e = std::get_if<ReadEvent>(&payload)) target = e->node;
+  if (const auto* e = std::get_if<KeepAliveEvent>(&payload)) target = e->node;
   if (target == 0) return false;
   Member* m = members_.contains(target) ? members_[target].get() : nullptr;
   if (m == nullptr || !m->paused) return false;
@@ -365,6 +367,31 @@ void World::OnReply(const ReplyEvent& e) {
   if (client_sink_ != nullptr) {
     client_sink_->OnReply(e.node, e.reply, e.immediate);
   }
+  for (ClientSink* sink : more_sinks_) {
+    sink->OnReply(e.node, e.reply, e.immediate);
+  }
+}
+
+void World::OnKeepAlive(const KeepAliveEvent& e) {
+  Member& m = member(e.node);
+  Log(absl::StrCat("n", m.id, " keepalive req=", e.request_id,
+                   " lease=", e.lease_id));
+  if (m.node == nullptr) {
+    server::ClientReply reply;
+    reply.request_id = e.request_id;
+    reply.status = absl::UnavailableError("connection refused");
+    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
+    return;
+  }
+  m.node->LeaseKeepAlive(e.request_id, e.lease_id);
+  AfterInput(m, e.request_id);
+}
+
+void World::SendLeaseKeepAlive(uint64_t node, uint64_t request_id,
+                               int64_t lease_id) {
+  Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+           KeepAliveEvent{node, request_id, lease_id});
 }
 
 void World::SendPropose(uint64_t node, uint64_t request_id,
@@ -388,6 +415,11 @@ void World::AfterInput(Member& m, std::optional<uint64_t> request_id) {
   }
   for (const raftpb::Message& message : out.messages) Send(message);
   for (const server::SnapshotToSend& s : out.snapshots) SendSnapshot(m, s);
+  if (!out.events.empty()) {
+    for (NodeObserver* o : observers_) {
+      o->OnNodeEvents(m.id, *m.node, out.events);
+    }
+  }
   ScheduleDiskOps(m);
   Observe(m);
   if (out.halt.has_value()) HandleHalt(m, *out.halt);
@@ -519,6 +551,7 @@ void World::Crash(uint64_t id, bool torn) {
   if (torn) ++stats_.torn_crashes;
   Log(absl::StrCat("n", id, " crash", torn ? " torn" : ""));
   m.node.reset();
+  for (NodeObserver* o : observers_) o->OnNodeDown(id);
   m.disk->Crash(torn, disk_prng_);
   m.paused = false;
   m.held.clear();
@@ -621,6 +654,7 @@ void World::Restart(uint64_t id) {
   m.node = *std::move(node);
   m.scheduled_ops = 0;
   m.next_invariant_check_us = now_;
+  for (NodeObserver* o : observers_) o->OnNodeOpened(id, *m.node);
   ScheduleTick(m);
   AfterInput(m, std::nullopt);
 }

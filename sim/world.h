@@ -71,6 +71,17 @@ class World {
     virtual void OnReply(uint64_t node, const server::ClientReply& reply,
                          bool immediate) = 0;
   };
+  // Sees what a member's process does beside raft: the changes it applied
+  // (NodeOutput.events, in revision order) and when it comes up or goes
+  // down. The watch service keeps each member's kv::WatchHub with it.
+  class NodeObserver {
+   public:
+    virtual ~NodeObserver() = default;
+    virtual void OnNodeOpened(uint64_t id, const server::Node& node) = 0;
+    virtual void OnNodeEvents(uint64_t id, const server::Node& node,
+                              std::vector<mvccpb::Event> events) = 0;
+    virtual void OnNodeDown(uint64_t id) = 0;
+  };
 
   // The ways a node comes up (or does not), counted per run so a sweep
   // shows that each was reached.
@@ -125,10 +136,17 @@ class World {
 
   // ---- Clients ----
   void set_client_sink(ClientSink* sink) { client_sink_ = sink; }
+  // More sinks (lease clients): every reply goes to every sink, each
+  // ignoring request ids it did not send.
+  void add_client_sink(ClientSink* sink) { more_sinks_.push_back(sink); }
+  void add_node_observer(NodeObserver* o) { observers_.push_back(o); }
   void SendPropose(uint64_t node, uint64_t request_id,
                    kvpb::InternalRequest request);
   void SendRead(uint64_t node, uint64_t request_id,
                 etcdserverpb::RangeRequest request);
+  // A lease keepalive (Node::LeaseKeepAlive), answered like a request.
+  void SendLeaseKeepAlive(uint64_t node, uint64_t request_id,
+                          int64_t lease_id);
   void ScheduleTimer(int64_t delay_us, Listener* listener, uint64_t token);
 
   // ---- Faults ----
@@ -213,6 +231,11 @@ class World {
     uint64_t request_id;
     etcdserverpb::RangeRequest request;
   };
+  struct KeepAliveEvent {
+    uint64_t node;
+    uint64_t request_id;
+    int64_t lease_id;
+  };
   struct ReplyEvent {
     uint64_t node;
     server::ClientReply reply;
@@ -227,7 +250,8 @@ class World {
   };
   using Payload = std::variant<TickEvent, DiskEvent, MessageEvent,
                                SnapshotEvent, SnapshotReportEvent, ProposeEvent,
-                               ReadEvent, ReplyEvent, TimerEvent, RestartEvent>;
+                               ReadEvent, ReplyEvent, TimerEvent, RestartEvent,
+                               KeepAliveEvent>;
   class MemberLog;
   struct Member;
 
@@ -243,6 +267,7 @@ class World {
   void OnPropose(ProposeEvent& e);
   void OnRead(ReadEvent& e);
   void OnReply(const ReplyEvent& e);
+  void OnKeepAlive(const KeepAliveEvent& e);
 
   // After every input to a node: route its output, schedule its new disk
   // completions, check it.
@@ -277,6 +302,8 @@ class World {
   int64_t now_ = 0;
   std::map<std::pair<uint64_t, uint64_t>, bool> blocked_;  // (from, to)
   ClientSink* client_sink_ = nullptr;
+  std::vector<ClientSink*> more_sinks_;
+  std::vector<NodeObserver*> observers_;
   RaftChecker raft_checker_;
   ConvergenceChecker convergence_;
   std::vector<std::string> violations_;

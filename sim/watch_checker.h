@@ -1,0 +1,37 @@
+// The watch checker: what watch clients received (sim/watchers.h) against
+// the final store of a converged member, whose history is the linearized
+// order of every write (the simulator does not compact it).
+//
+// For each watch client, over all its sessions in the order received: the
+// events must be exactly the store's changes in the watched range from the
+// first revision the client covered up to the last revision it received,
+// or further when its stream was complete further at the end (see
+// WatchLog::complete_through) --
+// so revisions never go back (the changes of one revision in the order the
+// transaction made them), no event is received twice, none is missing
+// between two received ones or across a reconnect, and each equals the
+// stored change (key, type, value, revisions, lease).
+//
+// And every write the workload was told succeeded is in that history at
+// the revision of its reply.
+#ifndef ETCDPP_SIM_WATCH_CHECKER_H_
+#define ETCDPP_SIM_WATCH_CHECKER_H_
+
+#include <string>
+#include <vector>
+
+#include "kv/mvcc_store.h"
+#include "sim/history.h"
+#include "sim/watchers.h"
+
+namespace etcdpp::sim {
+
+// Violations, one line each.
+std::vector<std::string> CheckWatches(const std::vector<WatchLog>& logs,
+                                      const kv::MvccStore& store);
+std::vector<std::string> CheckWritesInStore(const History& history,
+                                            const kv::MvccStore& store);
+
+}  // namespace etcdpp::sim
+
+#endif  // ETCDPP_SIM_WATCH_CHECKER_H_
