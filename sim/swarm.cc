@@ -173,6 +173,7 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   }
   RunPhases(world, nemesis, workload, scenario, options);
   Summarize(world, workload, result);
+  result.faults = nemesis.recorded();
   result.violations = world.Violations();
   // The history is checked even after a safety violation: it may show
   // what the violation did to clients.
@@ -245,6 +246,17 @@ void InstallCrashReport() {
 }
 
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
+  if (!options.scenario_file.empty()) {
+    // The file holds the whole scenario; only the CLI's overrides follow.
+    std::string command =
+        absl::StrCat("bazel-bin/sim/sim --scenario=", options.scenario_file);
+    if (!options.bug.empty()) absl::StrAppend(&command, " --bug=", options.bug);
+    if (options.check_fail_at_us.has_value()) {
+      absl::StrAppend(&command,
+                      " --check-fail-at=", *options.check_fail_at_us / 1000);
+    }
+    return command;
+  }
   std::string command = absl::StrCat("bazel-bin/sim/sim --seed=", seed);
   if (options.nodes.has_value()) {
     absl::StrAppend(&command, " --nodes=", *options.nodes);

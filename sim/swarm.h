@@ -45,6 +45,9 @@ struct RunOptions {
   // When set, a CHECK fails at this virtual time: proves that a failed
   // assertion inside the world is reported as a finding (--check-fail-at).
   std::optional<int64_t> check_fail_at_us;
+  // The scenario file being run (--scenario): reproducing commands name it
+  // instead of a seed.
+  std::string scenario_file;
 };
 
 struct SeedResult {
@@ -62,6 +65,8 @@ struct SeedResult {
   // Safety and liveness violations, each one line.
   std::vector<std::string> violations;
   std::vector<std::string> trace_tail;
+  // Every fault the nemesis injected, resolved (Nemesis::recorded()).
+  std::vector<ScheduledFault> faults;
 
   // No violation and a linearizability verdict of OK.
   bool passed() const {
