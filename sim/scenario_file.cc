@@ -275,6 +275,12 @@ absl::Status CheckWhole(const ScenarioFile& file,
 
 }  // namespace
 
+std::vector<std::string> ScenarioFileKeys() {
+  std::vector<std::string> keys;
+  for (const Field& field : kFields) keys.emplace_back(field.key);
+  return keys;
+}
+
 std::string FormatFault(const ScheduledFault& f) {
   std::string out =
       absl::StrCat(FormatTime(f.at_us), " ", ScheduledFaultKindName(f.kind));

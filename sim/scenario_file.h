@@ -50,6 +50,9 @@ std::string FormatScenarioFile(const Scenario& scenario,
 // line and what is wrong with it.
 absl::StatusOr<ScenarioFile> ParseScenarioFile(absl::string_view text);
 
+// The keys of every Scenario field, in file order.
+std::vector<std::string> ScenarioFileKeys();
+
 // One fault as a file line without the "fault " prefix ("1.250000s crash
 // n2"); ParseScenarioFile reads it back.
 std::string FormatFault(const ScheduledFault& fault);

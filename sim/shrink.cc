@@ -1,6 +1,7 @@
 #include "sim/shrink.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -132,21 +133,33 @@ ShrinkResult ShrinkSchedule(const Scenario& scenario, Schedule start,
   // candidate counts as failing only if it breaks the same property, so
   // the shrink cannot wander off to a different bug (or to a liveness
   // failure that dropping every heal would cause).
+  // RapidCheck runs some values more than once (the failing case again,
+  // to describe it; shrinks that two paths reach): each schedule runs once.
+  std::map<std::string, std::vector<std::string>> ran;
   auto passes = [&] {
     const Schedule candidate = *gen;
-    if (result.runs >= options.max_runs) {
-      result.budget_spent = true;
-      return;  // counted as passing: the shrink stops where it is
+    std::string key;
+    for (const ScheduledFault& f : candidate) {
+      absl::StrAppend(&key, FormatFault(f), "\n");
     }
-    ++result.runs;
-    const std::vector<std::string> violations = run(explicit_only, candidate);
+    auto it = ran.find(key);
+    if (it == ran.end()) {
+      if (result.runs >= options.max_runs) {
+        result.budget_spent = true;
+        return;  // counted as passing: the shrink stops where it is
+      }
+      ++result.runs;
+      it = ran.emplace(key, run(explicit_only, candidate)).first;
+    }
+    const std::vector<std::string>& violations = it->second;
     if (result.property.empty() && !violations.empty()) {
       result.property = PropertyOf(violations.front());
     }
     if (violations.empty() || !Breaks(violations, result.property)) return;
     // RapidCheck accepts the first failing shrink of the current value, so
     // the last failing candidate is the smallest found.
-    if (result.reproduced) ++result.accepted;
+    const bool news = !result.reproduced || candidate != result.schedule;
+    if (result.reproduced && news) ++result.accepted;
     result.reproduced = true;
     result.schedule = candidate;
     for (const std::string& v : violations) {
@@ -155,7 +168,7 @@ ShrinkResult ShrinkSchedule(const Scenario& scenario, Schedule start,
         break;
       }
     }
-    if (options.progress != nullptr) {
+    if (options.progress != nullptr && news) {
       *options.progress << "shrink: run " << result.runs << ": "
                         << candidate.size() << " faults still fail "
                         << result.property << "\n";
@@ -169,6 +182,13 @@ ShrinkResult ShrinkSchedule(const Scenario& scenario, Schedule start,
   QuietListener listener;
   (void)rc::detail::checkProperty(rc::detail::toProperty(passes), metadata,
                                   params, listener);
+  // Shrunk times may be out of order. Play schedules every fault at once,
+  // so only the order of faults at equal times matters, which a stable
+  // sort keeps: the sorted schedule is the same run, easier to read.
+  std::stable_sort(result.schedule.begin(), result.schedule.end(),
+                   [](const ScheduledFault& a, const ScheduledFault& b) {
+                     return a.at_us < b.at_us;
+                   });
   return result;
 }
 
