@@ -7,6 +7,7 @@
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
 //   sim --scenario=FILE [--bug=NAME|none] [--trace] [--check-fail-at=MS]
+//       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
@@ -32,11 +33,12 @@
 // --scenario=FILE runs a scenario file (sim/scenario_file.h): the same
 // report and exit status as one seed; --bug overrides the file's
 // planted_bug (none: off). --shrink with one --seed (and the usual
-// overrides) runs the seed, and if it fails, replays its recorded faults
-// as an explicit schedule and shrinks that (sim/shrink.h) in at most
-// --shrink-runs runs (default 300), each in a forked child; it prints the
-// smallest schedule that still fails the same property as a scenario file
-// (and writes it to --shrink-out=FILE), and exits 1.
+// overrides) or with --scenario runs it, and if it fails (a CHECK failure
+// too), replays its recorded faults as an explicit schedule and shrinks
+// that (sim/shrink.h) in at most --shrink-runs runs (default 300), each in
+// a forked child; it prints the smallest schedule that still fails the
+// same property as a scenario file (and writes it to --shrink-out=FILE),
+// and exits 1.
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,11 +102,12 @@ bool CheckModes(const Flags& f, bool seeds, bool seed) {
   const etcdpp::sim::RunOptions& o = f.options;
   if (!f.scenario_file.empty()) {
     // The file holds the whole scenario: edit it rather than override it.
-    if (seeds || seed || f.shrink || o.nodes || o.safety_us ||
+    if (seeds || seed || o.nodes || o.safety_us ||
         o.liveness_us || o.clients || o.think_max_us || o.torn_crash_every_us ||
         o.duplicate_proposals) {
-      std::cerr << "--scenario takes only --bug, --trace, --verbose and "
-                   "--check-fail-at (edit the file for the rest)\n";
+      std::cerr << "--scenario takes only --bug, --shrink and its flags, "
+                   "--trace, --verbose and --check-fail-at (edit the file for "
+                   "the rest)\n";
       return false;
     }
     return true;
@@ -294,8 +297,9 @@ struct ChildResult {
 
 // Runs `body` in a forked child with stdout and stderr discarded (a dying
 // child's crash report would only repeat what the shrinker prints) and
-// returns the string it produced.
-ChildResult InChild(const std::function<std::string()>& body) {
+// returns the string it produced. `body` gets the pipe's descriptor: what
+// it writes there before dying comes back too.
+ChildResult InChild(const std::function<std::string(int fd)>& body) {
   ChildResult result;
   int fds[2];
   if (pipe(fds) != 0) {
@@ -316,7 +320,7 @@ ChildResult InChild(const std::function<std::string()>& body) {
       dup2(null, 1);
       dup2(null, 2);
     }
-    const std::string out = body();
+    const std::string out = body(fds[1]);
     const char* p = out.data();
     size_t left = out.size();
     while (left > 0) {
@@ -363,7 +367,7 @@ std::vector<std::string> Lines(absl::string_view text) {
 etcdpp::sim::ScheduleRunner ForkedRunner(const etcdpp::sim::RunOptions& o) {
   return [o](const etcdpp::sim::Scenario& scenario,
              const std::vector<etcdpp::sim::ScheduledFault>& schedule) {
-    const ChildResult child = InChild([&] {
+    const ChildResult child = InChild([&](int) {
       return absl::StrJoin(
           etcdpp::sim::RunScenario(scenario, o, schedule).violations, "\n");
     });
@@ -375,53 +379,23 @@ etcdpp::sim::ScheduleRunner ForkedRunner(const etcdpp::sim::RunOptions& o) {
   };
 }
 
-// --shrink: runs the seed (in a child: its recorded faults come back as a
-// scenario file), then shrinks its schedule and prints the smallest.
-int Shrink(const Flags& flags) {
+// What --shrink starts from: a seed's scenario, or a scenario file's
+// scenario and schedule.
+struct Start {
+  etcdpp::sim::Scenario scenario;
+  std::vector<etcdpp::sim::ScheduledFault> schedule;
+  std::string name;  // "seed 7", "/tmp/x.scn"
+};
+
+// Shrinks `recorded`, a run that failed with `violation`; prints the
+// smallest schedule as a scenario file.
+int ShrinkRecorded(const Flags& flags, const Start& start,
+                   const std::string& violation,
+                   const etcdpp::sim::ScenarioFile& recorded) {
   namespace sim = etcdpp::sim;
-  const uint64_t seed = flags.first;
-  const ChildResult child = InChild([&] {
-    const sim::SeedResult r = sim::RunSeed(seed, flags.options);
-    std::string out = absl::StrCat(r.violations.size(), "\n");
-    for (const std::string& v : r.violations) absl::StrAppend(&out, v, "\n");
-    absl::StrAppend(&out, sim::FormatScenarioFile(
-                              sim::ExplicitFaultsOnly(r.scenario), r.faults));
-    return out;
-  });
-  const std::string command = sim::ReproduceCommand(seed, flags.options);
-  if (!child.ok) {
-    std::cout << "seed " << seed << ": the run died of " << child.death
-              << " before its faults could be recorded; shrinking needs a "
-                 "run that ends (see "
-              << command << ")\n";
-    return 1;
-  }
-  const size_t newline = child.out.find('\n');
-  size_t count = 0;
-  if (newline == std::string::npos ||
-      !absl::SimpleAtoi(child.out.substr(0, newline), &count)) {
-    std::cerr << "shrink: garbled report from the seed's run\n";
-    return 70;
-  }
-  std::vector<std::string> lines = Lines(child.out.substr(newline + 1));
-  if (count == 0) {
-    std::cout << "seed " << seed << ": PASS: nothing to shrink\n";
-    return 0;
-  }
-  std::string file_text;
-  for (size_t i = count; i < lines.size(); ++i) {
-    absl::StrAppend(&file_text, lines[i], "\n");
-  }
-  absl::StatusOr<sim::ScenarioFile> recorded =
-      sim::ParseScenarioFile(file_text);
-  if (!recorded.ok()) {
-    std::cerr << "shrink: the recorded schedule does not read back: "
-              << recorded.status() << "\n";
-    return 70;
-  }
-  const std::string property = sim::PropertyOf(lines[0]);
-  std::cout << "seed " << seed << ": FAIL: " << lines[0] << "\n"
-            << "shrink: " << recorded->schedule.size()
+  const std::string property = sim::PropertyOf(violation);
+  std::cout << start.name << ": FAIL: " << violation << "\n"
+            << "shrink: " << recorded.schedule.size()
             << " recorded faults; replaying them with the fault rates at 0, "
                "then shrinking (at most "
             << flags.shrink_runs << " runs)\n";
@@ -432,23 +406,24 @@ int Shrink(const Flags& flags) {
   sim::RunOptions run_options = flags.options;
   run_options.trace_out = nullptr;
   const sim::ShrinkResult result =
-      sim::ShrinkSchedule(recorded->scenario, recorded->schedule, property,
+      sim::ShrinkSchedule(recorded.scenario, recorded.schedule, property,
                           ForkedRunner(run_options), shrink_options);
   if (!result.reproduced) {
-    std::cout << "shrink: replaying the " << recorded->schedule.size()
+    std::cout << "shrink: replaying the " << recorded.schedule.size()
               << " recorded faults did not fail " << property
               << " again (the run differs once faults are explicit); "
                  "nothing to shrink\n";
     return 1;
   }
   const std::string text = sim::FormatScenarioFile(
-      recorded->scenario, result.schedule,
-      absl::StrCat("Shrunk from ", command, "\n", recorded->schedule.size(),
-                   " recorded faults -> ", result.schedule.size(), " in ",
-                   result.runs, " runs",
+      recorded.scenario, result.schedule,
+      absl::StrCat("Shrunk from ",
+                   sim::ReproduceCommand(start.scenario.seed, flags.options),
+                   "\n", recorded.schedule.size(), " recorded faults -> ",
+                   result.schedule.size(), " in ", result.runs, " runs",
                    result.budget_spent ? " (budget spent)" : "",
                    "\nviolates: ", result.violation));
-  std::cout << "shrink: " << recorded->schedule.size() << " faults -> "
+  std::cout << "shrink: " << recorded.schedule.size() << " faults -> "
             << result.schedule.size() << " in " << result.runs << " runs"
             << (result.budget_spent ? " (budget spent: --shrink-runs)" : "")
             << "\nviolates: " << result.violation << "\n"
@@ -467,13 +442,70 @@ int Shrink(const Flags& flags) {
   return 1;
 }
 
-// --scenario=FILE: one run of the file, reported as a seed is.
-int RunFile(Flags& flags) {
+// --shrink: runs the start in a child, which sends back its violations and
+// its recorded faults as a scenario file -- or, if it dies (a CHECK), the
+// faults injected until then, which its crash report writes -- then
+// shrinks that schedule.
+int Shrink(const Flags& flags, const Start& start) {
+  namespace sim = etcdpp::sim;
+  const ChildResult child = InChild([&](int fd) {
+    sim::RunOptions options = flags.options;
+    options.dying_faults_fd = fd;
+    options.trace_out = nullptr;
+    const sim::SeedResult r =
+        sim::RunScenario(start.scenario, options, start.schedule);
+    std::string out = absl::StrCat(r.violations.size(), "\n");
+    for (const std::string& v : r.violations) absl::StrAppend(&out, v, "\n");
+    absl::StrAppend(&out, sim::FormatScenarioFile(
+                              sim::ExplicitFaultsOnly(r.scenario), r.faults));
+    return out;
+  });
+  std::string violation;
+  std::string file_text;
+  if (!child.ok) {
+    violation = absl::StrCat("assertion: the run died of ", child.death,
+                             " inside the world");
+    file_text = absl::StrCat(
+        sim::FormatScenarioFile(sim::ExplicitFaultsOnly(start.scenario), {}),
+        child.out);
+  } else {
+    const size_t newline = child.out.find('\n');
+    size_t count = 0;
+    if (newline == std::string::npos ||
+        !absl::SimpleAtoi(child.out.substr(0, newline), &count)) {
+      std::cerr << "shrink: garbled report from the run\n";
+      return 70;
+    }
+    if (count == 0) {
+      std::cout << start.name << ": PASS: nothing to shrink\n";
+      return 0;
+    }
+    const std::vector<std::string> lines =
+        Lines(child.out.substr(newline + 1));
+    violation = lines[0];
+    for (size_t i = count; i < lines.size(); ++i) {
+      absl::StrAppend(&file_text, lines[i], "\n");
+    }
+  }
+  absl::StatusOr<sim::ScenarioFile> recorded =
+      sim::ParseScenarioFile(file_text);
+  if (!recorded.ok()) {
+    std::cerr << "shrink: the recorded schedule does not read back: "
+              << recorded.status() << "\n";
+    return 70;
+  }
+  return ShrinkRecorded(flags, start, violation, *recorded);
+}
+
+// Reads --scenario's file, with --bug's override; nullopt (and the exit
+// status in *status) if it cannot.
+std::optional<etcdpp::sim::ScenarioFile> LoadFile(Flags& flags, int* status) {
   namespace sim = etcdpp::sim;
   std::ifstream in(flags.scenario_file);
   if (!in) {
     std::cerr << "cannot read " << flags.scenario_file << "\n";
-    return 66;
+    *status = 66;
+    return std::nullopt;
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -481,14 +513,21 @@ int RunFile(Flags& flags) {
   if (!file.ok()) {
     std::cerr << flags.scenario_file << ": " << file.status().message()
               << "\n";
-    return 65;
+    *status = 65;
+    return std::nullopt;
   }
   if (flags.bug_none) file->scenario.planted_bug.clear();
   if (!flags.options.bug.empty()) file->scenario.planted_bug = flags.options.bug;
   flags.options.scenario_file = flags.scenario_file;
+  return *std::move(file);
+}
+
+// --scenario=FILE: one run of the file, reported as a seed is.
+int RunFile(const Flags& flags, const etcdpp::sim::ScenarioFile& file) {
+  namespace sim = etcdpp::sim;
   const auto start = std::chrono::steady_clock::now();
   const sim::SeedResult r =
-      sim::RunScenario(file->scenario, flags.options, file->schedule);
+      sim::RunScenario(file.scenario, flags.options, file.schedule);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -507,8 +546,20 @@ int main(int argc, char** argv) {
   if (!flags.has_value()) return 64;
   if (flags->trace) flags->options.trace_out = &std::cout;
   etcdpp::sim::InstallCrashReport();
-  if (!flags->scenario_file.empty()) return RunFile(*flags);
-  if (flags->shrink) return Shrink(*flags);
+  if (!flags->scenario_file.empty()) {
+    int status = 0;
+    const std::optional<etcdpp::sim::ScenarioFile> file =
+        LoadFile(*flags, &status);
+    if (!file.has_value()) return status;
+    if (!flags->shrink) return RunFile(*flags, *file);
+    return Shrink(*flags, {file->scenario, file->schedule, flags->scenario_file});
+  }
+  if (flags->shrink) {
+    return Shrink(*flags,
+                  {etcdpp::sim::ScenarioOf(flags->first, flags->options),
+                   {},
+                   absl::StrCat("seed ", flags->first)});
+  }
   const bool fork = flags->fork && flags->first != flags->last;
   const auto start = std::chrono::steady_clock::now();
   etcdpp::sim::SweepTotals totals;

@@ -41,6 +41,24 @@ sed 's/^planted_bug .*/planted_bug none/' "$T/min.scn" >"$T/nobug.scn"
 grep -q "^seed 13: PASS" "$OUT" || fail "no PASS without the bug"
 "$SIM" --scenario="$T/min.scn" --bug=none >"$OUT" 2>"$ERR" || fail "--bug=none did not turn the bug off"
 
+# A scenario file shrinks too (this one is already small).
+"$SIM" --scenario="$T/min.scn" --shrink --shrink-runs=20 >"$OUT" 2>"$ERR"
+[ "$?" = 1 ] || fail "--shrink of a failing file did not exit 1"
+grep -q "^$T/min.scn: FAIL: leader completeness" "$OUT" || fail "the file's failure is not shown"
+grep -q "^shrink: $faults faults -> [0-$faults] in" "$OUT" || fail "the file did not shrink"
+
+# A run that dies of a failed CHECK shrinks as well: the crash report
+# hands over the faults injected until then.
+"$SIM" --seed=3 --sim-seconds=4 --liveness-seconds=2 --bug=apply_before_commit \
+  --shrink --shrink-runs=30 --shrink-out="$T/died.scn" >"$OUT" 2>"$ERR"
+[ "$?" = 1 ] || fail "--shrink of a dying seed did not exit 1"
+grep -q "^seed 3: FAIL: assertion: the run died of signal 6" "$OUT" || fail "the death is not the property"
+grep -q "^# violates: assertion" "$T/died.scn" || fail "the file does not name the assertion"
+"$SIM" --scenario="$T/died.scn" >"$OUT" 2>"$ERR"
+rc=$?
+[ "$rc" = 134 ] || fail "the dying file exited $rc, want 134 (SIGABRT)"
+grep -q "reproduce: bazel-bin/sim/sim --scenario=$T/died.scn --trace" "$ERR" || fail "the crash report lacks the file's command"
+
 # A bad file is an error naming the line; so is a missing one.
 printf 'etcdpp-sim-scenario 1\nnodes 3\nfault 1s crash n4\n' >"$T/bad.scn"
 "$SIM" --scenario="$T/bad.scn" >"$OUT" 2>"$ERR"

@@ -29,7 +29,7 @@ RunOptions Short() {
 TEST(ShrinkTest, RecordedFaultsReplayTheSameRun) {
   const RunOptions options = Short();
   int exact = 0, faults = 0;
-  const int kSeeds = 20;
+  const int kSeeds = 15;
   for (uint64_t seed = 0; seed < kSeeds; ++seed) {
     const SeedResult seeded = RunSeed(seed, options);
     faults += static_cast<int>(seeded.faults.size());

@@ -1,5 +1,7 @@
 #include "sim/swarm.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/check.h"
 #include "sim/nemesis.h"
+#include "sim/scenario_file.h"
 #include "sim/workload.h"
 
 namespace etcdpp::sim {
@@ -18,6 +21,7 @@ struct CurrentRun {
   uint64_t seed;
   const RunOptions* options;
   const Trace* trace;
+  const Nemesis* nemesis;  // null until it exists
 };
 const CurrentRun* current_run = nullptr;
 
@@ -41,6 +45,14 @@ void ReportCrash(int signal_number) {
                     ReproduceCommand(run->seed, *run->options), " --trace\n");
     std::fwrite(out.data(), 1, out.size(), stderr);
     std::fflush(stderr);
+    if (run->options->dying_faults_fd >= 0 && run->nemesis != nullptr) {
+      std::string faults;
+      for (const ScheduledFault& f : run->nemesis->recorded()) {
+        absl::StrAppend(&faults, "fault ", FormatFault(f), "\n");
+      }
+      // Best effort: the process is about to die either way.
+      (void)!write(run->options->dying_faults_fd, faults.data(), faults.size());
+    }
   }
   std::signal(signal_number, SIG_DFL);
   std::raise(signal_number);
@@ -134,6 +146,10 @@ void Summarize(const World& world, const Workload& workload,
 }  // namespace
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
+  return RunScenario(ScenarioOf(seed, options), options, {});
+}
+
+Scenario ScenarioOf(uint64_t seed, const RunOptions& options) {
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
@@ -150,7 +166,7 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
-  return RunScenario(scenario, options, {});
+  return scenario;
 }
 
 SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
@@ -161,10 +177,11 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
-  const CurrentRun run{seed, &options, &trace};
+  CurrentRun run{seed, &options, &trace, nullptr};
   current_run = &run;
   World world(scenario, &trace);
   Nemesis nemesis(&world, scenario.faults);
+  run.nemesis = &nemesis;
   if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
   FailCheck fail_check;
