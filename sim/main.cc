@@ -436,8 +436,11 @@ int ShrinkRecorded(const Flags& flags, const Start& start,
       std::cerr << "cannot write " << flags.shrink_out << "\n";
       return 74;
     }
-    std::cout << "reproduce: bazel-bin/sim/sim --scenario=" << flags.shrink_out
-              << "\n";
+    // The file holds the scenario and the bug; --check-fail-at stays a flag.
+    sim::RunOptions replay = flags.options;
+    replay.scenario_file = flags.shrink_out;
+    replay.bug.clear();
+    std::cout << "reproduce: " << sim::ReproduceCommand(0, replay) << "\n";
   }
   return 1;
 }

@@ -59,6 +59,14 @@ rc=$?
 [ "$rc" = 134 ] || fail "the dying file exited $rc, want 134 (SIGABRT)"
 grep -q "reproduce: bazel-bin/sim/sim --scenario=$T/died.scn --trace" "$ERR" || fail "the crash report lacks the file's command"
 
+# A CHECK that fails after some faults: the crash report hands them over.
+"$SIM" --seed=13 --sim-seconds=3 --liveness-seconds=1 --torn-crash-every-ms=800 \
+  --check-fail-at=2500 --shrink --shrink-runs=10 --shrink-out="$T/check.scn" >"$OUT" 2>"$ERR"
+[ "$?" = 1 ] || fail "--shrink of a CHECK failure did not exit 1"
+grep -q "^shrink: [1-9][0-9]* recorded faults" "$OUT" || fail "the dying run's faults were not recorded"
+grep -q "^reproduce: bazel-bin/sim/sim --scenario=$T/check.scn --check-fail-at=2500$" "$OUT" \
+  || fail "the reproducing command lacks --check-fail-at"
+
 # A bad file is an error naming the line; so is a missing one.
 printf 'etcdpp-sim-scenario 1\nnodes 3\nfault 1s crash n4\n' >"$T/bad.scn"
 "$SIM" --scenario="$T/bad.scn" >"$OUT" 2>"$ERR"
