@@ -173,7 +173,11 @@ void Nemesis::Record(ScheduledFault::Kind kind, uint64_t node,
   ScheduledFault f;
   f.at_us = world_->now();
   f.kind = kind;
-  f.node = node;
+  // Cluster-wide kinds name no member (files leave it out): always n1.
+  const bool clusterwide = kind == ScheduledFault::kPartition ||
+                           kind == ScheduledFault::kHeal ||
+                           kind == ScheduledFault::kNetwork;
+  f.node = clusterwide ? 1 : node;
   f.links = std::move(links);
   recorded_.push_back(std::move(f));
 }
