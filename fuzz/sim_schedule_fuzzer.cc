@@ -14,7 +14,9 @@
 //
 // A violation prints the run's report (violations, end of the trace) and
 // the schedule, then aborts, so libFuzzer saves the input; replay it with
-// the fuzzer binary or //fuzz:sim_schedule_replay_test.
+// the fuzzer binary or //fuzz:sim_schedule_replay_test. The report ends
+// with the run as a scenario file (its faults as the nemesis resolved
+// them): saved, `sim --scenario=FILE` runs it and `--shrink` shrinks it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
+#include "sim/scenario_file.h"
 #include "sim/swarm.h"
 
 namespace etcdpp::sim {
@@ -71,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const SeedResult r = RunScenario(scenario, options, std::move(schedule));
   if (!r.violations.empty()) {
     const std::string report = absl::StrCat(
-        FormatResult(r, options), "\n  fault schedule:", described, "\n");
+        FormatResult(r, options), "\n  fault schedule:", described,
+        "\n  as a scenario file:\n", FormatScenarioFile(scenario, r.faults));
     std::fwrite(report.data(), 1, report.size(), stderr);
     std::abort();
   }

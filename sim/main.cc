@@ -6,6 +6,9 @@
 //       [--isolate-new-leaders=PERMILLE] [--new-leader-delay-ms=MS]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
+//       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
+//   sim --scenario=FILE [--bug=NAME|none] [--trace] [--check-fail-at=MS]
+//       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
 //
 // --seed=N runs seed N; with --seeds=K, seeds N..N+K-1; --seeds=A..B runs
 // A through B. --verbose prints every seed's report (by default only
@@ -31,9 +34,21 @@
 // seed had a violation, 2 if none did but a linearizability search ran out
 // of budget (unknown), 0 otherwise. Only this file reads the wall clock, to
 // report speed; the world it runs never does.
+//
+// --scenario=FILE runs a scenario file (sim/scenario_file.h): the same
+// report and exit status as one seed; --bug overrides the file's
+// planted_bug (none: off). --shrink with one --seed (and the usual
+// overrides) or with --scenario runs it, and if it fails (a CHECK failure
+// too), replays its recorded faults as an explicit schedule and shrinks
+// that (sim/shrink.h) in at most --shrink-runs runs (default 300), each in
+// a forked child; it prints the smallest schedule that still fails the
+// same property as a scenario file (and writes it to --shrink-out=FILE),
+// and exits 1.
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <cerrno>
 #include <chrono>
@@ -41,17 +56,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "sim/planted_bugs.h"
+#include "sim/scenario_file.h"
+#include "sim/shrink.h"
 #include "sim/swarm.h"
 
 namespace {
@@ -63,6 +84,12 @@ struct Flags {
   bool trace = false;
   bool fork = true;
   etcdpp::sim::RunOptions options;
+  // --scenario=FILE; --shrink and its budget and output file.
+  std::string scenario_file;
+  bool bug_none = false;  // --bug=none: a scenario file's bug turned off
+  bool shrink = false;
+  int shrink_runs = 300;
+  std::string shrink_out;
 };
 
 bool Value(absl::string_view arg, absl::string_view name,
@@ -75,14 +102,47 @@ bool Value(absl::string_view arg, absl::string_view name,
   return true;
 }
 
+// --scenario and --shrink combine only with the flags that make sense.
+bool CheckModes(const Flags& f, bool seeds, bool seed) {
+  const etcdpp::sim::RunOptions& o = f.options;
+  if (!f.scenario_file.empty()) {
+    // The file holds the whole scenario: edit it rather than override it.
+    if (seeds || seed || o.nodes || o.safety_us ||
+        o.liveness_us || o.clients || o.think_max_us || o.torn_crash_every_us ||
+        o.duplicate_proposals || o.max_msg_bytes ||
+        o.isolate_new_leader_permille || o.new_leader_delay_max_us) {
+      std::cerr << "--scenario takes only --bug, --shrink and its flags, "
+                   "--trace, --verbose and --check-fail-at (edit the file for "
+                   "the rest)\n";
+      return false;
+    }
+    return true;
+  }
+  if (f.bug_none) {
+    std::cerr << "--bug=none is for --scenario files\n";
+    return false;
+  }
+  if (f.shrink && (seeds || f.first != f.last)) {
+    std::cerr << "--shrink shrinks one --seed\n";
+    return false;
+  }
+  if (!f.shrink && (!f.shrink_out.empty() || f.shrink_runs != 300)) {
+    std::cerr << "--shrink-out and --shrink-runs go with --shrink\n";
+    return false;
+  }
+  return true;
+}
+
 std::optional<Flags> Parse(int argc, char** argv) {
   Flags f;
   std::optional<absl::string_view> seeds;
+  bool seed_given = false;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i], v;
     int n = 0;
     if (Value(arg, "--seed", &v) && absl::SimpleAtoi(v, &f.first)) {
       f.last = f.first;
+      seed_given = true;
     } else if (Value(arg, "--seeds", &v)) {
       seeds = v;
     } else if (Value(arg, "--nodes", &v) && absl::SimpleAtoi(v, &n)) {
@@ -117,6 +177,17 @@ std::optional<Flags> Parse(int argc, char** argv) {
       f.options.duplicate_proposals = true;
     } else if (Value(arg, "--check-fail-at", &v) && absl::SimpleAtoi(v, &n)) {
       f.options.check_fail_at_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--scenario", &v) && !v.empty()) {
+      f.scenario_file = std::string(v);
+    } else if (arg == "--shrink") {
+      f.shrink = true;
+    } else if (Value(arg, "--shrink-runs", &v) && absl::SimpleAtoi(v, &n) &&
+               n > 0) {
+      f.shrink_runs = n;
+    } else if (Value(arg, "--shrink-out", &v) && !v.empty()) {
+      f.shrink_out = std::string(v);
+    } else if (Value(arg, "--bug", &v) && v == "none") {
+      f.bug_none = true;
     } else if (Value(arg, "--bug", &v)) {
       if (v == "list") {
         std::cout << etcdpp::sim::ListPlantedBugs();
@@ -155,6 +226,7 @@ std::optional<Flags> Parse(int argc, char** argv) {
     std::cerr << "--nodes must be 1..7\n";
     return std::nullopt;
   }
+  if (!CheckModes(f, seeds.has_value(), seed_given)) return std::nullopt;
   return f;
 }
 
@@ -232,6 +304,260 @@ etcdpp::sim::SweepTotals RunForked(uint64_t seed, const Flags& flags) {
   return totals;
 }
 
+// What a forked child sent back, or how it died.
+struct ChildResult {
+  bool ok = false;
+  std::string out;
+  std::string death;  // "signal 6 (Aborted)" when !ok
+};
+
+// Runs `body` in a forked child with stdout and stderr discarded (a dying
+// child's crash report would only repeat what the shrinker prints) and
+// returns the string it produced. `body` gets the pipe's descriptor: what
+// it writes there before dying comes back too.
+ChildResult InChild(const std::function<std::string(int fd)>& body) {
+  ChildResult result;
+  int fds[2];
+  if (pipe(fds) != 0) {
+    std::cerr << "pipe: " << std::strerror(errno) << "\n";
+    std::exit(70);
+  }
+  std::cout.flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::cerr << "fork: " << std::strerror(errno) << "\n";
+    std::exit(70);
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    const std::string out = body(fds[1]);
+    const char* p = out.data();
+    size_t left = out.size();
+    while (left > 0) {
+      const ssize_t n = write(fds[1], p, left);
+      if (n <= 0) _exit(71);
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(fds[0], buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    result.out.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!result.ok) {
+    result.death =
+        WIFSIGNALED(status)
+            ? absl::StrCat("signal ", WTERMSIG(status), " (",
+                           strsignal(WTERMSIG(status)), ")")
+            : absl::StrCat("exit status ", WEXITSTATUS(status));
+  }
+  return result;
+}
+
+std::vector<std::string> Lines(absl::string_view text) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    lines.emplace_back(line);
+  }
+  return lines;
+}
+
+// The shrinker's runs, each in a child: a CHECK failure inside the world is
+// a failing candidate ("assertion", as the crash report calls it).
+etcdpp::sim::ScheduleRunner ForkedRunner(const etcdpp::sim::RunOptions& o) {
+  return [o](const etcdpp::sim::Scenario& scenario,
+             const std::vector<etcdpp::sim::ScheduledFault>& schedule) {
+    const ChildResult child = InChild([&](int) {
+      return absl::StrJoin(
+          etcdpp::sim::RunScenario(scenario, o, schedule).violations, "\n");
+    });
+    if (!child.ok) {
+      return std::vector<std::string>{absl::StrCat(
+          "assertion: the run died of ", child.death, " inside the world")};
+    }
+    return Lines(child.out);
+  };
+}
+
+// What --shrink starts from: a seed's scenario, or a scenario file's
+// scenario and schedule.
+struct Start {
+  etcdpp::sim::Scenario scenario;
+  std::vector<etcdpp::sim::ScheduledFault> schedule;
+  std::string name;  // "seed 7", "/tmp/x.scn"
+};
+
+// Shrinks `recorded`, a run that failed with `violation`; prints the
+// smallest schedule as a scenario file.
+int ShrinkRecorded(const Flags& flags, const Start& start,
+                   const std::string& violation,
+                   const etcdpp::sim::ScenarioFile& recorded) {
+  namespace sim = etcdpp::sim;
+  const std::string property = sim::PropertyOf(violation);
+  std::cout << start.name << ": FAIL: " << violation << "\n"
+            << "shrink: " << recorded.schedule.size()
+            << " recorded faults; replaying them with the fault rates at 0, "
+               "then shrinking (at most "
+            << flags.shrink_runs << " runs)\n";
+  std::cout.flush();
+  sim::ShrinkOptions shrink_options;
+  shrink_options.max_runs = flags.shrink_runs;
+  shrink_options.progress = &std::cout;
+  sim::RunOptions run_options = flags.options;
+  run_options.trace_out = nullptr;
+  const sim::ShrinkResult result =
+      sim::ShrinkSchedule(recorded.scenario, recorded.schedule, property,
+                          ForkedRunner(run_options), shrink_options);
+  if (!result.reproduced) {
+    std::cout << "shrink: replaying the " << recorded.schedule.size()
+              << " recorded faults did not fail " << property
+              << " again (the run differs once faults are explicit); "
+                 "nothing to shrink\n";
+    return 1;
+  }
+  const std::string text = sim::FormatScenarioFile(
+      recorded.scenario, result.schedule,
+      absl::StrCat("Shrunk from ",
+                   sim::ReproduceCommand(start.scenario.seed, flags.options),
+                   "\n", recorded.schedule.size(), " recorded faults -> ",
+                   result.schedule.size(), " in ", result.runs, " runs",
+                   result.budget_spent ? " (budget spent)" : "",
+                   "\nviolates: ", result.violation));
+  std::cout << "shrink: " << recorded.schedule.size() << " faults -> "
+            << result.schedule.size() << " in " << result.runs << " runs"
+            << (result.budget_spent ? " (budget spent: --shrink-runs)" : "")
+            << "\nviolates: " << result.violation << "\n"
+            << text;
+  if (!flags.shrink_out.empty()) {
+    std::ofstream out(flags.shrink_out);
+    out << text;
+    out.close();
+    if (!out) {
+      std::cerr << "cannot write " << flags.shrink_out << "\n";
+      return 74;
+    }
+    // The file holds the scenario and the bug; --check-fail-at stays a flag.
+    sim::RunOptions replay = flags.options;
+    replay.scenario_file = flags.shrink_out;
+    replay.bug.clear();
+    std::cout << "reproduce: " << sim::ReproduceCommand(0, replay) << "\n";
+  }
+  return 1;
+}
+
+// --shrink: runs the start in a child, which sends back its violations and
+// its recorded faults as a scenario file -- or, if it dies (a CHECK), the
+// faults injected until then, which its crash report writes -- then
+// shrinks that schedule.
+int Shrink(const Flags& flags, const Start& start) {
+  namespace sim = etcdpp::sim;
+  const ChildResult child = InChild([&](int fd) {
+    sim::RunOptions options = flags.options;
+    options.dying_faults_fd = fd;
+    options.trace_out = nullptr;
+    const sim::SeedResult r =
+        sim::RunScenario(start.scenario, options, start.schedule);
+    std::string out = absl::StrCat(r.violations.size(), "\n");
+    for (const std::string& v : r.violations) absl::StrAppend(&out, v, "\n");
+    absl::StrAppend(&out, sim::FormatScenarioFile(
+                              sim::ExplicitFaultsOnly(r.scenario), r.faults));
+    return out;
+  });
+  std::string violation;
+  std::string file_text;
+  if (!child.ok) {
+    violation = absl::StrCat("assertion: the run died of ", child.death,
+                             " inside the world");
+    file_text = absl::StrCat(
+        sim::FormatScenarioFile(sim::ExplicitFaultsOnly(start.scenario), {}),
+        child.out);
+  } else {
+    const size_t newline = child.out.find('\n');
+    size_t count = 0;
+    if (newline == std::string::npos ||
+        !absl::SimpleAtoi(child.out.substr(0, newline), &count)) {
+      std::cerr << "shrink: garbled report from the run\n";
+      return 70;
+    }
+    if (count == 0) {
+      std::cout << start.name << ": PASS: nothing to shrink\n";
+      return 0;
+    }
+    const std::vector<std::string> lines =
+        Lines(child.out.substr(newline + 1));
+    violation = lines[0];
+    for (size_t i = count; i < lines.size(); ++i) {
+      absl::StrAppend(&file_text, lines[i], "\n");
+    }
+  }
+  absl::StatusOr<sim::ScenarioFile> recorded =
+      sim::ParseScenarioFile(file_text);
+  if (!recorded.ok()) {
+    std::cerr << "shrink: the recorded schedule does not read back: "
+              << recorded.status() << "\n";
+    return 70;
+  }
+  return ShrinkRecorded(flags, start, violation, *recorded);
+}
+
+// Reads --scenario's file, with --bug's override; nullopt (and the exit
+// status in *status) if it cannot.
+std::optional<etcdpp::sim::ScenarioFile> LoadFile(Flags& flags, int* status) {
+  namespace sim = etcdpp::sim;
+  std::ifstream in(flags.scenario_file);
+  if (!in) {
+    std::cerr << "cannot read " << flags.scenario_file << "\n";
+    *status = 66;
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<sim::ScenarioFile> file = sim::ParseScenarioFile(text.str());
+  if (!file.ok()) {
+    std::cerr << flags.scenario_file << ": " << file.status().message()
+              << "\n";
+    *status = 65;
+    return std::nullopt;
+  }
+  if (flags.bug_none) file->scenario.planted_bug.clear();
+  if (!flags.options.bug.empty()) file->scenario.planted_bug = flags.options.bug;
+  flags.options.scenario_file = flags.scenario_file;
+  return *std::move(file);
+}
+
+// --scenario=FILE: one run of the file, reported as a seed is.
+int RunFile(const Flags& flags, const etcdpp::sim::ScenarioFile& file) {
+  namespace sim = etcdpp::sim;
+  const auto start = std::chrono::steady_clock::now();
+  const sim::SeedResult r =
+      sim::RunScenario(file.scenario, flags.options, file.schedule);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::cout << sim::FormatResult(r, flags.options) << "\n";
+  sim::SweepTotals totals;
+  totals.Add(r);
+  std::cout << totals.Describe() << " in " << wall << " wall s\n";
+  if (totals.failed > 0) return 1;
+  return totals.unknown > 0 ? 2 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,6 +565,20 @@ int main(int argc, char** argv) {
   if (!flags.has_value()) return 64;
   if (flags->trace) flags->options.trace_out = &std::cout;
   etcdpp::sim::InstallCrashReport();
+  if (!flags->scenario_file.empty()) {
+    int status = 0;
+    const std::optional<etcdpp::sim::ScenarioFile> file =
+        LoadFile(*flags, &status);
+    if (!file.has_value()) return status;
+    if (!flags->shrink) return RunFile(*flags, *file);
+    return Shrink(*flags, {file->scenario, file->schedule, flags->scenario_file});
+  }
+  if (flags->shrink) {
+    return Shrink(*flags,
+                  {etcdpp::sim::ScenarioOf(flags->first, flags->options),
+                   {},
+                   absl::StrCat("seed ", flags->first)});
+  }
   const bool fork = flags->fork && flags->first != flags->last;
   const auto start = std::chrono::steady_clock::now();
   etcdpp::sim::SweepTotals totals;

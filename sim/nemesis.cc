@@ -1,6 +1,7 @@
 #include "sim/nemesis.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
@@ -68,25 +69,36 @@ void Nemesis::OnTimer(uint64_t token) {
   // Heals always run; new faults only while the safety phase lasts.
   switch (kind) {
     case kHealPartition:
-      if (arg == partition_generation_) world_->HealPartitions();
+      if (arg == partition_generation_) {
+        Record(ScheduledFault::kHeal, 1);
+        world_->HealPartitions();
+      }
       return;
     case kRestart:
+      Record(ScheduledFault::kRestart, arg);
       world_->Restart(arg);
       return;
     case kResume:
+      Record(ScheduledFault::kResume, arg);
       world_->Resume(arg);
       return;
     case kSpace:
+      Record(ScheduledFault::kSpace, arg);
       world_->SetNoSpace(arg, false);
       return;
     default:
       break;
   }
-  if (stopped_) return;
-  if (kind == kScripted) {
-    if (arg < schedule_.size()) ApplyScripted(schedule_[arg]);
+  if (kind == kScripted && arg < schedule_.size()) {
+    const ScheduledFault& f = schedule_[arg];
+    const bool heal = f.kind == ScheduledFault::kHeal ||
+                      f.kind == ScheduledFault::kRestart ||
+                      f.kind == ScheduledFault::kResume ||
+                      f.kind == ScheduledFault::kSpace;
+    if (!stopped_ || heal) ApplyScripted(f);
     return;
   }
+  if (stopped_ || kind == kScripted) return;
   if (kind == kWatchLeaders) {
     WatchLeaders();
     world_->ScheduleTimer(kLeaderPollUs, this, Token(kWatchLeaders, 0));
@@ -97,10 +109,15 @@ void Nemesis::OnTimer(uint64_t token) {
   if (kind == kCrash) CrashOne();
   if (kind == kPause) PauseOne();
   if (kind == kSyncFailure) {
-    if (uint64_t id = PickUp(); id != 0) world_->ArmSyncFailure(id);
+    if (uint64_t id = PickUp(); id != 0) {
+      Record(ScheduledFault::kSyncFailure, id);
+      world_->ArmSyncFailure(id);
+    }
   }
   if (kind == kCorrupt) {
-    if (uint64_t id = PickUp(); id != 0 && world_->CorruptDisk(id)) {
+    const uint64_t id = PickUp();
+    if (id != 0) Record(ScheduledFault::kCorrupt, id);
+    if (id != 0 && world_->CorruptDisk(id)) {
       world_->ScheduleTimer(
           static_cast<int64_t>(prng_.InRange(1000, rates_.down_max_us)), this,
           Token(kRestart, id));
@@ -108,6 +125,7 @@ void Nemesis::OnTimer(uint64_t token) {
   }
   if (kind == kNoSpace) {
     if (uint64_t id = PickUp(); id != 0) {
+      Record(ScheduledFault::kNoSpace, id);
       world_->SetNoSpace(id, true);
       world_->ScheduleTimer(
           static_cast<int64_t>(prng_.InRange(1, rates_.no_space_max_us)), this,
@@ -117,12 +135,30 @@ void Nemesis::OnTimer(uint64_t token) {
   ScheduleNext(kind);
 }
 
+namespace {
+constexpr const char* kKindNames[ScheduledFault::kKinds] = {
+    "partition", "heal", "crash",  "crash-torn", "restart", "pause",
+    "resume",    "eio",  "enospc", "space",      "corrupt", "network"};
+}  // namespace
+
+const char* ScheduledFaultKindName(ScheduledFault::Kind kind) {
+  return kind < ScheduledFault::kKinds ? kKindNames[kind] : "?";
+}
+
+std::optional<ScheduledFault::Kind> ScheduledFaultKindFromName(
+    std::string_view name) {
+  for (int k = 0; k < ScheduledFault::kKinds; ++k) {
+    if (name == kKindNames[k]) return static_cast<ScheduledFault::Kind>(k);
+  }
+  return std::nullopt;
+}
+
 std::string ScheduledFault::Describe() const {
-  static const char* const names[kKinds] = {
-      "partition", "heal", "crash",  "crash-torn", "restart", "pause",
-      "resume",    "eio",  "enospc", "space",      "corrupt", "network"};
-  return absl::StrCat(FormatTime(at_us), " ", names[kind], " n", node,
-                      " arg=", arg);
+  std::string out = absl::StrCat(FormatTime(at_us), " ",
+                                 ScheduledFaultKindName(kind), " n", node,
+                                 " arg=", arg);
+  for (const auto& [from, to] : links) absl::StrAppend(&out, " ", from, ">", to);
+  return out;
 }
 
 std::vector<ScheduledFault> DecodeSchedule(const uint8_t* data, size_t size,
@@ -151,10 +187,43 @@ void Nemesis::Play(std::vector<ScheduledFault> schedule) {
   }
 }
 
+void Nemesis::Record(ScheduledFault::Kind kind, uint64_t node,
+                     std::vector<std::pair<uint64_t, uint64_t>> links) {
+  ScheduledFault f;
+  f.at_us = world_->now();
+  f.kind = kind;
+  // Cluster-wide kinds name no member (files leave it out): always n1.
+  const bool clusterwide = kind == ScheduledFault::kPartition ||
+                           kind == ScheduledFault::kHeal ||
+                           kind == ScheduledFault::kNetwork;
+  f.node = clusterwide ? 1 : node;
+  f.links = std::move(links);
+  recorded_.push_back(std::move(f));
+}
+
+void Nemesis::Block(uint64_t from, uint64_t to) {
+  links_.emplace_back(from, to);
+  world_->Block(from, to);
+}
+
+// A recorded partition: exactly its links, healed only by the schedule.
+void Nemesis::PartitionLinks(const ScheduledFault& f) {
+  world_->HealPartitions();
+  ++partition_generation_;
+  for (const auto& [from, to] : f.links) Block(from, to);
+  Record(ScheduledFault::kPartition, f.node, std::exchange(links_, {}));
+}
+
 void Nemesis::ApplyScripted(const ScheduledFault& f) {
   const uint64_t id = f.node;
+  // Kinds that need no resolving are recorded as they come.
+  if (f.kind != ScheduledFault::kPartition &&
+      f.kind != ScheduledFault::kNetwork) {
+    Record(f.kind, id);
+  }
   switch (f.kind) {
     case ScheduledFault::kPartition:
+      if (!f.links.empty()) return PartitionLinks(f);
       return Partition(f.arg);
     case ScheduledFault::kHeal:
       return world_->HealPartitions();
@@ -178,6 +247,8 @@ void Nemesis::ApplyScripted(const ScheduledFault& f) {
       (void)world_->CorruptDisk(id);
       return;
     case ScheduledFault::kNetwork: {
+      Record(f.kind, id);
+      recorded_.back().arg = f.arg;
       NetworkFaults n = world_->network();
       n.drop_permille = (f.arg & 3) * 50;
       n.duplicate_permille = (f.arg >> 2 & 3) * 30;
@@ -195,6 +266,7 @@ void Nemesis::Partition(std::optional<uint64_t> shape) {
   if (ids.size() < 2) return;
   world_->HealPartitions();
   ++partition_generation_;
+  links_.clear();
   // Fisher-Yates with our own prng: std::shuffle's use of the generator
   // is not specified, so it could differ between standard libraries.
   for (size_t i = ids.size() - 1; i > 0; --i) {
@@ -214,6 +286,12 @@ void Nemesis::Partition(std::optional<uint64_t> shape) {
       Bridge(ids);
       break;
   }
+  // Recorded as what it did: the links it blocked, or (none) a heal.
+  if (links_.empty()) {
+    Record(ScheduledFault::kHeal, 1);
+  } else {
+    Record(ScheduledFault::kPartition, 1, std::exchange(links_, {}));
+  }
   world_->ScheduleTimer(
       static_cast<int64_t>(prng_.InRange(1, rates_.partition_max_us)), this,
       Token(kHealPartition, partition_generation_));
@@ -224,8 +302,8 @@ void Nemesis::SplitInTwo(std::vector<uint64_t> ids) {
   const size_t cut = prng_.InRange(1, ids.size() - 1);
   for (size_t i = 0; i < cut; ++i) {
     for (size_t j = cut; j < ids.size(); ++j) {
-      world_->Block(ids[i], ids[j]);
-      world_->Block(ids[j], ids[i]);
+      Block(ids[i], ids[j]);
+      Block(ids[j], ids[i]);
     }
   }
 }
@@ -239,8 +317,8 @@ void Nemesis::IsolateLeader() {
   if (leader == 0) leader = world_->ids()[prng_.Uniform(world_->ids().size())];
   for (uint64_t id : world_->ids()) {
     if (id == leader) continue;
-    world_->Block(leader, id);
-    world_->Block(id, leader);
+    Block(leader, id);
+    Block(id, leader);
   }
 }
 
@@ -249,7 +327,7 @@ void Nemesis::OneWay() {
   const std::vector<uint64_t>& ids = world_->ids();
   for (uint64_t from : ids) {
     for (uint64_t to : ids) {
-      if (from != to && prng_.OneIn(3)) world_->Block(from, to);
+      if (from != to && prng_.OneIn(3)) Block(from, to);
     }
   }
 }
@@ -280,11 +358,13 @@ void Nemesis::IsolateNewLeader(uint64_t id) {
   if (n == nullptr || !n->GetStatus().is_leader) return;
   world_->HealPartitions();
   ++partition_generation_;
+  links_.clear();
   for (uint64_t other : world_->ids()) {
     if (other == id) continue;
-    world_->Block(id, other);
-    world_->Block(other, id);
+    Block(id, other);
+    Block(other, id);
   }
+  Record(ScheduledFault::kPartition, 1, std::exchange(links_, {}));
   // Cut off until the next new leader is (which heals this), or long enough
   // for the rest to elect one (an election timeout is 1..2 s) and then some.
   world_->ScheduleTimer(
@@ -295,7 +375,9 @@ void Nemesis::IsolateNewLeader(uint64_t id) {
 void Nemesis::CrashOne() {
   const uint64_t id = PickUp();
   if (id == 0) return;
-  world_->Crash(id, prng_.Chance(rates_.crash_torn_permille, 1000));
+  const bool torn = prng_.Chance(rates_.crash_torn_permille, 1000);
+  Record(torn ? ScheduledFault::kCrashTorn : ScheduledFault::kCrash, id);
+  world_->Crash(id, torn);
   world_->ScheduleTimer(
       static_cast<int64_t>(prng_.InRange(1000, rates_.down_max_us)), this,
       Token(kRestart, id));
@@ -304,6 +386,7 @@ void Nemesis::CrashOne() {
 void Nemesis::PauseOne() {
   const uint64_t id = PickUp();
   if (id == 0 || world_->paused(id)) return;
+  Record(ScheduledFault::kPause, id);
   world_->Pause(id);
   world_->ScheduleTimer(
       static_cast<int64_t>(prng_.InRange(1000, rates_.pause_max_us)), this,

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/prng.h"
@@ -27,7 +29,11 @@ namespace etcdpp::sim {
 // them.
 struct ScheduledFault {
   enum Kind : uint8_t {
-    kPartition,  // arg % 4: split in two, isolate leader, one-way, bridge
+    // With `links`: heals, then blocks exactly those links, in that order
+    // (a recorded partition) and heals only by a later kHeal. Without:
+    // arg % 4 picks split in two, isolate leader, one-way or bridge, drawn
+    // by the nemesis, which also heals it after a drawn while.
+    kPartition,
     kHeal,       // heal partitions
     kCrash,
     kCrashTorn,
@@ -45,9 +51,18 @@ struct ScheduledFault {
   Kind kind = kHeal;
   uint64_t node = 1;  // a member id
   uint8_t arg = 0;
+  // kPartition only: the (from, to) links blocked, in order.
+  std::vector<std::pair<uint64_t, uint64_t>> links;
 
   std::string Describe() const;
+  bool operator==(const ScheduledFault& other) const = default;
 };
+
+// The name of a kind in schedules and scenario files ("crash-torn"), and
+// back; nullopt for an unknown name.
+const char* ScheduledFaultKindName(ScheduledFault::Kind kind);
+std::optional<ScheduledFault::Kind> ScheduledFaultKindFromName(
+    std::string_view name);
 
 // Decodes bytes into a schedule over [0, span_us) of a cluster of `nodes`:
 // three bytes per fault (gap, kind, node and argument); what does not fill
@@ -63,7 +78,16 @@ class Nemesis final : public World::Listener {
   // Schedules the first injection of each enabled fault kind.
   void Start();
   // Plays an explicit schedule instead of (or besides) the drawn faults.
+  // Its heals (kHeal, kRestart, kResume, kSpace) still run after Stop(),
+  // as the drawn faults' heals do; new faults do not.
   void Play(std::vector<ScheduledFault> schedule);
+  // Every fault this nemesis injected, drawn or scripted, resolved to what
+  // it did (which node; a partition's links; each heal when it happened),
+  // in order: played back with the rates at 0 it injects the same faults
+  // at the same times, so a failing seed becomes an explicit schedule that
+  // a shrinker can cut down. A drawn heal that found nothing to heal is
+  // recorded too (harmless, and it keeps the trace the same).
+  const std::vector<ScheduledFault>& recorded() const { return recorded_; }
   // No new faults from now on; World::HealAll ends those in force.
   void Stop() { stopped_ = true; }
   void OnTimer(uint64_t token) override;
@@ -90,6 +114,11 @@ class Nemesis final : public World::Listener {
   // shape (mod 4) picks the partition's shape; nullopt draws it.
   void Partition(std::optional<uint64_t> shape = std::nullopt);
   void ApplyScripted(const ScheduledFault& fault);
+  void PartitionLinks(const ScheduledFault& fault);
+  // world_->Block, noted in the partition being recorded.
+  void Block(uint64_t from, uint64_t to);
+  void Record(ScheduledFault::Kind kind, uint64_t node,
+              std::vector<std::pair<uint64_t, uint64_t>> links = {});
   void SplitInTwo(std::vector<uint64_t> ids);
   void IsolateLeader();
   void OneWay();
@@ -112,6 +141,8 @@ class Nemesis final : public World::Listener {
   // The highest term of a leader WatchLeaders has seen.
   uint64_t leader_term_seen_ = 0;
   std::vector<ScheduledFault> schedule_;
+  std::vector<ScheduledFault> recorded_;
+  std::vector<std::pair<uint64_t, uint64_t>> links_;  // being blocked now
 };
 
 }  // namespace etcdpp::sim

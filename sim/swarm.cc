@@ -1,5 +1,7 @@
 #include "sim/swarm.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include "sim/lease_checker.h"
 #include "sim/lease_clients.h"
 #include "sim/nemesis.h"
+#include "sim/scenario_file.h"
 #include "sim/watch_checker.h"
 #include "sim/watchers.h"
 #include "sim/workload.h"
@@ -22,6 +25,7 @@ struct CurrentRun {
   uint64_t seed;
   const RunOptions* options;
   const Trace* trace;
+  const Nemesis* nemesis;  // null until it exists
 };
 const CurrentRun* current_run = nullptr;
 
@@ -45,6 +49,14 @@ void ReportCrash(int signal_number) {
                     ReproduceCommand(run->seed, *run->options), " --trace\n");
     std::fwrite(out.data(), 1, out.size(), stderr);
     std::fflush(stderr);
+    if (run->options->dying_faults_fd >= 0 && run->nemesis != nullptr) {
+      std::string faults;
+      for (const ScheduledFault& f : run->nemesis->recorded()) {
+        absl::StrAppend(&faults, "fault ", FormatFault(f), "\n");
+      }
+      // Best effort: the process is about to die either way.
+      (void)!write(run->options->dying_faults_fd, faults.data(), faults.size());
+    }
   }
   std::signal(signal_number, SIG_DFL);
   std::raise(signal_number);
@@ -189,6 +201,10 @@ void Summarize(const World& world, const Workload& workload,
 }  // namespace
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
+  return RunScenario(ScenarioOf(seed, options), options, {});
+}
+
+Scenario ScenarioOf(uint64_t seed, const RunOptions& options) {
   Scenario scenario = Scenario::Draw(seed);
   if (options.nodes.has_value()) scenario.nodes = *options.nodes;
   if (options.safety_us.has_value()) scenario.safety_us = *options.safety_us;
@@ -215,7 +231,7 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
   }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
-  return RunScenario(scenario, options, {});
+  return scenario;
 }
 
 SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
@@ -226,10 +242,11 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   result.scenario = scenario;
 
   Trace trace(options.trace_out);
-  const CurrentRun run{seed, &options, &trace};
+  CurrentRun run{seed, &options, &trace, nullptr};
   current_run = &run;
   World world(scenario, &trace);
   Nemesis nemesis(&world, scenario.faults);
+  run.nemesis = &nemesis;
   if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
   Watchers watchers(&world, scenario, &trace);
@@ -242,6 +259,7 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
             options);
   Summarize(world, workload, result);
   SummarizeClients(watchers, lease_clients, result);
+  result.faults = nemesis.recorded();
   result.violations = world.Violations();
   for (std::string& v :
        CheckClients(world, workload, watchers, lease_clients, scenario)) {
@@ -325,6 +343,17 @@ void InstallCrashReport() {
 }
 
 std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
+  if (!options.scenario_file.empty()) {
+    // The file holds the whole scenario; only the CLI's overrides follow.
+    std::string command =
+        absl::StrCat("bazel-bin/sim/sim --scenario=", options.scenario_file);
+    if (!options.bug.empty()) absl::StrAppend(&command, " --bug=", options.bug);
+    if (options.check_fail_at_us.has_value()) {
+      absl::StrAppend(&command,
+                      " --check-fail-at=", *options.check_fail_at_us / 1000);
+    }
+    return command;
+  }
   std::string command = absl::StrCat("bazel-bin/sim/sim --seed=", seed);
   if (options.nodes.has_value()) {
     absl::StrAppend(&command, " --nodes=", *options.nodes);

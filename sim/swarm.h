@@ -52,6 +52,14 @@ struct RunOptions {
   // When set, a CHECK fails at this virtual time: proves that a failed
   // assertion inside the world is reported as a finding (--check-fail-at).
   std::optional<int64_t> check_fail_at_us;
+  // The scenario file being run (--scenario): reproducing commands name it
+  // instead of a seed.
+  std::string scenario_file;
+  // When >= 0 and the run dies of a fatal signal, the crash report also
+  // writes the faults injected so far to this descriptor, one scenario-file
+  // line each ("fault 1.200000s crash n2"): --shrink records a seed whose
+  // run dies (a CHECK) this way.
+  int dying_faults_fd = -1;
 };
 
 struct SeedResult {
@@ -78,6 +86,8 @@ struct SeedResult {
   // Safety and liveness violations, each one line.
   std::vector<std::string> violations;
   std::vector<std::string> trace_tail;
+  // Every fault the nemesis injected, resolved (Nemesis::recorded()).
+  std::vector<ScheduledFault> faults;
 
   // No violation and a linearizability verdict of OK.
   bool passed() const {
@@ -86,6 +96,9 @@ struct SeedResult {
 };
 
 SeedResult RunSeed(uint64_t seed, const RunOptions& options = {});
+
+// The scenario RunSeed runs: the seed's draw with the options' overrides.
+Scenario ScenarioOf(uint64_t seed, const RunOptions& options);
 
 // Runs a scenario as given (no draw, no overrides from options but the
 // checkers' bounds, the bug and the trace), with the scripted faults of
