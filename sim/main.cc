@@ -2,7 +2,7 @@
 //
 //   sim --seed=N [--seeds=K | --seeds=A..B] [--nodes=N] [--sim-seconds=S]
 //       [--liveness-seconds=S] [--clients=N] [--think-ms=MS]
-//       [--torn-crash-every-ms=MS]
+//       [--torn-crash-every-ms=MS] [--churn-every-ms=MS]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //
@@ -13,6 +13,8 @@
 // --clients and --think-ms override the client load (heavier: more
 // clients, shorter thinks; logs then pass snapshot_count and compact);
 // --torn-crash-every-ms makes every crash torn, at that mean gap.
+// --churn-every-ms turns membership churn on (sim/churn.h) at that mean
+// gap between changes, whatever the seed drew.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -96,6 +98,9 @@ std::optional<Flags> Parse(int argc, char** argv) {
     } else if (Value(arg, "--torn-crash-every-ms", &v) &&
                absl::SimpleAtoi(v, &n) && n > 0) {
       f.options.torn_crash_every_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--churn-every-ms", &v) &&
+               absl::SimpleAtoi(v, &n) && n > 0) {
+      f.options.churn_every_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {

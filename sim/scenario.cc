@@ -103,6 +103,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   }
   s.faults.corrupt_every_us =
       s.nodes >= 3 && prng.OneIn(3) ? MaybeEvery(prng, 2000000, 10000000) : 0;
+  // Membership churn for one seed in three (after every older draw).
+  if (prng.OneIn(3)) {
+    s.churn_every_us = static_cast<int64_t>(prng.InRange(1000000, 5000000));
+  }
   return s;
 }
 
@@ -125,7 +129,8 @@ std::string Scenario::Describe() const {
       "/1000) pause=", every(f.pause_every_us),
       " eio=", every(f.sync_failure_every_us),
       " enospc=", every(f.no_space_every_us),
-      " corrupt=", every(f.corrupt_every_us), " clients=", workload.clients,
+      " corrupt=", every(f.corrupt_every_us),
+      " churn=", every(churn_every_us), " clients=", workload.clients,
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,

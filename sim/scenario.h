@@ -86,6 +86,9 @@ struct Scenario {
   uint64_t snapshot_count = 100000;
   uint64_t snapshot_catchup_entries = 5000;
   size_t snapshots_to_keep = 5;
+  // Membership churn (sim/churn.h): the mean gap between changes; 0 for
+  // none. Drawn on for about one seed in three.
+  int64_t churn_every_us = 0;
   // The planted bug (sim/planted_bugs.h) turned on in every node; empty
   // for none. Never drawn: only --bug sets it.
   std::string planted_bug;

@@ -93,17 +93,26 @@ void CheckCaughtUp(World& world) {
 }
 
 void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
-               const Scenario& scenario, const RunOptions& options) {
+               Churn& churn, const Scenario& scenario,
+               const RunOptions& options) {
   world.Start();
   nemesis.Start();
   workload.Start();
+  churn.Start();
   if (!world.RunUntil(scenario.safety_us)) return;
   // Liveness: heal everything; a leader must follow, then every new
   // operation must succeed within the bound.
   nemesis.Stop();
   workload.Stop();
+  churn.Stop();
   world.HealAll();
   if (!AwaitLeader(world, options.leader_bound_us)) return;
+  // The membership settles (the change under way done, a learner left
+  // promoted); the leader may have been removed meanwhile.
+  if (!churn.Settled()) {
+    if (!churn.AwaitSettled(options.churn_bound_us)) return;
+    if (!AwaitLeader(world, options.leader_bound_us)) return;
+  }
   workload.StartLiveness(options.operation_bound_us);
   if (!world.RunUntil(world.now() + scenario.liveness_us)) return;
   workload.Stop();
@@ -148,6 +157,9 @@ SeedResult RunSeed(uint64_t seed, const RunOptions& options) {
     scenario.faults.crash_every_us = *options.torn_crash_every_us;
     scenario.faults.crash_torn_permille = 1000;
   }
+  if (options.churn_every_us.has_value()) {
+    scenario.churn_every_us = *options.churn_every_us;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
   return RunScenario(scenario, options, {});
@@ -167,12 +179,19 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   Nemesis nemesis(&world, scenario.faults);
   if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
+  Churn churn(&world, seed, scenario.churn_every_us);
   FailCheck fail_check;
   if (options.check_fail_at_us.has_value()) {
     world.ScheduleTimer(*options.check_fail_at_us, &fail_check, 0);
   }
-  RunPhases(world, nemesis, workload, scenario, options);
+  RunPhases(world, nemesis, workload, churn, scenario, options);
   Summarize(world, workload, result);
+  result.churn = churn.stats();
+  for (uint64_t id : world.ids()) {
+    absl::StrAppend(&result.final_members,
+                    result.final_members.empty() ? "" : " ", "n", id,
+                    world.learner(id) ? "(learner)" : "");
+  }
   result.violations = world.Violations();
   // The history is checked even after a safety violation: it may show
   // what the violation did to clients.
@@ -192,6 +211,26 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   return result;
 }
 
+namespace {
+
+void AddChurn(ChurnStats& to, const ChurnStats& from) {
+  to.adds += from.adds;
+  to.promotions += from.promotions;
+  to.removals += from.removals;
+  to.leader_removals += from.leader_removals;
+  to.replaces += from.replaces;
+  to.requests += from.requests;
+}
+
+std::string DescribeChurn(const ChurnStats& c) {
+  return absl::StrCat("adds ", c.adds, ", promotions ", c.promotions,
+                      ", removals ", c.removals, " (leader ", c.leader_removals,
+                      "), replaces ", c.replaces, " (", c.requests,
+                      " requests)");
+}
+
+}  // namespace
+
 void SweepTotals::Add(const SeedResult& r) {
   ++seeds;
   if (!r.violations.empty()) ++failed;
@@ -205,6 +244,7 @@ void SweepTotals::Add(const SeedResult& r) {
   corruptions += r.stats.corruptions;
   torn_crashes += r.stats.torn_crashes;
   snapshots_delivered += r.stats.snapshots_delivered;
+  AddChurn(churn, r.churn);
 }
 
 void SweepTotals::Merge(const SweepTotals& o) {
@@ -218,6 +258,7 @@ void SweepTotals::Merge(const SweepTotals& o) {
   corruptions += o.corruptions;
   torn_crashes += o.torn_crashes;
   snapshots_delivered += o.snapshots_delivered;
+  AddChurn(churn, o.churn);
 }
 
 std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]) {
@@ -235,7 +276,8 @@ std::string SweepTotals::Describe() const {
       " ops, ", events, " events, ", sim_us / 1000000,
       " simulated s\n  recovery paths: ", RecoveryPaths(recovery),
       "; torn crashes ", torn_crashes, ", corruptions ", corruptions,
-      ", snapshots delivered ", snapshots_delivered);
+      ", snapshots delivered ", snapshots_delivered,
+      "\n  membership churn: ", DescribeChurn(churn));
 }
 
 void InstallCrashReport() {
@@ -254,6 +296,10 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   }
   if (options.duplicate_proposals) {
     absl::StrAppend(&command, " --duplicate-proposals");
+  }
+  if (options.churn_every_us.has_value()) {
+    absl::StrAppend(&command,
+                    " --churn-every-ms=", *options.churn_every_us / 1000);
   }
   if (options.liveness_us.has_value()) {
     absl::StrAppend(&command,
@@ -291,6 +337,10 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       ", failed ", r.stats.snapshots_dropped, ")", "; corruptions ",
       r.stats.corruptions,
       "\n  recovery paths: ", RecoveryPaths(r.stats.recovery),
+      r.scenario.churn_every_us > 0
+          ? absl::StrCat("\n  membership churn: ", DescribeChurn(r.churn),
+                         "; members at end ", r.final_members)
+          : "",
       "\n  checkers: safety and liveness ",
       r.violations.empty() ? "ok" : "VIOLATED", ", linearizability ",
       VerdictName(r.linearizability.verdict), " (",
