@@ -186,19 +186,23 @@ bool Churn::Plan() {
   return true;
 }
 
+// The voters left must hold a quorum of the OLD configuration, not just
+// of the new one: the change commits in the old one, and the node applies
+// a configuration when it applies the entry (as etcd, not on append as
+// the Raft thesis). A removed leader stops once it applied its removal;
+// if its last messages are lost, the others still run the old
+// configuration and must elect a leader in it to commit the removal
+// again. Removing the leader of two voters could wedge the survivor for
+// good (seen with seed 9, --churn-every-ms=600 --sim-seconds=8: n2 left,
+// n3 never learnt of the commit and could not win n2's vote).
 bool Churn::CanRemove(uint64_t id) const {
-  std::vector<uint64_t> rest;
-  for (uint64_t v : world_->voter_ids()) {
-    if (v != id) rest.push_back(v);
-  }
-  if (rest.empty()) return false;
+  const std::vector<uint64_t> voters = world_->voter_ids();
   size_t running = 0;
-  size_t failed = 0;
-  for (uint64_t v : rest) {
-    if (world_->failed(v)) ++failed;
+  for (uint64_t v : voters) {
+    if (v == id) continue;
     if (world_->up(v) && !world_->paused(v) && !world_->failed(v)) ++running;
   }
-  return running >= rest.size() / 2 + 1 && 2 * failed < rest.size();
+  return running >= voters.size() / 2 + 1;
 }
 
 uint64_t Churn::Leader() const {
@@ -244,7 +248,7 @@ void Churn::Attempt() {
     request.member.set_islearner(true);
   }
   if (step.kind == World::MemberRequest::kRemove && step_requests_.empty()) {
-    world_->set_removing(step.id);
+    if (!world_->learner(step.id)) world_->set_removing(step.id);
     removing_leader_ = step.id == Leader();
   }
   uint64_t target = next_target_;

@@ -13,11 +13,10 @@
 // after a remove where the member list shows it removed -- so the world's
 // view (World::ids, learners) always follows the cluster's.
 //
-// Bounds: at most 7 voters and one learner; a removal only when the voters
-// left, minus those down or failed, still form a quorum of the new
-// configuration (the change itself needs a quorum of the old one), and
-// fewer than half of them failed or corrupted (World::CorruptDisk counts
-// with the removal in flight already).
+// Bounds: at most 7 voters and one learner; a voter is removed only when
+// the voters left, minus those down, paused or failed, form a quorum of
+// the OLD configuration (see CanRemove), so never down to one voter;
+// World::CorruptDisk counts with a removal in flight the same way.
 //
 // Deterministic: its own Prng, derived from the seed (so that creating it
 // takes no draw from the world's). Not thread-safe.

@@ -627,7 +627,7 @@ void World::OnOpenLog(uint64_t id, std::string_view message) {
     return message.find(s) != std::string_view::npos;
   };
   int path = -1;
-  if (has("msg=\"bootstrapping new cluster\"")) path = kBootstrap;
+  if (has("msg=\"bootstrapping member\"")) path = kBootstrap;
   if (has("msg=\"repaired torn WAL tail\"")) path = kTornTailRepaired;
   if (has("msg=\"skipping corrupt snapshot\"")) path = kCorruptSnapshotSkipped;
   if (has("msg=\"restored snapshot\"")) path = kRestoreSnapshot;
@@ -648,19 +648,18 @@ const char* World::RecoveryPathName(int path) {
 
 bool World::CorruptDisk(uint64_t id) {
   Member& m = member(id);
-  // Counted over the voters as they will be once a removal in flight
-  // applies (fewer voters: the stricter count). Learners hold no quorum:
-  // never corrupted, so they never fail.
+  // A voter being removed counts as lost already: the others must hold a
+  // quorum of the old configuration to finish the change (sim/churn.h).
+  // Learners hold no quorum: never corrupted, so they never fail.
   if (m.failed || m.corrupted || m.removed || learner(id) || id == removing_) {
     return false;
   }
   int voters = 0;
   int lost = 1;
   for (uint64_t v : voter_ids()) {
-    if (v == removing_) continue;
     ++voters;
     const Member& vm = member(v);
-    if (vm.failed || vm.corrupted) ++lost;
+    if (vm.failed || vm.corrupted || v == removing_) ++lost;
   }
   if (voters < 3 || 2 * lost >= voters) return false;
   Crash(id, /*torn=*/false);
