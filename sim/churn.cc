@@ -147,9 +147,17 @@ bool Churn::Plan() {
     plan_.push_back(Step{kind, learners[0]});
     return true;
   }
+  // The voters left after the removal run a quorum of the configuration
+  // before it (CanRemove), which is also the quorum once a fresh voter
+  // is back: a voter that still has everything to catch up.
   auto replace = [this](uint64_t id) {
     const uint64_t fresh = world_->NewMemberId();
     plan_.push_back(Step{Kind::kRemove, id});
+    if (prng_.OneIn(3)) {
+      plan_.push_back(
+          Step{Kind::kAdd, fresh, /*replace=*/true, /*learner=*/false});
+      return;
+    }
     plan_.push_back(Step{Kind::kAdd, fresh});
     plan_.push_back(Step{Kind::kPromote, fresh, /*replace=*/true});
   };
@@ -233,8 +241,11 @@ uint64_t Churn::PickTarget() {
 }
 
 std::string Churn::Describe(const Step& step) const {
-  return absl::StrCat(KindName(step.kind), " n", step.id,
-                      step.kind == World::MemberRequest::kAdd ? " learner" : "");
+  return absl::StrCat(
+      KindName(step.kind), " n", step.id,
+      step.kind != World::MemberRequest::kAdd ? ""
+      : step.learner                          ? " learner"
+                                              : " voter");
 }
 
 void Churn::Attempt() {
@@ -245,7 +256,7 @@ void Churn::Attempt() {
   request.member.set_id(step.id);
   if (step.kind == World::MemberRequest::kAdd) {
     request.member.add_peerurls(absl::StrCat("http://n", step.id, ":2380"));
-    request.member.set_islearner(true);
+    request.member.set_islearner(step.learner);
   }
   if (step.kind == World::MemberRequest::kRemove && step_requests_.empty()) {
     if (!world_->learner(step.id)) world_->set_removing(step.id);
@@ -335,6 +346,7 @@ void Churn::Done(uint64_t node,
   switch (step.kind) {
     case Kind::kAdd:
       ++stats_.adds;
+      if (step.replace) ++stats_.replaces;
       world_->Join(step.id, members);
       break;
     case Kind::kPromote:

@@ -70,6 +70,7 @@ class Churn final : public World::Listener, public World::ClientSink {
     World::MemberRequest::Kind kind;
     uint64_t id = 0;
     bool replace = false;  // the last step of a replacement counts it
+    bool learner = true;   // kAdd: as a learner, or straight as a voter
   };
   void PlanNext();
   // Steps of a plan run in order; false if none could be planned now.

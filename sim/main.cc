@@ -14,7 +14,7 @@
 // clients, shorter thinks; logs then pass snapshot_count and compact);
 // --torn-crash-every-ms makes every crash torn, at that mean gap.
 // --churn-every-ms turns membership churn on (sim/churn.h) at that mean
-// gap between changes, whatever the seed drew.
+// gap between changes, whatever the seed drew; 0 turns it off.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -99,7 +99,7 @@ std::optional<Flags> Parse(int argc, char** argv) {
                absl::SimpleAtoi(v, &n) && n > 0) {
       f.options.torn_crash_every_us = int64_t{n} * 1000;
     } else if (Value(arg, "--churn-every-ms", &v) &&
-               absl::SimpleAtoi(v, &n) && n > 0) {
+               absl::SimpleAtoi(v, &n) && n >= 0) {
       f.options.churn_every_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
