@@ -72,9 +72,15 @@ void Churn::PlanNext() {
 }
 
 bool Churn::Settled() const {
+  if (every_us_ <= 0) return true;
   if (!plan_.empty()) return false;
   for (uint64_t id : world_->ids()) {
     if (world_->learner(id)) return false;
+    if (world_->failed(id)) continue;
+    const server::Node* n = world_->node(id);
+    const etcdserverpb::Member* self =
+        n == nullptr ? nullptr : n->Members().Find(id);
+    if (self == nullptr || self->islearner()) return false;
   }
   return true;
 }
@@ -203,14 +209,17 @@ bool Churn::Plan() {
 // again. Removing the leader of two voters could wedge the survivor for
 // good (seen with seed 9, --churn-every-ms=600 --sim-seconds=8: n2 left,
 // n3 never learnt of the commit and could not win n2's vote).
-bool Churn::CanRemove(uint64_t id) const {
+bool Churn::CanRemove(uint64_t id) {
   const std::vector<uint64_t> voters = world_->voter_ids();
+  // Voters removed earlier that some member may still count on: voters of
+  // the configuration it runs, never running.
+  const size_t lingering = world_->LingeringVoters().size();
   size_t running = 0;
   for (uint64_t v : voters) {
     if (v == id) continue;
     if (world_->up(v) && !world_->paused(v) && !world_->failed(v)) ++running;
   }
-  return running >= voters.size() / 2 + 1;
+  return running >= (voters.size() + lingering) / 2 + 1;
 }
 
 uint64_t Churn::Leader() const {

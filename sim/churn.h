@@ -53,7 +53,9 @@ class Churn final : public World::Listener, public World::ClientSink {
   // No new changes from now on; the one under way still completes, and a
   // learner left over is promoted, so the cluster ends with voters only.
   void Stop() { stopping_ = true; }
-  // Nothing under way, no learner left: the final membership is settled.
+  // Nothing under way, no learner left, and every member up and listing
+  // itself as a voter (a member refuses clients as a learner until it
+  // applies its own promotion): the final membership is settled.
   bool Settled() const;
   // Runs the world until Settled(), or adds a liveness violation after
   // bound_us. False on a violation.
@@ -76,7 +78,7 @@ class Churn final : public World::Listener, public World::ClientSink {
   // Steps of a plan run in order; false if none could be planned now.
   bool Plan();
   // Whether removing voter `id` keeps a quorum (see the file comment).
-  bool CanRemove(uint64_t id) const;
+  bool CanRemove(uint64_t id);
   void Attempt();
   void ScheduleAttempt(int64_t delay_us);
   // The current step is done (definitely): update the world, go on.

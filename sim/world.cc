@@ -433,6 +433,7 @@ void World::Forget(uint64_t id) {
   if (removing_ == id) removing_ = 0;
   if (m.removed) return;
   m.removed = true;
+  if (!learner(id)) lingering_.insert(id);
   learners_.erase(id);
   ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
   Log(absl::StrCat("n", id, " removed from the cluster: never restarted"));
@@ -444,6 +445,22 @@ void World::StopForgotten(uint64_t id) {
   if (m.node == nullptr) return;
   Log(absl::StrCat("n", id, " stopped (removed member)"));
   Crash(id, /*torn=*/false);
+}
+
+const std::set<uint64_t>& World::LingeringVoters() {
+  for (auto it = lingering_.begin(); it != lingering_.end();) {
+    bool applied_everywhere = true;
+    for (uint64_t id : ids_) {
+      if (failed(id)) continue;
+      const server::Node* n = node(id);
+      if (n == nullptr || n->Members().Find(*it) != nullptr) {
+        applied_everywhere = false;
+        break;
+      }
+    }
+    it = applied_everywhere ? lingering_.erase(it) : std::next(it);
+  }
+  return lingering_;
 }
 
 std::vector<uint64_t> World::voter_ids() const {
@@ -654,8 +671,13 @@ bool World::CorruptDisk(uint64_t id) {
   if (m.failed || m.corrupted || m.removed || learner(id) || id == removing_) {
     return false;
   }
-  int voters = 0;
-  int lost = 1;
+  // Voters removed that a member may still count on are lost voters of
+  // the configuration that member runs (seed 69 with --churn-every-ms=1000
+  // lost its quorum so: n5 left, n4's disk failed, and n1 and n6 still ran
+  // {1,4,5,6}).
+  const int lingering = static_cast<int>(LingeringVoters().size());
+  int voters = lingering;
+  int lost = 1 + lingering;
   for (uint64_t v : voter_ids()) {
     ++voters;
     const Member& vm = member(v);

@@ -164,7 +164,7 @@ class World {
   void HealAll();
 
   // ---- Membership (sim/churn.h) ----
-  // Requests ids with this bit set are membership requests: their replies
+  // Request ids with this bit set are membership requests: their replies
   // go to the member sink, not the client sink.
   static constexpr uint64_t kMemberRequestBit = uint64_t{1} << 63;
   struct MemberRequest {
@@ -183,16 +183,24 @@ class World {
   void Join(uint64_t id, const std::vector<etcdserverpb::Member>& members);
   // The member was promoted from learner to voter.
   void Promoted(uint64_t id);
-  // A removal of this member is in flight: quorum arithmetic (CorruptDisk)
-  // counts the cluster without it already.
+  // A removal of this voter is in flight (0: none): CorruptDisk counts it
+  // as lost already.
   void set_removing(uint64_t id) { removing_ = id; }
   // The cluster removed the member: it leaves ids() and is never
-  // restarted. Its process, if up, runs on until Stop (an operator shuts
-  // it down a little later) or until it halts on applying its removal.
+  // restarted. Its process, if up, runs on until StopForgotten (an
+  // operator shuts it down a little later) or until it halts on applying
+  // its removal.
   void Forget(uint64_t id);
   // Stops a forgotten member's process for good.
   void StopForgotten(uint64_t id);
   bool learner(uint64_t id) const { return learners_.contains(id); }
+  // Voters removed whose removal a live member may not have applied yet
+  // (down, or still listing them): a node uses a configuration once it
+  // applies it, so such a member still counts on the removed voter's vote
+  // until it learns the commit -- from a quorum that knows. Fault budgets
+  // count them as voters already lost. A voter stops lingering once every
+  // live member is up and lists it no more.
+  const std::set<uint64_t>& LingeringVoters();
   // Members of ids() that are not learners.
   std::vector<uint64_t> voter_ids() const;
   void Note(std::string line) { Log(std::move(line)); }
@@ -323,6 +331,7 @@ class World {
   // among ids_, a removal in flight (0: none), the next new id.
   std::vector<uint64_t> initial_ids_;
   std::set<uint64_t> learners_;
+  std::set<uint64_t> lingering_;
   uint64_t removing_ = 0;
   uint64_t next_member_id_ = 0;
   ClientSink* member_sink_ = nullptr;
