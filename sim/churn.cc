@@ -61,6 +61,7 @@ Churn::Churn(World* world, uint64_t seed, int64_t every_us)
 }
 
 void Churn::Start() {
+  start_voters_ = world_->voter_ids().size();
   if (every_us_ > 0) PlanNext();
 }
 
@@ -183,17 +184,18 @@ bool Churn::Plan() {
   }
   const bool can_add = voters.size() < 7;
   const bool can_remove = CanRemove(victim);
-  switch (prng_.Uniform(3)) {
-    case 0:
-      break;
-    case 1:
-      if (!can_remove) break;
-      plan_.push_back(Step{Kind::kRemove, victim});
-      return true;
-    default:
-      if (!can_remove) break;
-      replace(victim);
-      return true;
+  if (can_remove && prng_.OneIn(3)) {
+    replace(victim);
+    return true;
+  }
+  // Grow or shrink, drifting back towards the starting size so that a
+  // long run does not end as a two-member cluster.
+  const bool shrink = voters.size() > start_voters_   ? !prng_.OneIn(4)
+                      : voters.size() < start_voters_ ? prng_.OneIn(4)
+                                                      : prng_.OneIn(2);
+  if (can_remove && (shrink || !can_add)) {
+    plan_.push_back(Step{Kind::kRemove, victim});
+    return true;
   }
   if (!can_add) return false;
   plan_.push_back(Step{Kind::kAdd, world_->NewMemberId()});

@@ -93,6 +93,8 @@ class Churn final : public World::Listener, public World::ClientSink {
   const int64_t every_us_;
   base::Prng prng_;
   bool stopping_ = false;
+  // The cluster's size at the start: changes drift back towards it.
+  size_t start_voters_ = 0;
   std::deque<Step> plan_;
   // Bumped per step: replies and timers of older steps are stale.
   uint64_t step_generation_ = 0;
