@@ -68,8 +68,9 @@ void Churn::Start() {
 void Churn::PlanNext() {
   if (every_us_ <= 0 || stopping_) return;
   const uint64_t mean = static_cast<uint64_t>(every_us_);
-  world_->ScheduleTimer(static_cast<int64_t>(prng_.InRange(mean / 2, 3 * mean / 2)),
-                        this, kPlanTimer);
+  world_->ScheduleTimer(
+      static_cast<int64_t>(prng_.InRange(mean / 2, 3 * mean / 2)), this,
+      kPlanTimer);
 }
 
 bool Churn::Settled() const {
@@ -102,9 +103,10 @@ bool Churn::AwaitSettled(int64_t bound_us) {
     if (!world_->RunUntil(world_->now() + 100000)) return false;
   }
   world_->AddViolation(absl::StrCat(
-      "liveness: membership change ",
-      plan_.empty() ? std::string("(none)") : Describe(plan_.front()),
-      " not done within ", FormatTime(bound_us), " of healing"));
+      "liveness: membership not settled within ", FormatTime(bound_us),
+      " of healing: ",
+      plan_.empty() ? std::string("a member does not see itself a voter")
+                    : absl::StrCat(Describe(plan_.front()), " not done")));
   return false;
 }
 
@@ -123,8 +125,7 @@ void Churn::OnTimer(uint64_t token) {
       if (arg == step_generation_ && pending_request_ == 0) Attempt();
       return;
     case kTimeoutTimer:
-      if (pending_request_ != 0 &&
-          (pending_request_ & kArgMask) == arg) {
+      if (pending_request_ != 0 && (pending_request_ & kArgMask) == arg) {
         // No answer: the change may be in the log. Try again.
         world_->Note(absl::StrCat("churn: ", Describe(plan_.front()),
                                   " no answer; trying again"));
@@ -252,11 +253,10 @@ uint64_t Churn::PickTarget() {
 }
 
 std::string Churn::Describe(const Step& step) const {
-  return absl::StrCat(
-      KindName(step.kind), " n", step.id,
-      step.kind != World::MemberRequest::kAdd ? ""
-      : step.learner                          ? " learner"
-                                              : " voter");
+  return absl::StrCat(KindName(step.kind), " n", step.id,
+                      step.kind != World::MemberRequest::kAdd ? ""
+                      : step.learner                          ? " learner"
+                                                              : " voter");
 }
 
 void Churn::Attempt() {
@@ -335,8 +335,8 @@ void Churn::OnReply(uint64_t node, const server::ClientReply& reply,
     // Refused for good -- unless an earlier try may still be in the log:
     // then only a later answer can tell.
     if (!maybe_proposed_) {
-      return GiveUp(absl::StrCat(std::string(s.message()), " (from n", node,
-                                 ")"));
+      return GiveUp(
+          absl::StrCat(std::string(s.message()), " (from n", node, ")"));
     }
   }
   world_->Note(absl::StrCat("churn: ", Describe(step), " via n", node, ": ",
@@ -386,8 +386,8 @@ void Churn::Done(uint64_t node,
 }
 
 void Churn::GiveUp(const std::string& why) {
-  world_->Note(absl::StrCat("churn: ", Describe(plan_.front()),
-                            " given up: ", why));
+  world_->Note(
+      absl::StrCat("churn: ", Describe(plan_.front()), " given up: ", why));
   plan_.clear();
   ++step_generation_;
   step_requests_.clear();

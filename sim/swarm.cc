@@ -92,9 +92,8 @@ void CheckCaughtUp(World& world) {
   }
 }
 
-void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
-               Churn& churn, const Scenario& scenario,
-               const RunOptions& options) {
+void RunPhases(World& world, Nemesis& nemesis, Workload& workload, Churn& churn,
+               const Scenario& scenario, const RunOptions& options) {
   world.Start();
   nemesis.Start();
   workload.Start();
