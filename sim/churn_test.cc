@@ -21,7 +21,7 @@ RunOptions Forced() {
 TEST(ChurnTest, EveryKindOfChangeHappensAndEverySeedPasses) {
   const RunOptions options = Forced();
   ChurnStats total;
-  for (uint64_t seed = 0; seed < 12; ++seed) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
     const SeedResult r = RunSeed(seed, options);
     EXPECT_TRUE(r.passed()) << FormatResult(r, options);
     total.adds += r.churn.adds;
@@ -39,7 +39,7 @@ TEST(ChurnTest, EveryKindOfChangeHappensAndEverySeedPasses) {
   EXPECT_GT(total.leader_removals, 0u);
   EXPECT_GT(total.replaces, 0u);
   std::printf(
-      "churn over 12 seeds: adds %llu promotions %llu removals %llu (leader "
+      "churn over 20 seeds: adds %llu promotions %llu removals %llu (leader "
       "%llu) replaces %llu\n",
       static_cast<unsigned long long>(total.adds),
       static_cast<unsigned long long>(total.promotions),
