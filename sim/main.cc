@@ -4,6 +4,7 @@
 //       [--liveness-seconds=S] [--clients=N] [--think-ms=MS]
 //       [--torn-crash-every-ms=MS] [--max-msg-bytes=N]
 //       [--isolate-new-leaders=PERMILLE] [--new-leader-delay-ms=MS]
+//       [--churn-every-ms=MS]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
@@ -21,6 +22,8 @@
 // --isolate-new-leaders cuts off that many per mille of newly elected
 // leaders soon after their election (Figure 8's schedules), within
 // --new-leader-delay-ms of it.
+// --churn-every-ms turns membership churn on (sim/churn.h) at that mean
+// gap between changes, whatever the seed drew; 0 turns it off.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -110,7 +113,8 @@ bool CheckModes(const Flags& f, bool seeds, bool seed) {
     if (seeds || seed || o.nodes || o.safety_us ||
         o.liveness_us || o.clients || o.think_max_us || o.torn_crash_every_us ||
         o.duplicate_proposals || o.max_msg_bytes ||
-        o.isolate_new_leader_permille || o.new_leader_delay_max_us) {
+        o.isolate_new_leader_permille || o.new_leader_delay_max_us ||
+        o.churn_every_us) {
       std::cerr << "--scenario takes only --bug, --shrink and its flags, "
                    "--trace, --verbose and --check-fail-at (edit the file for "
                    "the rest)\n";
@@ -171,6 +175,9 @@ std::optional<Flags> Parse(int argc, char** argv) {
     } else if (Value(arg, "--new-leader-delay-ms", &v) &&
                absl::SimpleAtoi(v, &n) && n >= 0) {
       f.options.new_leader_delay_max_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--churn-every-ms", &v) &&
+               absl::SimpleAtoi(v, &n) && n >= 0) {
+      f.options.churn_every_us = int64_t{n} * 1000;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {

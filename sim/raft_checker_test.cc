@@ -156,5 +156,32 @@ TEST(ConvergenceCheckerTest, DifferentStateAtOneAppliedIndexIsRejected) {
   EXPECT_NE(c.violations()[0].find("applied index 6"), std::string::npos);
 }
 
+// Members come and go (sim/churn.h): a member first seen late, with a
+// fresh log, is held to the same committed prefix; one that leaves simply
+// stops being observed. The checker assumes no fixed id set.
+TEST(RaftCheckerTest, MembersJoiningLateAreHeldToTheCommittedPrefix) {
+  RaftChecker c;
+  std::map<uint64_t, EntryDigest> log = {{1, {1, 10}}, {2, {1, 20}}};
+  c.Observe(Node(1, 1, log, 2, /*leader=*/true).View());
+  c.Observe(Node(2, 1, log, 2).View());
+  // n6 joins: nothing committed yet, then the same prefix.
+  c.Observe(Node(6, 1, {}, 0).View());
+  c.Observe(Node(6, 1, log, 2).View());
+  // n1 left; n6 leads a later term holding every committed entry.
+  log[3] = {2, 30};
+  c.Observe(Node(6, 2, log, 3, /*leader=*/true).View());
+  EXPECT_TRUE(c.violations().empty());
+  // n7 joins and shows another entry 2 committed.
+  c.Observe(Node(7, 2, {{1, {1, 10}}, {2, {2, 99}}}, 2).View());
+  ASSERT_EQ(c.violations().size(), 1u);
+  EXPECT_NE(c.violations()[0].find("state machine safety: n7"),
+            std::string::npos)
+      << c.violations()[0];
+  // A joiner that would lead a term already led by another member.
+  c.Observe(Node(8, 2, log, 3, /*leader=*/true).View());
+  EXPECT_NE(c.violations().back().find("election safety"), std::string::npos)
+      << c.violations().back();
+}
+
 }  // namespace
 }  // namespace etcdpp::sim

@@ -119,6 +119,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   // drew).
   s.workload.watchers = static_cast<int>(prng.InRange(0, 3));
   s.workload.lease_clients = static_cast<int>(prng.InRange(0, 3));
+  // Membership churn for one seed in three (after every older draw).
+  if (prng.OneIn(3)) {
+    s.churn_every_us = static_cast<int64_t>(prng.InRange(1000000, 5000000));
+  }
   return s;
 }
 
@@ -144,7 +148,7 @@ std::string Scenario::Describe() const {
       " corrupt=", every(f.corrupt_every_us),
       " isolate_new_leader=", f.isolate_new_leader_permille, "/1000(<",
       FormatTime(f.new_leader_delay_max_us), ")",
-      " clients=", workload.clients,
+      " churn=", every(churn_every_us), " clients=", workload.clients,
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,

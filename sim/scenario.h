@@ -103,6 +103,9 @@ struct Scenario {
   // can hold an old term's entry without the new leader's own -- the state
   // of the Raft paper's Figure 8.
   uint64_t max_msg_bytes = 1 << 20;
+  // Membership churn (sim/churn.h): the mean gap between changes; 0 for
+  // none. Drawn on for about one seed in three.
+  int64_t churn_every_us = 0;
   // The planted bug (sim/planted_bugs.h) turned on in every node; empty
   // for none. Never drawn: only --bug sets it.
   std::string planted_bug;

@@ -92,6 +92,7 @@ const Field kFields[] = {
     ETCDPP_FIELD(snapshot_catchup_entries, 1, kMax),
     ETCDPP_FIELD(snapshots_to_keep, 1, 1000),
     ETCDPP_FIELD(max_msg_bytes, 1, kMax),
+    ETCDPP_FIELD(churn_every_us, 0, kHour),
     ETCDPP_FIELD(planted_bug, 0, 0),
 };
 

@@ -109,21 +109,29 @@ void CheckCaughtUp(World& world) {
 }
 
 void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
-               Watchers& watchers, LeaseClients& lease_clients,
+               Watchers& watchers, LeaseClients& lease_clients, Churn& churn,
                const Scenario& scenario, const RunOptions& options) {
   world.Start();
   nemesis.Start();
   workload.Start();
   watchers.Start();
   lease_clients.Start();
+  churn.Start();
   if (!world.RunUntil(scenario.safety_us)) return;
   // Liveness: heal everything; a leader must follow, then every new
   // operation must succeed within the bound.
   nemesis.Stop();
   workload.Stop();
   lease_clients.Stop();
+  churn.Stop();
   world.HealAll();
   if (!AwaitLeader(world, options.leader_bound_us)) return;
+  // The membership settles (the change under way done, a learner left
+  // promoted); the leader may have been removed meanwhile.
+  if (!churn.Settled()) {
+    if (!churn.AwaitSettled(options.churn_bound_us)) return;
+    if (!AwaitLeader(world, options.leader_bound_us)) return;
+  }
   workload.StartLiveness(options.operation_bound_us);
   if (!world.RunUntil(world.now() + scenario.liveness_us)) return;
   workload.Stop();
@@ -229,6 +237,9 @@ Scenario ScenarioOf(uint64_t seed, const RunOptions& options) {
   if (options.new_leader_delay_max_us.has_value()) {
     scenario.faults.new_leader_delay_max_us = *options.new_leader_delay_max_us;
   }
+  if (options.churn_every_us.has_value()) {
+    scenario.churn_every_us = *options.churn_every_us;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
   return scenario;
@@ -251,15 +262,22 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   Workload workload(&world, scenario.workload);
   Watchers watchers(&world, scenario, &trace);
   LeaseClients lease_clients(&world, scenario, &trace);
+  Churn churn(&world, seed, scenario.churn_every_us);
   FailCheck fail_check;
   if (options.check_fail_at_us.has_value()) {
     world.ScheduleTimer(*options.check_fail_at_us, &fail_check, 0);
   }
-  RunPhases(world, nemesis, workload, watchers, lease_clients, scenario,
-            options);
+  RunPhases(world, nemesis, workload, watchers, lease_clients, churn,
+            scenario, options);
   Summarize(world, workload, result);
   SummarizeClients(watchers, lease_clients, result);
   result.faults = nemesis.recorded();
+  result.churn = churn.stats();
+  for (uint64_t id : world.ids()) {
+    absl::StrAppend(&result.final_members,
+                    result.final_members.empty() ? "" : " ", "n", id,
+                    world.learner(id) ? "(learner)" : "");
+  }
   result.violations = world.Violations();
   for (std::string& v :
        CheckClients(world, workload, watchers, lease_clients, scenario)) {
@@ -283,6 +301,26 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   return result;
 }
 
+namespace {
+
+void AddChurn(ChurnStats& to, const ChurnStats& from) {
+  to.adds += from.adds;
+  to.promotions += from.promotions;
+  to.removals += from.removals;
+  to.leader_removals += from.leader_removals;
+  to.replaces += from.replaces;
+  to.requests += from.requests;
+}
+
+std::string DescribeChurn(const ChurnStats& c) {
+  return absl::StrCat("adds ", c.adds, ", promotions ", c.promotions,
+                      ", removals ", c.removals, " (leader ", c.leader_removals,
+                      "), replaces ", c.replaces, " (", c.requests,
+                      " requests)");
+}
+
+}  // namespace
+
 void SweepTotals::Add(const SeedResult& r) {
   ++seeds;
   if (!r.violations.empty()) ++failed;
@@ -299,6 +337,7 @@ void SweepTotals::Add(const SeedResult& r) {
   watch_events += r.watch_events;
   leases += r.leases;
   lease_expiries += r.lease_expiries;
+  AddChurn(churn, r.churn);
 }
 
 void SweepTotals::Merge(const SweepTotals& o) {
@@ -315,6 +354,7 @@ void SweepTotals::Merge(const SweepTotals& o) {
   watch_events += o.watch_events;
   leases += o.leases;
   lease_expiries += o.lease_expiries;
+  AddChurn(churn, o.churn);
 }
 
 std::string RecoveryPaths(const uint64_t (&recovery)[World::kRecoveryPaths]) {
@@ -333,7 +373,8 @@ std::string SweepTotals::Describe() const {
       " simulated s\n  recovery paths: ", RecoveryPaths(recovery),
       "; torn crashes ", torn_crashes, ", corruptions ", corruptions,
       ", snapshots delivered ", snapshots_delivered, "; watch events ",
-      watch_events, ", leases ", leases, " (expired ", lease_expiries, ")");
+      watch_events, ", leases ", leases, " (expired ", lease_expiries, ")",
+      "\n  membership churn: ", DescribeChurn(churn));
 }
 
 void InstallCrashReport() {
@@ -363,6 +404,10 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   }
   if (options.duplicate_proposals) {
     absl::StrAppend(&command, " --duplicate-proposals");
+  }
+  if (options.churn_every_us.has_value()) {
+    absl::StrAppend(&command,
+                    " --churn-every-ms=", *options.churn_every_us / 1000);
   }
   if (options.liveness_us.has_value()) {
     absl::StrAppend(&command,
@@ -415,6 +460,10 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       " sessions; leases: ", r.leases, " granted, ", r.lease_keepalives,
       " keepalives ok, ", r.lease_revokes, " revoked, ", r.lease_expiries,
       " expired",
+      r.scenario.churn_every_us > 0
+          ? absl::StrCat("\n  membership churn: ", DescribeChurn(r.churn),
+                         "; members at end ", r.final_members)
+          : "",
       "\n  checkers: safety and liveness ",
       r.violations.empty() ? "ok" : "VIOLATED", ", linearizability ",
       VerdictName(r.linearizability.verdict), " (",

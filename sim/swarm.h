@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/churn.h"
 #include "sim/linearizability.h"
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
@@ -39,6 +40,9 @@ struct RunOptions {
   // NodeOptions.max_size_per_msg (--max-msg-bytes; 1 = one entry per
   // MsgApp).
   std::optional<uint64_t> max_msg_bytes;
+  // Membership churn at this mean gap, whatever the seed drew
+  // (--churn-every-ms).
+  std::optional<int64_t> churn_every_us;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
   // A planted bug to turn on (sim/planted_bugs.h); empty for none.
@@ -49,6 +53,9 @@ struct RunOptions {
   // Liveness bounds, in virtual time.
   int64_t leader_bound_us = 10000000;
   int64_t operation_bound_us = 5000000;
+  // The membership change under way when faults end (and the promotion of
+  // a learner left over) must be done within this.
+  int64_t churn_bound_us = 20000000;
   // When set, a CHECK fails at this virtual time: proves that a failed
   // assertion inside the world is reported as a finding (--check-fail-at).
   std::optional<int64_t> check_fail_at_us;
@@ -69,6 +76,9 @@ struct SeedResult {
   uint64_t trace_events = 0;
   int64_t end_us = 0;
   World::Stats stats;
+  ChurnStats churn;
+  // "n1 n2 n4": the members when the run ended.
+  std::string final_members;
   size_t ops = 0;
   size_t ops_ok = 0;
   size_t ops_fail = 0;
@@ -122,6 +132,7 @@ struct SweepTotals {
   uint64_t watch_events = 0;
   uint64_t leases = 0;
   uint64_t lease_expiries = 0;
+  ChurnStats churn;
 
   void Add(const SeedResult& result);
   void Merge(const SweepTotals& other);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "server/node/errors.h"
 #include "sim/planted_bugs.h"
 
 namespace etcdpp::sim {
@@ -79,6 +80,13 @@ struct World::Member {
   bool failed = false;
   // Node::Open is running: its log lines name the recovery path.
   bool opening = false;
+  // Removed from the cluster: never restarted.
+  bool removed = false;
+  // A member that joined a running cluster: the configuration it starts
+  // from (read only while its data dir holds no WAL yet).
+  std::vector<uint64_t> join_voters;
+  std::vector<uint64_t> join_learners;
+  std::vector<etcdserverpb::Member> join_members;
   // Events that arrived while paused, in arrival order.
   std::vector<Payload> held;
   uint64_t last_digested_applied = UINT64_MAX;
@@ -94,17 +102,23 @@ World::World(const Scenario& scenario, Trace* trace)
   for (int i = 1; i <= scenario.nodes; ++i) {
     const uint64_t id = static_cast<uint64_t>(i);
     ids_.push_back(id);
-    auto m = std::make_unique<Member>();
-    m->id = id;
-    m->disk = std::make_unique<SimDisk>(absl::StrCat("sim-disk-", id));
-    m->log = std::make_unique<MemberLog>(this, id);
-    // Drift: this node's clock runs up to drift_permille_max fast or slow.
-    const int64_t drift =
-        static_cast<int64_t>(prng_.InRange(0, 2 * scenario.drift_permille_max));
-    m->tick_period_us = scenario.heartbeat_us *
-                        (1000 + drift - scenario.drift_permille_max) / 1000;
-    members_[id] = std::move(m);
+    AddMemberProcess(id);
   }
+  initial_ids_ = ids_;
+  next_member_id_ = static_cast<uint64_t>(scenario.nodes) + 1;
+}
+
+void World::AddMemberProcess(uint64_t id) {
+  auto m = std::make_unique<Member>();
+  m->id = id;
+  m->disk = std::make_unique<SimDisk>(absl::StrCat("sim-disk-", id));
+  m->log = std::make_unique<MemberLog>(this, id);
+  // Drift: this node's clock runs up to drift_permille_max fast or slow.
+  const int64_t drift =
+      static_cast<int64_t>(prng_.InRange(0, 2 * scenario_.drift_permille_max));
+  m->tick_period_us = scenario_.heartbeat_us *
+                      (1000 + drift - scenario_.drift_permille_max) / 1000;
+  members_[id] = std::move(m);
 }
 
 World::~World() = default;
@@ -112,7 +126,7 @@ World::~World() = default;
 void World::Start() {
   Log(absl::StrCat("world start seed=", scenario_.seed,
                    " nodes=", scenario_.nodes));
-  for (uint64_t id : ids_) Restart(id);
+  for (uint64_t id : std::vector<uint64_t>(ids_)) Restart(id);
 }
 
 bool World::RunUntil(int64_t until_us) {
@@ -162,6 +176,7 @@ void World::Dispatch(Payload payload) {
         if constexpr (std::is_same_v<T, RestartEvent>) {
           if (!up(e.node)) Restart(e.node);
         }
+        if constexpr (std::is_same_v<T, MemberEvent>) OnMemberRequest(e);
       },
       payload);
 }
@@ -184,6 +199,7 @@ bool World::HeldByPause(const Payload& payload) {
   if (const auto* e = std::get_if<ProposeEvent>(&payload)) target = e->node;
   if (const auto* e = std::get_if<ReadEvent>(&payload)) target = e->node;
   if (const auto* e = std::get_if<KeepAliveEvent>(&payload)) target = e->node;
+  if (const auto* e = std::get_if<MemberEvent>(&payload)) target = e->node;
   if (target == 0) return false;
   Member* m = members_.contains(target) ? members_[target].get() : nullptr;
   if (m == nullptr || !m->paused) return false;
@@ -364,6 +380,12 @@ void World::OnReply(const ReplyEvent& e) {
   Log(absl::StrCat("n", e.node, " reply req=", e.reply.request_id, " ",
                    DescribeStatus(e.reply.status), " rev=",
                    e.reply.header.revision(), e.immediate ? " immediate" : ""));
+  if ((e.reply.request_id & kMemberRequestBit) != 0) {
+    if (member_sink_ != nullptr) {
+      member_sink_->OnReply(e.node, e.reply, e.immediate);
+    }
+    return;
+  }
   if (client_sink_ != nullptr) {
     client_sink_->OnReply(e.node, e.reply, e.immediate);
   }
@@ -392,6 +414,109 @@ void World::SendLeaseKeepAlive(uint64_t node, uint64_t request_id,
                                int64_t lease_id) {
   Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
            KeepAliveEvent{node, request_id, lease_id});
+}
+
+void World::SendMemberRequest(uint64_t node, uint64_t request_id,
+                              MemberRequest request) {
+  CHECK_NE(request_id & kMemberRequestBit, 0u)
+      << "membership request ids carry kMemberRequestBit";
+  Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+           MemberEvent{node, request_id, std::move(request)});
+}
+
+void World::OnMemberRequest(MemberEvent& e) {
+  Member& m = member(e.node);
+  static const char* const kinds[] = {"add", "promote", "remove"};
+  const etcdserverpb::Member& target = e.request.member;
+  Log(absl::StrCat("n", m.id, " member ", kinds[e.request.kind], " n",
+                   target.id(),
+                   e.request.kind == MemberRequest::kAdd
+                       ? (target.islearner() ? " learner" : " voter")
+                       : "",
+                   " req=", e.request_id & ~kMemberRequestBit));
+  if (m.node == nullptr) {
+    server::ClientReply reply;
+    reply.request_id = e.request_id;
+    reply.status = absl::UnavailableError("connection refused");
+    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
+    return;
+  }
+  switch (e.request.kind) {
+    case MemberRequest::kAdd:
+      m.node->AddMember(e.request_id, target);
+      break;
+    case MemberRequest::kPromote:
+      m.node->PromoteMember(e.request_id, target.id());
+      break;
+    case MemberRequest::kRemove:
+      m.node->RemoveMember(e.request_id, target.id());
+      break;
+  }
+  AfterInput(m, e.request_id);
+}
+
+void World::Join(uint64_t id,
+                 const std::vector<etcdserverpb::Member>& members) {
+  CHECK(!members_.contains(id)) << "a joining member has a new id";
+  AddMemberProcess(id);
+  Member& m = member(id);
+  for (const etcdserverpb::Member& member : members) {
+    (member.islearner() ? m.join_learners : m.join_voters)
+        .push_back(member.id());
+    if (member.id() == id && member.islearner()) learners_.insert(id);
+  }
+  m.join_members = members;
+  ids_.push_back(id);
+  std::sort(ids_.begin(), ids_.end());
+  Log(absl::StrCat("n", id, " joins the cluster",
+                   learner(id) ? " as a learner" : ""));
+  Restart(id);
+}
+
+void World::Promoted(uint64_t id) { learners_.erase(id); }
+
+void World::Forget(uint64_t id) {
+  Member& m = member(id);
+  if (removing_ == id) removing_ = 0;
+  if (m.removed) return;
+  m.removed = true;
+  if (!learner(id)) lingering_.insert(id);
+  learners_.erase(id);
+  ids_.erase(std::remove(ids_.begin(), ids_.end(), id), ids_.end());
+  Log(absl::StrCat("n", id, " removed from the cluster: never restarted"));
+}
+
+void World::StopForgotten(uint64_t id) {
+  Member& m = member(id);
+  CHECK(m.removed) << "only a removed member is stopped for good";
+  if (m.node == nullptr) return;
+  Log(absl::StrCat("n", id, " stopped (removed member)"));
+  Crash(id, /*torn=*/false);
+}
+
+const std::set<uint64_t>& World::LingeringVoters() {
+  for (auto it = lingering_.begin(); it != lingering_.end();) {
+    bool applied_everywhere = true;
+    for (uint64_t id : ids_) {
+      if (failed(id)) continue;
+      const server::Node* n = node(id);
+      if (n == nullptr || n->Members().Find(*it) != nullptr) {
+        applied_everywhere = false;
+        break;
+      }
+    }
+    it = applied_everywhere ? lingering_.erase(it) : std::next(it);
+  }
+  return lingering_;
+}
+
+std::vector<uint64_t> World::voter_ids() const {
+  std::vector<uint64_t> voters;
+  for (uint64_t id : ids_) {
+    if (!learner(id)) voters.push_back(id);
+  }
+  return voters;
 }
 
 void World::SendPropose(uint64_t node, uint64_t request_id,
@@ -539,6 +664,11 @@ void World::HandleHalt(Member& m, const absl::Status& status) {
   ++stats_.halts;
   Log(absl::StrCat("n", m.id, " halt: ", status.ToString()));
   Crash(m.id, /*torn=*/false);
+  if (server::IsMemberRemoved(status)) {
+    // It applied its own removal: a clean stop, for good.
+    Forget(m.id);
+    return;
+  }
   // The operator (or systemd) restarts it after a while.
   Schedule(now_ + RandomLatency(100000, scenario_.faults.down_max_us),
            RestartEvent{m.id});
@@ -587,12 +717,25 @@ const char* World::RecoveryPathName(int path) {
 
 bool World::CorruptDisk(uint64_t id) {
   Member& m = member(id);
-  if (m.failed || m.corrupted || scenario_.nodes < 3) return false;
-  int lost = 1;
-  for (const auto& [other, om] : members_) {
-    if (om->failed || om->corrupted) ++lost;
+  // A voter being removed counts as lost already: the others must hold a
+  // quorum of the old configuration to finish the change (sim/churn.h).
+  // Learners hold no quorum: never corrupted, so they never fail.
+  if (m.failed || m.corrupted || m.removed || learner(id) || id == removing_) {
+    return false;
   }
-  if (2 * lost >= scenario_.nodes) return false;
+  // Voters removed that a member may still count on are lost voters of
+  // the configuration that member runs (seed 69 with --churn-every-ms=1000
+  // lost its quorum so: n5 left, n4's disk failed, and n1 and n6 still ran
+  // {1,4,5,6}).
+  const int lingering = static_cast<int>(LingeringVoters().size());
+  int voters = lingering;
+  int lost = 1 + lingering;
+  for (uint64_t v : voter_ids()) {
+    ++voters;
+    const Member& vm = member(v);
+    if (vm.failed || vm.corrupted || v == removing_) ++lost;
+  }
+  if (voters < 3 || 2 * lost >= voters) return false;
   Crash(id, /*torn=*/false);
   const std::optional<std::string> what = m.disk->CorruptSynced(disk_prng_);
   if (!what.has_value()) {
@@ -607,13 +750,19 @@ bool World::CorruptDisk(uint64_t id) {
 
 void World::Restart(uint64_t id) {
   Member& m = member(id);
-  if (m.node != nullptr || m.failed) return;
+  if (m.node != nullptr || m.failed || m.removed) return;
   ++m.incarnation;
   if (m.incarnation > 1) ++stats_.restarts;
   server::NodeOptions options;
   options.member_id = id;
   options.cluster_id = kClusterId;
-  options.initial_voters = ids_;
+  if (m.join_voters.empty() && m.join_learners.empty()) {
+    options.initial_voters = initial_ids_;
+  } else {
+    options.initial_voters = m.join_voters;
+    options.initial_learners = m.join_learners;
+    options.initial_members = m.join_members;
+  }
   options.seed =
       Fnv1a(absl::StrCat(scenario_.seed, "/", id, "/", m.incarnation));
   options.wal.segment_size_bytes = storage::wal::kMinSegmentSizeBytes;
@@ -713,7 +862,7 @@ void World::HealAll() {
   clean.latency_max_us = scenario_.network.latency_max_us;
   network_ = clean;
   HealPartitions();
-  for (uint64_t id : ids_) {
+  for (uint64_t id : std::vector<uint64_t>(ids_)) {
     Member& m = member(id);
     m.fail_next_sync = false;
     m.disk->mem().SetNoSpace(false);

@@ -21,7 +21,13 @@
 // destroyed and its disk loses what was not synced, or a torn prefix of
 // it) and restart through Node::Open, the real recovery path; they may be
 // paused, holding every event for them until resumed. A node whose output
-// halts is crashed by the world and restarted later.
+// halts is crashed by the world and restarted later -- unless it halted
+// because it applied its own removal: that is a clean stop, for good.
+//
+// Membership is dynamic (sim/churn.h drives it): a member added to the
+// cluster joins with a new id and a fresh disk, opened as a joiner from the
+// member list a peer gave it; a removed member leaves ids() and is never
+// restarted. Messages for ids that have no process are lost.
 //
 // After every step of a node the RaftChecker and ConvergenceChecker look
 // at it; a violation stops RunUntil. Every event is one line of the Trace.
@@ -35,10 +41,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "api/etcdserverpb/rpc.pb.h"
 #include "base/prng.h"
 #include "kv/mvcc_store.h"
 #include "kv/request.pb.h"
@@ -175,7 +183,50 @@ class World {
   // restarted, disks healthy.
   void HealAll();
 
+  // ---- Membership (sim/churn.h) ----
+  // Request ids with this bit set are membership requests: their replies
+  // go to the member sink, not the client sink.
+  static constexpr uint64_t kMemberRequestBit = uint64_t{1} << 63;
+  struct MemberRequest {
+    enum Kind { kAdd, kPromote, kRemove } kind = kAdd;
+    // kAdd: the new member (id, peer URLs, learner or not); otherwise its
+    // id only.
+    etcdserverpb::Member member;
+  };
+  void set_member_sink(ClientSink* sink) { member_sink_ = sink; }
+  void SendMemberRequest(uint64_t node, uint64_t request_id,
+                         MemberRequest request);
+  // An id no member ever had (ids are never reused, as etcd's).
+  uint64_t NewMemberId() { return next_member_id_++; }
+  // Starts the process of a member the cluster added, on a fresh disk,
+  // as a joiner from `members` (the list a peer gave it, which holds it).
+  void Join(uint64_t id, const std::vector<etcdserverpb::Member>& members);
+  // The member was promoted from learner to voter.
+  void Promoted(uint64_t id);
+  // A removal of this voter is in flight (0: none): CorruptDisk counts it
+  // as lost already.
+  void set_removing(uint64_t id) { removing_ = id; }
+  // The cluster removed the member: it leaves ids() and is never
+  // restarted. Its process, if up, runs on until StopForgotten (an
+  // operator shuts it down a little later) or until it halts on applying
+  // its removal.
+  void Forget(uint64_t id);
+  // Stops a forgotten member's process for good.
+  void StopForgotten(uint64_t id);
+  bool learner(uint64_t id) const { return learners_.contains(id); }
+  // Voters removed whose removal a live member may not have applied yet
+  // (down, or still listing them): a node uses a configuration once it
+  // applies it, so such a member still counts on the removed voter's vote
+  // until it learns the commit -- from a quorum that knows. Fault budgets
+  // count them as voters already lost. A voter stops lingering once every
+  // live member is up and lists it no more.
+  const std::set<uint64_t>& LingeringVoters();
+  // Members of ids() that are not learners.
+  std::vector<uint64_t> voter_ids() const;
+  void Note(std::string line) { Log(std::move(line)); }
+
   // ---- Inspection ----
+  // The current members (learners included), in id order.
   const std::vector<uint64_t>& ids() const { return ids_; }
   bool up(uint64_t id) const;
   bool paused(uint64_t id) const;
@@ -248,10 +299,15 @@ class World {
   struct RestartEvent {
     uint64_t node;
   };
-  using Payload = std::variant<TickEvent, DiskEvent, MessageEvent,
-                               SnapshotEvent, SnapshotReportEvent, ProposeEvent,
-                               ReadEvent, ReplyEvent, TimerEvent, RestartEvent,
-                               KeepAliveEvent>;
+  struct MemberEvent {
+    uint64_t node;
+    uint64_t request_id;
+    MemberRequest request;
+  };
+  using Payload =
+      std::variant<TickEvent, DiskEvent, MessageEvent, SnapshotEvent,
+                   SnapshotReportEvent, ProposeEvent, ReadEvent, ReplyEvent,
+                   TimerEvent, RestartEvent, KeepAliveEvent, MemberEvent>;
   class MemberLog;
   struct Member;
 
@@ -268,6 +324,9 @@ class World {
   void OnRead(ReadEvent& e);
   void OnReply(const ReplyEvent& e);
   void OnKeepAlive(const KeepAliveEvent& e);
+  void OnMemberRequest(MemberEvent& e);
+  // Adds a member process (not yet started) with a fresh disk.
+  void AddMemberProcess(uint64_t id);
 
   // After every input to a node: route its output, schedule its new disk
   // completions, check it.
@@ -294,6 +353,14 @@ class World {
   base::Prng disk_prng_;
   NetworkFaults network_;
   std::vector<uint64_t> ids_;
+  // Membership (see Join, Forget): the bootstrap voters, the learners
+  // among ids_, a removal in flight (0: none), the next new id.
+  std::vector<uint64_t> initial_ids_;
+  std::set<uint64_t> learners_;
+  std::set<uint64_t> lingering_;
+  uint64_t removing_ = 0;
+  uint64_t next_member_id_ = 0;
+  ClientSink* member_sink_ = nullptr;
   std::map<uint64_t, std::unique_ptr<Member>> members_;
   // (time, sequence) -> event: the sequence breaks ties deterministically.
   std::map<std::pair<int64_t, uint64_t>, Payload> queue_;
