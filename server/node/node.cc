@@ -329,6 +329,7 @@ void Node::ReportUnreachable(uint64_t peer) {
 
 void Node::ReportSnapshot(uint64_t peer, bool ok) {
   if (halted_) return;
+  streaming_snapshots_.erase(peer);
   raw_->ReportSnapshot(peer, ok ? raft::SnapshotStatus::kFinish
                                 : raft::SnapshotStatus::kFailure);
   Pump();
@@ -498,12 +499,26 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
 
 // ---- Snapshots ----------------------------------------------------------------
 
+std::set<std::string> Node::StreamingSnapshotFiles() const {
+  std::set<std::string> files;
+  for (const auto& [peer, file] : streaming_snapshots_) files.insert(file);
+  return files;
+}
+
 void Node::Emit(raftpb::Message message) {
   if (message.type() == raftpb::MsgSnap) {
     if (!SnapshotServesPeer(message)) return;
+    // Raft made this message before a newer snapshot was installed (it
+    // waited out a Ready in flight), and retention may have removed its
+    // file since: raft sends the newest one instead (sim seed 18514).
+    if (message.snapshot().metadata().index() < snapshot_index_) {
+      raw_->ReportSnapshot(message.to(), raft::SnapshotStatus::kFailure);
+      return;
+    }
     // The raft snapshot carries the file name only; the driver streams
     // the file after the message.
     std::string file_name = message.snapshot().data();
+    streaming_snapshots_[message.to()] = file_name;
     output_.snapshots.push_back(
         SnapshotToSend{std::move(message), std::move(file_name)});
     return;
@@ -592,7 +607,8 @@ void Node::OnSnapshotSaved() {
     wal_->ReleaseTo(compact);
   }
   absl::StatusOr<std::vector<uint64_t>> removed =
-      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep);
+      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep,
+                               StreamingSnapshotFiles());
   if (!removed.ok()) return Halt(removed.status());
   own_ops_.insert(removed->begin(), removed->end());
   Log(base::LogLevel::kInfo,
@@ -713,7 +729,8 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
                    " term=", snapshot.metadata().term()));
   AnswerWritesInSnapshot();
   absl::StatusOr<std::vector<uint64_t>> removed =
-      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep);
+      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep,
+                               StreamingSnapshotFiles());
   if (!removed.ok()) return Halt(removed.status());
   own_ops_.insert(removed->begin(), removed->end());
 }

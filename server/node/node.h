@@ -360,6 +360,9 @@ class Node {
   void ServeReads();
   void ExpireRequests();
 
+  // The snapshot files handed to the driver to stream to peers and not yet
+  // reported (ReportSnapshot): retention keeps them however old they are.
+  std::set<std::string> StreamingSnapshotFiles() const;
   // After a received snapshot is restored: answers the pending writes it
   // applied, from the applier's remembered results.
   void AnswerWritesInSnapshot();
@@ -388,6 +391,8 @@ class Node {
   uint64_t next_proposal_id_ = 0;
   AutoCompactor compactor_;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by proposal id
+  // peer -> the snapshot file the driver streams to it, until reported.
+  std::map<uint64_t, std::string> streaming_snapshots_;
 
   std::vector<PendingRead> reads_waiting_;  // not yet in a round
   std::map<uint64_t, ReadRound> read_rounds_;  // by round id (the context)

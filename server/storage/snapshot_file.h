@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,10 +84,12 @@ struct NewestSnapshot {
 // reported; other errors (a failing read) are returned.
 absl::StatusOr<NewestSnapshot> LoadNewestValidSnapshot(Disk& disk);
 
-// Removes every snapshot file but the newest `keep` (by index); returns the
-// ids of the removals submitted. Temp files are left alone: one may be a
-// save in flight.
-absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(Disk& disk, size_t keep);
+// Removes every snapshot file but the newest `keep` (by index) and those
+// named in `in_use` (files being streamed to peers); returns the ids of the
+// removals submitted. Temp files are left alone: one may be a save in
+// flight.
+absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(
+    Disk& disk, size_t keep, const std::set<std::string>& in_use = {});
 
 }  // namespace etcdpp::storage
 
