@@ -18,6 +18,8 @@ const char* KindName(OpKind kind) {
       return "cas";
     case OpKind::kMulti:
       return "multi";
+    case OpKind::kRange:
+      return "range";
   }
   return "?";
 }
@@ -40,6 +42,7 @@ const char* OutcomeName(Outcome outcome) {
 
 std::vector<std::string> Operation::Keys() const {
   if (kind == OpKind::kMulti) return {key, key2};
+  if (kind == OpKind::kRange) return range_keys;
   return {key};
 }
 
@@ -48,6 +51,7 @@ std::string Operation::Describe() const {
                                KindName(kind), serializable ? "(ser)" : "",
                                " ", key);
   if (kind == OpKind::kMulti) absl::StrAppend(&s, "->", key2);
+  if (kind == OpKind::kRange) absl::StrAppend(&s, "..", key2);
   if (kind == OpKind::kCas) absl::StrAppend(&s, " '", expect, "'->");
   if (kind == OpKind::kPut || kind == OpKind::kCas ||
       kind == OpKind::kMulti) {
@@ -63,6 +67,14 @@ std::string Operation::Describe() const {
       absl::StrAppend(&s, succeeded ? " succeeded" : " failed");
     }
     if (kind == OpKind::kDelete) absl::StrAppend(&s, " deleted=", deleted);
+    if (kind == OpKind::kRange) {
+      absl::StrAppend(&s, " read={");
+      for (size_t i = 0; i < range_keys.size() && i < range_reads.size(); ++i) {
+        absl::StrAppend(&s, i == 0 ? "" : ",", range_keys[i], "='",
+                        range_reads[i], "'");
+      }
+      absl::StrAppend(&s, "}");
+    }
     absl::StrAppend(&s, " rev=", revision);
   } else if (!error.empty()) {
     absl::StrAppend(&s, " (", error, ")");

@@ -16,7 +16,7 @@ namespace {
 
 bool Checked(const Operation& op) {
   if (op.outcome == Outcome::kFail) return false;
-  if (op.kind == OpKind::kGet) {
+  if (op.kind == OpKind::kGet || op.kind == OpKind::kRange) {
     return op.outcome == Outcome::kOk && !op.serializable;
   }
   return true;
@@ -34,6 +34,14 @@ class GroupModel {
 
   // Applies op to *state if its results are possible from *state.
   bool Step(const Operation& op, State* state) const {
+    if (op.kind == OpKind::kRange) {
+      for (size_t i = 0; i < op.range_keys.size(); ++i) {
+        if ((*state)[Position(op.range_keys[i])] != op.range_reads[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
     std::string& v = (*state)[Position(op.key)];
     const bool known = Known(op);
     switch (op.kind) {
@@ -58,6 +66,8 @@ class GroupModel {
         (*state)[Position(op.key2)] = op.value;
         return true;
       }
+      case OpKind::kRange:
+        break;  // above
     }
     return false;
   }
@@ -222,15 +232,19 @@ std::map<std::string, std::vector<const Operation*>> Partition(
   };
   for (const Operation& op : history) {
     if (!Checked(op)) continue;
-    for (const std::string& k : op.Keys()) parent.emplace(k, k);
-    if (op.kind == OpKind::kMulti) {
-      std::string a = find(op.key), b = find(op.key2);
+    const std::vector<std::string> keys = op.Keys();
+    for (const std::string& k : keys) parent.emplace(k, k);
+    // A multi-key op joins the groups of every key it touches.
+    for (size_t i = 1; i < keys.size(); ++i) {
+      std::string a = find(keys[0]), b = find(keys[i]);
       if (a != b) parent[std::max(a, b)] = std::min(a, b);
     }
   }
   std::map<std::string, std::vector<const Operation*>> groups;
   for (const Operation& op : history) {
-    if (Checked(op)) groups[find(op.key)].push_back(&op);
+    if (Checked(op) && !op.Keys().empty()) {
+      groups[find(op.Keys()[0])].push_back(&op);
+    }
   }
   return groups;
 }

@@ -26,6 +26,15 @@ class HistoryBuilder {
     op.read = std::move(read);
     return op;
   }
+  // A range read of k0 and k1 seeing v0 and v1.
+  Operation& Range(int client, std::string v0, std::string v1, int64_t invoke,
+                   int64_t ret) {
+    Operation& op = Add(client, OpKind::kRange, "k0", invoke, ret, Outcome::kOk);
+    op.key2 = "k2";
+    op.range_keys = {"k0", "k1"};
+    op.range_reads = {std::move(v0), std::move(v1)};
+    return op;
+  }
   Operation& Add(int client, OpKind kind, std::string key, int64_t invoke,
                  int64_t ret, Outcome outcome) {
     Operation op;
@@ -48,6 +57,32 @@ class HistoryBuilder {
 };
 
 Verdict Check(const History& h) { return CheckLinearizability(h).verdict; }
+
+// A range read sees every key at one instant: it joins the keys' groups,
+// and a state no instant had (a torn read) is a violation.
+TEST(LinearizabilityTest, RangeReadsSeeOneInstant) {
+  HistoryBuilder ok;
+  ok.Put(0, "k0", "a", 0, 10);
+  ok.Put(1, "k1", "b", 20, 40);
+  ok.Range(2, "a", "", 15, 25);   // before the put of k1 took effect
+  ok.Range(3, "a", "b", 30, 50);  // after
+  EXPECT_EQ(Check(ok.history()), Verdict::kOk);
+  EXPECT_EQ(CheckLinearizability(ok.history()).groups, 1u);
+
+  HistoryBuilder torn;
+  torn.Put(0, "k0", "a", 0, 10);
+  torn.Put(1, "k1", "b", 20, 30);
+  torn.Put(0, "k0", "c", 40, 50);
+  // k1 = b was written before k0 = c; no instant had k0 = c and k1 absent.
+  torn.Range(2, "c", "", 60, 70);
+  EXPECT_EQ(Check(torn.history()), Verdict::kViolation);
+  // Alone, each key's reads are fine: only the joined group sees it.
+  HistoryBuilder stale;
+  stale.Put(0, "k0", "a", 0, 10);
+  stale.Put(1, "k1", "b", 20, 30);
+  stale.Range(2, "a", "", 40, 50);  // k1 = b had returned before
+  EXPECT_EQ(Check(stale.history()), Verdict::kViolation);
+}
 
 TEST(LinearizabilityTest, SequentialHistoryPasses) {
   HistoryBuilder b;

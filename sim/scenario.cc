@@ -123,6 +123,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   if (prng.OneIn(3)) {
     s.churn_every_us = static_cast<int64_t>(prng.InRange(1000000, 5000000));
   }
+  // Range reads over [k0, k2) where two-key txns already join those keys.
+  if (s.workload.multi_key > 0 && !prng.OneIn(3)) {
+    s.workload.range = static_cast<uint32_t>(prng.InRange(1, 15));
+  }
   return s;
 }
 
@@ -152,7 +156,8 @@ std::string Scenario::Describe() const {
       " keys=", workload.keys, " mix=put:", workload.put,
       ",lin:", workload.get_linearizable, ",ser:", workload.get_serializable,
       ",del:", workload.del, ",cas:", workload.cas,
-      ",multi:", workload.multi_key, " watchers=", workload.watchers,
+      ",multi:", workload.multi_key, ",range:", workload.range,
+      " watchers=", workload.watchers,
       " lease_clients=", workload.lease_clients, " snap=", snapshot_count,
       "/catchup ", snapshot_catchup_entries, "/keep ", snapshots_to_keep,
       " msg=", max_msg_bytes, "B",

@@ -70,6 +70,9 @@ struct WorkloadMix {
   uint32_t cas = 15;
   // Reads one key and writes another in one txn: joins two key groups.
   uint32_t multi_key = 10;
+  // A linearizable range read of [k0, k2): joins those keys' groups, so
+  // drawn only where multi_key already joins them.
+  uint32_t range = 0;
   // Watch clients (sim/watchers.h) and lease clients (sim/lease_clients.h);
   // their operations are outside the linearizability history.
   int watchers = 0;

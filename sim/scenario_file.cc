@@ -86,6 +86,7 @@ const Field kFields[] = {
     ETCDPP_FIELD(workload.del, 0, 1000),
     ETCDPP_FIELD(workload.cas, 0, 1000),
     ETCDPP_FIELD(workload.multi_key, 0, 1000),
+    ETCDPP_FIELD(workload.range, 0, 1000),
     ETCDPP_FIELD(workload.watchers, 0, 64),
     ETCDPP_FIELD(workload.lease_clients, 0, 64),
     ETCDPP_FIELD(snapshot_count, 1, kMax),
@@ -261,7 +262,7 @@ absl::Status CheckWhole(const ScenarioFile& file,
   }
   const WorkloadMix& w = s.workload;
   if (w.put + w.get_linearizable + w.get_serializable + w.del + w.cas +
-          w.multi_key ==
+          w.multi_key + w.range ==
       0) {
     return absl::InvalidArgumentError(
         "scenario file: the workload weights are all 0");

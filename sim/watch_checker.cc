@@ -139,6 +139,7 @@ std::vector<std::string> CheckWritesInStore(const History& history,
         is_delete = true;
         break;
       case OpKind::kGet:
+      case OpKind::kRange:
         break;
     }
     if (key.empty()) continue;

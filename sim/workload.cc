@@ -1,5 +1,8 @@
 #include "sim/workload.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 
@@ -109,7 +112,7 @@ Operation Workload::Draw(Client& client) {
   op.value = absl::StrCat("c", client.index, ".", ++client.sequence);
   const uint32_t total = mix_.put + mix_.get_linearizable +
                          mix_.get_serializable + mix_.del + mix_.cas +
-                         mix_.multi_key;
+                         mix_.multi_key + mix_.range;
   uint64_t pick = prng_.Uniform(total == 0 ? 1 : total);
   auto take = [&pick](uint32_t weight) {
     if (pick < weight) return true;
@@ -128,13 +131,25 @@ Operation Workload::Draw(Client& client) {
   } else if (take(mix_.cas)) {
     op.kind = OpKind::kCas;
     op.expect = client.seen[op.key];
-  } else {
+  } else if (take(mix_.multi_key)) {
     op.kind = OpKind::kMulti;
     // Only k0 and k1 are ever joined: the groups stay small.
     op.key = "k0";
     op.key2 = "k1";
+  } else {
+    op.kind = OpKind::kRange;
+    op.key = "k0";
+    op.key2 = "k2";
+    for (int i = 0; i < mix_.keys; ++i) {
+      std::string k = absl::StrCat("k", i);
+      if (k >= op.key && k < op.key2) op.range_keys.push_back(std::move(k));
+    }
+    std::sort(op.range_keys.begin(), op.range_keys.end());
   }
-  if (op.kind == OpKind::kGet || op.kind == OpKind::kDelete) op.value.clear();
+  if (op.kind == OpKind::kGet || op.kind == OpKind::kDelete ||
+      op.kind == OpKind::kRange) {
+    op.value.clear();
+  }
   return op;
 }
 
@@ -172,6 +187,12 @@ void Workload::Send(const Operation& op, uint64_t request_id) {
       return world_->SendPropose(op.node, request_id, CasRequest(op));
     case OpKind::kMulti:
       return world_->SendPropose(op.node, request_id, MultiRequest(op));
+    case OpKind::kRange: {
+      etcdserverpb::RangeRequest r;
+      r.set_key(op.key);
+      r.set_range_end(op.key2);
+      return world_->SendRead(op.node, request_id, std::move(r));
+    }
   }
 }
 
@@ -216,6 +237,17 @@ void Workload::RecordOk(Operation& op, const server::ClientReply& reply) {
         op.read = ReadValue(r.txn().responses(0).response_range());
       }
       break;
+    case OpKind::kRange: {
+      std::map<std::string, std::string> values;
+      for (const mvccpb::KeyValue& kv : r.range().kvs()) {
+        values[kv.key()] = kv.value();
+      }
+      for (const std::string& k : op.range_keys) {
+        auto it = values.find(k);
+        op.range_reads.push_back(it == values.end() ? "" : it->second);
+      }
+      break;
+    }
   }
 }
 
@@ -243,6 +275,9 @@ void Workload::Finish(Operation& op, Outcome outcome, std::string error) {
       client.seen[op.key] = op.value;
     }
     if (op.kind == OpKind::kDelete) client.seen[op.key] = "";
+    for (size_t i = 0; i < op.range_reads.size(); ++i) {
+      client.seen[op.range_keys[i]] = op.range_reads[i];
+    }
   }
   if (liveness_from_ >= 0 && static_cast<int64_t>(op.id) >= liveness_from_ &&
       outcome != Outcome::kOk) {
