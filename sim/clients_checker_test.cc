@@ -124,6 +124,37 @@ TEST_F(WatchCheckerTest, OkWriteMustBeAtItsRevision) {
                         "not in the store's history"));
 }
 
+// A read sees the store at the revision its reply names: k1 was "a" at
+// revisions 2..4, absent at 5, "c" from 6.
+TEST_F(WatchCheckerTest, OkReadMustBeTheStateAtItsRevision) {
+  Operation get;
+  get.kind = OpKind::kGet;
+  get.serializable = true;
+  get.key = "k1";
+  get.read = "a";
+  get.outcome = Outcome::kOk;
+  get.revision = 4;
+  EXPECT_TRUE(CheckReadsAtRevision({get}, store_).empty());
+  get.revision = 5;
+  EXPECT_TRUE(OneSaying(CheckReadsAtRevision({get}, store_),
+                        "not the store's state"));
+  get.read = "";
+  EXPECT_TRUE(CheckReadsAtRevision({get}, store_).empty());
+
+  Operation range;
+  range.kind = OpKind::kRange;
+  range.key = "k1";
+  range.key2 = "k3";
+  range.range_keys = {"k1", "k2"};
+  range.range_reads = {"c", "b"};
+  range.outcome = Outcome::kOk;
+  range.revision = 6;
+  EXPECT_TRUE(CheckReadsAtRevision({range}, store_).empty());
+  range.revision = 3;  // k1 was "a" then
+  EXPECT_TRUE(OneSaying(CheckReadsAtRevision({range}, store_),
+                        "not the store's state"));
+}
+
 Scenario NoDrift() {
   Scenario s;
   s.heartbeat_us = 100000;

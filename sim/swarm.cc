@@ -167,6 +167,9 @@ std::vector<std::string> CheckClients(const World& world,
   for (std::string& v : CheckWritesInStore(workload.history(), store)) {
     violations.push_back(std::move(v));
   }
+  for (std::string& v : CheckReadsAtRevision(workload.history(), store)) {
+    violations.push_back(std::move(v));
+  }
   for (std::string& v :
        CheckLeases(lease_clients.history(), store,
                    final_node->applier().lessor(), scenario)) {

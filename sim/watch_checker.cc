@@ -1,6 +1,7 @@
 #include "sim/watch_checker.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -157,6 +158,50 @@ std::vector<std::string> CheckWritesInStore(const History& history,
       violations.push_back(absl::StrCat(
           "history: a write told OK is not in the store's history at its "
           "revision: ",
+          op.Describe()));
+    }
+  }
+  return violations;
+}
+
+std::vector<std::string> CheckReadsAtRevision(const History& history,
+                                              const kv::MvccStore& store) {
+  std::vector<std::string> violations;
+  for (const Operation& op : history) {
+    if (op.outcome != Outcome::kOk ||
+        (op.kind != OpKind::kGet && op.kind != OpKind::kRange)) {
+      continue;
+    }
+    // Compacted away (the simulator does not compact), or a revision the
+    // final store never reached (the convergence checker's finding).
+    if (op.revision <= store.compact_revision() ||
+        op.revision > store.current_revision()) {
+      continue;
+    }
+    etcdserverpb::RangeRequest at;
+    at.set_key(op.key);
+    if (op.kind == OpKind::kRange) at.set_range_end(op.key2);
+    at.set_revision(op.revision);
+    absl::StatusOr<etcdserverpb::RangeResponse> r = store.Range(at);
+    if (!r.ok()) continue;
+    std::map<std::string, std::string> values;
+    for (const mvccpb::KeyValue& kv : r->kvs()) values[kv.key()] = kv.value();
+    auto value = [&values](const std::string& key) {
+      auto it = values.find(key);
+      return it == values.end() ? std::string() : it->second;
+    };
+    bool matches = true;
+    if (op.kind == OpKind::kGet) {
+      matches = value(op.key) == op.read;
+    } else {
+      for (size_t i = 0; i < op.range_keys.size(); ++i) {
+        matches = matches && value(op.range_keys[i]) == op.range_reads[i];
+      }
+    }
+    if (!matches) {
+      violations.push_back(absl::StrCat(
+          "history: a read told OK is not the store's state at the revision "
+          "its reply names: ",
           op.Describe()));
     }
   }

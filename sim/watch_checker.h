@@ -31,6 +31,12 @@ std::vector<std::string> CheckWatches(const std::vector<WatchLog>& logs,
                                       const kv::MvccStore& store);
 std::vector<std::string> CheckWritesInStore(const History& history,
                                             const kv::MvccStore& store);
+// Every read told OK (gets, serializable ones included, and ranges) saw
+// the final store's state at the revision its reply names: a member serves
+// a prefix of the one order of writes, never a state of its own --
+// sequential consistency per member for serializable reads.
+std::vector<std::string> CheckReadsAtRevision(const History& history,
+                                              const kv::MvccStore& store);
 
 }  // namespace etcdpp::sim
 
