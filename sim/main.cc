@@ -249,68 +249,6 @@ etcdpp::sim::SweepTotals RunHere(uint64_t seed, const Flags& flags) {
   return totals;
 }
 
-bool ReadAll(int fd, char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = read(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Runs one seed in a forked child, which sends its totals back through a
-// pipe. A child that dies (a CHECK abort: its crash report is already
-// printed) or sends nothing counts as one failed seed.
-etcdpp::sim::SweepTotals RunForked(uint64_t seed, const Flags& flags) {
-  etcdpp::sim::SweepTotals totals;
-  int fds[2];
-  if (pipe(fds) != 0) {
-    std::cerr << "pipe: " << std::strerror(errno) << "\n";
-    std::exit(70);
-  }
-  std::cout.flush();
-  std::fflush(stdout);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    std::cerr << "fork: " << std::strerror(errno) << "\n";
-    std::exit(70);
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    const etcdpp::sim::SweepTotals t = RunHere(seed, flags);
-    const char* p = reinterpret_cast<const char*>(&t);
-    size_t left = sizeof(t);
-    while (left > 0) {
-      const ssize_t n = write(fds[1], p, left);
-      if (n <= 0) _exit(71);
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  const bool got =
-      ReadAll(fds[0], reinterpret_cast<char*>(&totals), sizeof(totals));
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got && WIFEXITED(status) && WEXITSTATUS(status) == 0) return totals;
-  totals = etcdpp::sim::SweepTotals{};
-  totals.seeds = 1;
-  totals.failed = 1;
-  std::cout << "seed " << seed << ": FAIL: child "
-            << (WIFSIGNALED(status)
-                    ? absl::StrCat("died of signal ", WTERMSIG(status))
-                    : absl::StrCat("exited with ", WEXITSTATUS(status)))
-            << " (its report is on stderr); reproduce: "
-            << etcdpp::sim::ReproduceCommand(seed, flags.options)
-            << " --trace\n";
-  return totals;
-}
-
 // What a forked child sent back, or how it died.
 struct ChildResult {
   bool ok = false;
@@ -318,11 +256,12 @@ struct ChildResult {
   std::string death;  // "signal 6 (Aborted)" when !ok
 };
 
-// Runs `body` in a forked child with stdout and stderr discarded (a dying
-// child's crash report would only repeat what the shrinker prints) and
-// returns the string it produced. `body` gets the pipe's descriptor: what
-// it writes there before dying comes back too.
-ChildResult InChild(const std::function<std::string(int fd)>& body) {
+// Runs `body` in a forked child and returns the string it produced. `body`
+// gets the pipe's descriptor: what it writes there before dying comes back
+// too. Quiet: the child's stdout and stderr are discarded (a dying child's
+// crash report would only repeat what the shrinker prints).
+ChildResult InChild(const std::function<std::string(int fd)>& body,
+                    bool quiet = true) {
   ChildResult result;
   int fds[2];
   if (pipe(fds) != 0) {
@@ -339,7 +278,7 @@ ChildResult InChild(const std::function<std::string(int fd)>& body) {
   }
   if (pid == 0) {
     close(fds[0]);
-    if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
+    if (const int null = quiet ? open("/dev/null", O_WRONLY) : -1; null >= 0) {
       dup2(null, 1);
       dup2(null, 2);
     }
@@ -375,6 +314,32 @@ ChildResult InChild(const std::function<std::string(int fd)>& body) {
             : absl::StrCat("exit status ", WEXITSTATUS(status));
   }
   return result;
+}
+
+// Runs one seed in a forked child, which sends its totals back through a
+// pipe. A child that dies (a CHECK abort: its crash report is already
+// printed) or sends nothing counts as one failed seed.
+etcdpp::sim::SweepTotals RunForked(uint64_t seed, const Flags& flags) {
+  const ChildResult child = InChild(
+      [&](int) {
+        const etcdpp::sim::SweepTotals t = RunHere(seed, flags);
+        return std::string(reinterpret_cast<const char*>(&t), sizeof(t));
+      },
+      /*quiet=*/false);
+  etcdpp::sim::SweepTotals totals;
+  if (child.ok && child.out.size() == sizeof(totals)) {
+    std::memcpy(&totals, child.out.data(), sizeof(totals));
+    return totals;
+  }
+  totals.seeds = 1;
+  totals.failed = 1;
+  std::cout << "seed " << seed << ": FAIL: child "
+            << (child.ok ? std::string("sent no totals")
+                         : absl::StrCat("died of ", child.death))
+            << " (its report is on stderr); reproduce: "
+            << etcdpp::sim::ReproduceCommand(seed, flags.options)
+            << " --trace\n";
+  return totals;
 }
 
 std::vector<std::string> Lines(absl::string_view text) {

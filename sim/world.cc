@@ -343,19 +343,23 @@ void World::ReportSnapshotLater(const raftpb::Message& message,
       SnapshotReportEvent{sender->id, sender_incarnation, message.to(), ok});
 }
 
+// A client request to a member that is down: the connection is refused, so
+// the request never reached a process (an immediate, definite failure).
+bool World::RefusedWhileDown(const Member& m, uint64_t request_id) {
+  if (m.node != nullptr) return false;
+  server::ClientReply reply;
+  reply.request_id = request_id;
+  reply.status = absl::UnavailableError("connection refused");
+  Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
+           ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
+  return true;
+}
+
 void World::OnPropose(ProposeEvent& e) {
   Member& m = member(e.node);
   Log(absl::StrCat("n", m.id, " propose req=", e.request_id, " ",
                    e.request.ShortDebugString()));
-  if (m.node == nullptr) {
-    // Connection refused: the request never reached a process.
-    server::ClientReply reply;
-    reply.request_id = e.request_id;
-    reply.status = absl::UnavailableError("connection refused");
-    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
-             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
-    return;
-  }
+  if (RefusedWhileDown(m, e.request_id)) return;
   m.node->Propose(e.request_id, std::move(e.request));
   AfterInput(m, e.request_id);
 }
@@ -364,14 +368,7 @@ void World::OnRead(ReadEvent& e) {
   Member& m = member(e.node);
   Log(absl::StrCat("n", m.id, " read req=", e.request_id, " ",
                    e.request.ShortDebugString()));
-  if (m.node == nullptr) {
-    server::ClientReply reply;
-    reply.request_id = e.request_id;
-    reply.status = absl::UnavailableError("connection refused");
-    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
-             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
-    return;
-  }
+  if (RefusedWhileDown(m, e.request_id)) return;
   m.node->Read(e.request_id, std::move(e.request));
   AfterInput(m, e.request_id);
 }
@@ -398,14 +395,7 @@ void World::OnKeepAlive(const KeepAliveEvent& e) {
   Member& m = member(e.node);
   Log(absl::StrCat("n", m.id, " keepalive req=", e.request_id,
                    " lease=", e.lease_id));
-  if (m.node == nullptr) {
-    server::ClientReply reply;
-    reply.request_id = e.request_id;
-    reply.status = absl::UnavailableError("connection refused");
-    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
-             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
-    return;
-  }
+  if (RefusedWhileDown(m, e.request_id)) return;
   m.node->LeaseKeepAlive(e.request_id, e.lease_id);
   AfterInput(m, e.request_id);
 }
@@ -434,14 +424,7 @@ void World::OnMemberRequest(MemberEvent& e) {
                        ? (target.islearner() ? " learner" : " voter")
                        : "",
                    " req=", e.request_id & ~kMemberRequestBit));
-  if (m.node == nullptr) {
-    server::ClientReply reply;
-    reply.request_id = e.request_id;
-    reply.status = absl::UnavailableError("connection refused");
-    Schedule(now_ + RandomLatency(kClientLatencyMinUs, kClientLatencyMaxUs),
-             ReplyEvent{m.id, std::move(reply), /*immediate=*/true});
-    return;
-  }
+  if (RefusedWhileDown(m, e.request_id)) return;
   switch (e.request.kind) {
     case MemberRequest::kAdd:
       m.node->AddMember(e.request_id, target);

@@ -324,6 +324,8 @@ class World {
   void OnRead(ReadEvent& e);
   void OnReply(const ReplyEvent& e);
   void OnKeepAlive(const KeepAliveEvent& e);
+  // Answers "connection refused" if the member is down; whether it did.
+  bool RefusedWhileDown(const Member& m, uint64_t request_id);
   void OnMemberRequest(MemberEvent& e);
   // Adds a member process (not yet started) with a fresh disk.
   void AddMemberProcess(uint64_t id);
