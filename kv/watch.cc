@@ -52,6 +52,7 @@ struct WatchHub::Watcher {
 WatchHub::WatchHub(const MvccStore* store, WatchHubOptions options)
     : store_(store), options_(options) {
   CHECK(store_ != nullptr) << "a hub watches a store";
+  heard_revision_ = store_->current_revision();
 }
 
 WatchHub::~WatchHub() = default;
@@ -227,8 +228,12 @@ void WatchHub::QueueHeaderOnly(Watcher* w) {
 void WatchHub::OnApplied(const std::vector<Event>& events, int64_t revision) {
   // A driver may apply several requests before it tells the hub of them
   // (the production runner drains the node's output in batches).
+  if (events.empty()) return;  // a request that changed nothing
   CHECK_LE(revision, store_->current_revision())
       << "the hub hears of a write once the store has applied it";
+  CHECK_GT(revision, heard_revision_)
+      << "the hub hears of each revision once, in order";
+  heard_revision_ = revision;
   for (const Event& e : events) {
     CHECK_EQ(e.kv().mod_revision(), revision)
         << "one applied request writes one revision";
@@ -316,18 +321,37 @@ void WatchHub::SyncUnsynced() {
 }
 
 void WatchHub::Rebind(const MvccStore* store) {
-  Rebind(store, store_->current_revision());
-}
-
-void WatchHub::Rebind(const MvccStore* store, int64_t seen) {
   CHECK(store != nullptr) << "a hub watches a store";
-  CHECK_GE(store->current_revision(), seen)
+  CHECK_GE(store->current_revision(), heard_revision_)
       << "a restored snapshot never moves the revision back";
   for (auto& [id, w] : watchers_) {
     if (w->state != Watcher::State::kSynced) continue;
-    MoveToUnsynced(w.get(), std::max(w->start_revision, seen + 1));
+    MoveToUnsynced(w.get(), std::max(w->start_revision, heard_revision_ + 1));
   }
   store_ = store;
+  heard_revision_ = store_->current_revision();
+}
+
+void WatchHub::Feed(const MvccStore* store, bool store_replaced,
+                    std::vector<Event> events) {
+  if (store_replaced) {
+    Rebind(store);
+    return;
+  }
+  CHECK(store == store_)
+      << "only a restored snapshot replaces the store a hub watches";
+  size_t i = 0;
+  while (i < events.size()) {
+    const int64_t revision = events[i].kv().mod_revision();
+    std::vector<Event> group;
+    for (; i < events.size() && events[i].kv().mod_revision() == revision;
+         ++i) {
+      group.push_back(std::move(events[i]));
+    }
+    OnApplied(group, revision);
+  }
+  CHECK_EQ(heard_revision_, store_->current_revision())
+      << "the hub hears of every change its store makes";
 }
 
 void WatchHub::Progress() {

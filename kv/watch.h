@@ -102,15 +102,23 @@ class WatchHub {
   // as in etcd, since they have not.
   void Progress();
   // After the node replaced its state with a restored snapshot: the hub
-  // watches `store` from now on. Every synced watcher has seen the old store
-  // up to its current revision and catches up from the new one from there
-  // (SyncUnsynced replays, or cancels when that history was compacted), as
-  // etcd's watchableStore.Restore does. Snapshots only move forward, so the
-  // new store is at or past the old one's revision.
+  // watches `store` from now on. Every synced watcher has seen every change
+  // the hub heard of (OnApplied, up to heard_revision()) and catches up from
+  // the new store from there (SyncUnsynced replays, or cancels when that
+  // history was compacted), as etcd's watchableStore.Restore does. The old
+  // store is not touched: it may be gone. Snapshots only move forward, so
+  // the new store is at or past the heard revision.
   void Rebind(const MvccStore* store);
-  // The same when the old store is gone already: the hub had heard of
-  // every change up to `seen_revision`.
-  void Rebind(const MvccStore* store, int64_t seen_revision);
+  // One batch of a node's output, as a driver takes it: `events` (revision
+  // order) applied to `store`, and `store_replaced` when the node swapped
+  // its store for a restored snapshot's before them. A replaced store is
+  // rebound (its later events are in it already); otherwise each revision's
+  // events go to OnApplied. Either way the hub has then heard of every
+  // change `store` holds.
+  void Feed(const MvccStore* store, bool store_replaced,
+            std::vector<mvccpb::Event> events);
+  // The newest revision the hub heard of.
+  int64_t heard_revision() const { return heard_revision_; }
 
   // The periodic notification of progress_notify watchers: like Progress,
   // but only to the synced ones that got no events since the last call.
@@ -153,6 +161,7 @@ class WatchHub {
   etcdserverpb::WatchResponse NewResponse(const Watcher& w) const;
 
   const MvccStore* store_;  // replaced only by Rebind
+  int64_t heard_revision_;  // OnApplied told of every change up to it
   const WatchHubOptions options_;
   // Every watcher not yet forgotten, by id.
   absl::btree_map<int64_t, std::unique_ptr<Watcher>> watchers_;

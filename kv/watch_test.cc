@@ -379,9 +379,10 @@ TEST_F(WatchTest, BatchedNotificationAfterTheStoreMovedOn) {
   EXPECT_EQ(got[1].prev_kv().value(), "2");
 }
 
-// Rebind when the old store is gone already (a node replaced its applier):
-// the caller says how far the hub had heard.
-TEST_F(WatchTest, RebindWithSeenRevisionOnceTheOldStoreIsGone) {
+// A node's output hands the hub a replaced store (a restored snapshot) and
+// the events applied after it: the hub rebinds from what it heard, never
+// reading the old store, and the watchers replay the gap from the new one.
+TEST_F(WatchTest, FeedOfAReplacedStoreReplaysTheGapFromTheNewStore) {
   Put("a", "1");  // 2
   Watch(1, R"pb(key: "a")pb");
   hub_.TakeAll();
@@ -390,11 +391,21 @@ TEST_F(WatchTest, RebindWithSeenRevisionOnceTheOldStoreIsGone) {
     restored->Apply(Parse<kvpb::InternalRequest>(
         std::string("put { key: \"a\" value: \"") + v + "\" }"));
   }
-  hub_.Rebind(&restored->store(), 2);
+  // Applied after the restore, in the same output.
+  ApplyResult r = restored->Apply(
+      Parse<kvpb::InternalRequest>(R"pb(put { key: "a" value: "4" })pb"));
+  hub_.Feed(&restored->store(), /*store_replaced=*/true, r.events);
+  EXPECT_EQ(hub_.heard_revision(), 5);
   hub_.SyncUnsynced();
   hub_.CheckInvariants();
-  EXPECT_EQ(Keys(Events(1)), (Strings{"+a@3", "+a@4"}));
+  EXPECT_EQ(Keys(Events(1)), (Strings{"+a@3", "+a@4", "+a@5"}));
   EXPECT_TRUE(hub_.IsSynced(1));
+
+  // Later outputs go on from there on the new store.
+  r = restored->Apply(
+      Parse<kvpb::InternalRequest>(R"pb(put { key: "a" value: "5" })pb"));
+  hub_.Feed(&restored->store(), /*store_replaced=*/false, r.events);
+  EXPECT_EQ(Keys(Events(1)), (Strings{"+a@6"}));
 }
 
 }  // namespace

@@ -303,6 +303,7 @@ void LeaseClients::Finish(Client& c, const server::ClientReply* reply,
 }
 
 void LeaseClients::OnNodeEvents(uint64_t id, const server::Node&,
+                                bool /*store_replaced*/,
                                 std::vector<mvccpb::Event> events) {
   for (const mvccpb::Event& e : events) {
     if (e.type() != mvccpb::Event::DELETE) continue;

@@ -100,7 +100,7 @@ class LeaseClients final : public World::Listener,
   void OnReply(uint64_t node, const server::ClientReply& reply,
                bool immediate) override;
   void OnNodeOpened(uint64_t, const server::Node&) override {}
-  void OnNodeEvents(uint64_t id, const server::Node& node,
+  void OnNodeEvents(uint64_t id, const server::Node& node, bool store_replaced,
                     std::vector<mvccpb::Event> events) override;
   void OnNodeDown(uint64_t) override {}
 

@@ -101,7 +101,7 @@ std::vector<WatchLog> Watchers::FinalLogs() const {
     if (std::find(pending.begin(), pending.end(), c.stream) != pending.end()) {
       continue;
     }
-    logs[c.index].complete_through = service->second.seen_revision;
+    logs[c.index].complete_through = service->second.hub->heard_revision();
   }
   return logs;
 }
@@ -143,7 +143,7 @@ void Watchers::Arrive(Client& c) {
   request.set_key(log.key);
   request.set_range_end(log.range_end);
   request.set_start_revision(c.next_revision);
-  Service& service = ServiceOf(c.node, *node);
+  Service& service = ServiceOf(c.node);
   const absl::Status status = service.hub->Watch(c.stream, request);
   Log(absl::StrCat("n", c.node, " watch w", c.index, " s", c.stream, " ",
                    log.DescribeRange(), " from=", c.next_revision, " ",
@@ -158,56 +158,25 @@ void Watchers::Arrive(Client& c) {
   Flush(c.node);
 }
 
-Watchers::Service& Watchers::ServiceOf(uint64_t id, const server::Node& node) {
+Watchers::Service& Watchers::ServiceOf(uint64_t id) {
   auto it = services_.find(id);
   CHECK(it != services_.end()) << "an up member has a watch service";
-  Service& s = it->second;
-  const kv::MvccStore* store = &node.applier().store();
-  if (store != s.store) {
-    // A restored snapshot replaced the store: every watcher catches up from
-    // the new one, past what the hub has seen (as the runner does).
-    s.hub->Rebind(store, s.seen_revision);
-    s.store = store;
-    s.seen_revision = store->current_revision();
-  }
-  return s;
+  return it->second;
 }
 
 void Watchers::OnNodeOpened(uint64_t id, const server::Node& node) {
   Service s;
-  s.store = &node.applier().store();
-  s.seen_revision = s.store->current_revision();
-  s.hub = std::make_unique<kv::WatchHub>(s.store, hub_options_);
+  s.hub = std::make_unique<kv::WatchHub>(&node.applier().store(), hub_options_);
   services_[id] = std::move(s);
 }
 
 void Watchers::OnNodeEvents(uint64_t id, const server::Node& node,
+                            bool store_replaced,
                             std::vector<mvccpb::Event> events) {
   auto it = services_.find(id);
   if (it == services_.end()) return;
-  Service& s = it->second;
-  const kv::MvccStore* store = &node.applier().store();
-  const int64_t expected =
-      events.empty() ? s.seen_revision : events.back().kv().mod_revision();
-  if (store != s.store || store->current_revision() != expected) {
-    // A restored snapshot (these events' revisions may be gone with the
-    // old store): every watcher catches up from the new store.
-    s.hub->Rebind(store, s.seen_revision);
-    s.store = store;
-    s.seen_revision = store->current_revision();
-  } else {
-    size_t i = 0;
-    while (i < events.size()) {
-      const int64_t revision = events[i].kv().mod_revision();
-      std::vector<mvccpb::Event> group;
-      for (; i < events.size() && events[i].kv().mod_revision() == revision;
-           ++i) {
-        group.push_back(std::move(events[i]));
-      }
-      s.hub->OnApplied(group, revision);
-    }
-    s.seen_revision = expected;
-  }
+  it->second.hub->Feed(&node.applier().store(), store_replaced,
+                       std::move(events));
   Flush(id);
 }
 

@@ -1,8 +1,8 @@
 // Watchers: simulated watch clients, and the watch service of every member.
 //
-// Each member's process has a kv::WatchHub over its store, fed with the
-// member's NodeOutput.events exactly as server/runner's FeedWatches does
-// (and rebound when a restored snapshot replaces the store). The hub lives
+// Each member's process has a kv::WatchHub over its store, fed with each
+// NodeOutput's events and store_replaced through WatchHub::Feed, exactly as
+// server/runner does. The hub lives
 // and dies with the process: a crash cancels every watcher on it.
 //
 // A watch client watches one key, the workload's keys ("k" prefix), the
@@ -85,7 +85,7 @@ class Watchers final : public World::NodeObserver, public World::Listener {
 
   void OnTimer(uint64_t token) override;
   void OnNodeOpened(uint64_t id, const server::Node& node) override;
-  void OnNodeEvents(uint64_t id, const server::Node& node,
+  void OnNodeEvents(uint64_t id, const server::Node& node, bool store_replaced,
                     std::vector<mvccpb::Event> events) override;
   void OnNodeDown(uint64_t id) override;
 
@@ -97,9 +97,6 @@ class Watchers final : public World::NodeObserver, public World::Listener {
   // A member's watch service.
   struct Service {
     std::unique_ptr<kv::WatchHub> hub;
-    const kv::MvccStore* store = nullptr;
-    // The hub has heard of every change up to here.
-    int64_t seen_revision = 0;
   };
   // What travels to a client on its stream: a response, or the news that
   // the stream broke.
@@ -121,9 +118,8 @@ class Watchers final : public World::NodeObserver, public World::Listener {
   void Arrive(Client& client);
   void Receive(Client& client);
   void Break(Client& client, std::string why);
-  // The member's service, rebound first if a restored snapshot replaced
-  // its store (whose events it may never have seen).
-  Service& ServiceOf(uint64_t id, const server::Node& node);
+  // The service of an up member.
+  Service& ServiceOf(uint64_t id);
   // Takes every watcher's output of the member's hub to its client and
   // lets unsynced watchers catch up, until nothing is left.
   void Flush(uint64_t id);

@@ -523,9 +523,9 @@ void World::AfterInput(Member& m, std::optional<uint64_t> request_id) {
   }
   for (const raftpb::Message& message : out.messages) Send(message);
   for (const server::SnapshotToSend& s : out.snapshots) SendSnapshot(m, s);
-  if (!out.events.empty()) {
+  if (!out.events.empty() || out.store_replaced) {
     for (NodeObserver* o : observers_) {
-      o->OnNodeEvents(m.id, *m.node, out.events);
+      o->OnNodeEvents(m.id, *m.node, out.store_replaced, out.events);
     }
   }
   ScheduleDiskOps(m);

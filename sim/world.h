@@ -80,13 +80,15 @@ class World {
                          bool immediate) = 0;
   };
   // Sees what a member's process does beside raft: the changes it applied
-  // (NodeOutput.events, in revision order) and when it comes up or goes
+  // (NodeOutput.events, in revision order, after a restored snapshot
+  // replaced its store when store_replaced) and when it comes up or goes
   // down. The watch service keeps each member's kv::WatchHub with it.
   class NodeObserver {
    public:
     virtual ~NodeObserver() = default;
     virtual void OnNodeOpened(uint64_t id, const server::Node& node) = 0;
     virtual void OnNodeEvents(uint64_t id, const server::Node& node,
+                              bool store_replaced,
                               std::vector<mvccpb::Event> events) = 0;
     virtual void OnNodeDown(uint64_t id) = 0;
   };

@@ -717,6 +717,10 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
     return Halt(s);
   }
   applier_ = std::move(applier);
+  // The events of this output so far were the old store's; the new one
+  // holds them (or has compacted them), and watchers catch up from it.
+  output_.events.clear();
+  output_.store_replaced = true;
   ResetLessorClock();
   applied_index_ = index;
   snapshot_index_ = index;

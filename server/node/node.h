@@ -158,6 +158,11 @@ struct NodeOutput {
   std::vector<SnapshotToSend> snapshots;
   // Changes applied, in revision order, for watchers.
   std::vector<mvccpb::Event> events;
+  // The node replaced its store (applier().store()) by a restored snapshot:
+  // `events` holds only the changes applied after that, and a watcher must
+  // catch up from the new store past what it has seen (kv::WatchHub::Feed).
+  // The old store is gone, and a new one may sit at its address.
+  bool store_replaced = false;
   // Peers to connect to, reconnect to or drop, in the order the changes
   // applied (and after a restored snapshot). Never this member itself.
   std::vector<PeerChange> peer_changes;

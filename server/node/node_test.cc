@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kv/watch.h"
 #include "server/node/errors.h"
 #include "server/storage/mem_disk.h"
 
@@ -78,6 +79,9 @@ class Cluster {
         Node::Open(options, disks_[id].get());
     ASSERT_TRUE(node.ok()) << node.status();
     nodes_[id] = std::move(*node);
+    // The member's watch service, as the runner keeps it.
+    hubs_[id] =
+        std::make_unique<kv::WatchHub>(&nodes_[id]->applier().store());
   }
 
   static std::string PeerUrl(uint64_t id) {
@@ -103,11 +107,14 @@ class Cluster {
 
   // Crash: unsynced data is lost and the process state is gone.
   void Crash(uint64_t id) {
+    hubs_.erase(id);
     nodes_.erase(id);
     disks_[id]->Crash();
   }
 
   Node& node(uint64_t id) { return *nodes_.at(id); }
+  kv::WatchHub& hub(uint64_t id) { return *hubs_.at(id); }
+  int stores_replaced(uint64_t id) { return stores_replaced_[id]; }
   storage::MemDisk& disk(uint64_t id) { return *disks_.at(id); }
   bool up(uint64_t id) const { return nodes_.contains(id); }
 
@@ -194,6 +201,9 @@ class Cluster {
     bool any = !out.messages.empty() || !out.replies.empty() ||
                !out.snapshots.empty();
     for (ClientReply& r : out.replies) replies_[id][r.request_id] = std::move(r);
+    stores_replaced_[id] += out.store_replaced ? 1 : 0;
+    hub(id).Feed(&node(id).applier().store(), out.store_replaced,
+                 std::move(out.events));
     if (out.halt.has_value()) halts_[id] = *out.halt;
     for (PeerChange& p : out.peer_changes) {
       peer_changes_[id].push_back(std::move(p));
@@ -240,6 +250,8 @@ class Cluster {
   std::vector<uint64_t> ids_;
   std::map<uint64_t, std::unique_ptr<storage::MemDisk>> disks_;
   std::map<uint64_t, std::unique_ptr<Node>> nodes_;
+  std::map<uint64_t, std::unique_ptr<kv::WatchHub>> hubs_;
+  std::map<uint64_t, int> stores_replaced_;
   std::map<uint64_t, std::map<uint64_t, ClientReply>> replies_;
   std::map<uint64_t, absl::Status> halts_;
   std::set<uint64_t> isolated_;
@@ -420,8 +432,16 @@ TEST(NodeTest, CrashedMemberCatchesUpBySnapshot) {
       << "the log was compacted past the crashed member";
 
   c.Open(lagging);
+  // A client watching everything on the lagging member from the start.
+  etcdserverpb::WatchCreateRequest everything;
+  everything.set_key(std::string(1, '\0'));
+  everything.set_range_end(std::string(1, '\0'));
+  everything.set_start_revision(1);
+  ASSERT_TRUE(c.hub(lagging).Watch(1, everything).ok());
   c.Tick(10);
   EXPECT_GE(c.snapshots_sent(), 1);
+  EXPECT_GE(c.stores_replaced(lagging), 1);
+  EXPECT_EQ(c.stores_replaced(leader), 0);
   EXPECT_FALSE(c.SnapshotFiles(lagging).empty());
   EXPECT_FALSE(c.node(lagging).halted());
   EXPECT_EQ(c.node(lagging).applier().store().current_revision(),
@@ -438,6 +458,20 @@ TEST(NodeTest, CrashedMemberCatchesUpBySnapshot) {
   c.Settle();
   ASSERT_TRUE(c.replies(lagging).contains(501));
   EXPECT_EQ(c.replies(lagging)[501].response.range().kvs_size(), 1);
+
+  // The watcher saw every revision once, in order, across the restore.
+  c.hub(lagging).SyncUnsynced();
+  std::vector<int64_t> seen;
+  for (const etcdserverpb::WatchResponse& r : c.hub(lagging).TakeAll()) {
+    for (const mvccpb::Event& e : r.events()) {
+      seen.push_back(e.kv().mod_revision());
+    }
+  }
+  const int64_t head = c.node(leader).applier().store().current_revision();
+  ASSERT_EQ(seen.size(), static_cast<size_t>(head - 1));
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i], static_cast<int64_t>(i) + 2);
+  }
 
   // And it restarts from the received snapshot and its WAL.
   c.Crash(lagging);

@@ -42,10 +42,8 @@ absl::StatusOr<std::unique_ptr<Runner>> Runner::Start(
       [raw] { raw->Submit([](server::Node& node) { node.Tick(); }); });
   if (!timer.ok()) return timer.status();
   runner->tick_timer_ = *timer;
-  runner->watched_store_ = &runner->node_->applier().store();
-  runner->watched_revision_ = runner->watched_store_->current_revision();
   runner->watch_hub_ = std::make_unique<kv::WatchHub>(
-      runner->watched_store_, runner->options_.watch_hub);
+      &runner->node_->applier().store(), runner->options_.watch_hub);
   absl::StatusOr<net::TimerId> progress = loop->AddTimer(
       runner->options_.watch_progress_notify_ms,
       runner->options_.watch_progress_notify_ms, [raw] {
@@ -138,7 +136,10 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
-    FeedWatches(std::move(out.events));
+    if (watch_hub_ != nullptr) {  // null until Start has made it
+      watch_hub_->Feed(&node_->applier().store(), out.store_replaced,
+                       std::move(out.events));
+    }
     const bool quiet = done.empty() && out.messages.empty() &&
                        out.replies.empty() && out.snapshots.empty() &&
                        out.peer_changes.empty();
@@ -492,32 +493,6 @@ void Runner::GracefulStop(std::function<void()> done) {
   *timer_id = *timer;
 }
 
-void Runner::FeedWatches(std::vector<mvccpb::Event> events) {
-  if (watch_hub_ == nullptr) return;  // Start has not made it yet
-  const kv::MvccStore* store = &node_->applier().store();
-  const int64_t expected =
-      events.empty() ? watched_revision_ : events.back().kv().mod_revision();
-  if (store != watched_store_ || store->current_revision() != expected) {
-    // The node restored a snapshot (the old store, and maybe some of these
-    // events' revisions, are gone): every watcher catches up from the new
-    // store, past what it has seen.
-    watch_hub_->Rebind(store, watched_revision_);
-    watched_store_ = store;
-    watched_revision_ = store->current_revision();
-    return;
-  }
-  size_t i = 0;
-  while (i < events.size()) {
-    const int64_t revision = events[i].kv().mod_revision();
-    std::vector<mvccpb::Event> group;
-    for (; i < events.size() && events[i].kv().mod_revision() == revision;
-         ++i) {
-      group.push_back(std::move(events[i]));
-    }
-    watch_hub_->OnApplied(group, revision);
-  }
-  watched_revision_ = expected;
-}
 
 void Runner::FlushWatches() {
   if (watch_hub_ == nullptr) return;

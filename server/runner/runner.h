@@ -163,9 +163,6 @@ class Runner final : public rpc::Backend {
     int64_t next_auto_id = 0;            // etcd's watchStream.nextID
     bool progress_wanted = false;        // a progress request is owed
   };
-  // Tells the hub of the node's applied events (or rebinds it to a store
-  // restored from a snapshot).
-  void FeedWatches(std::vector<mvccpb::Event> events);
   // Catches up unsynced watchers and hands queued output to the streams
   // that can take it.
   void FlushWatches();
@@ -190,8 +187,6 @@ class Runner final : public rpc::Backend {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   std::unique_ptr<kv::WatchHub> watch_hub_;
-  const kv::MvccStore* watched_store_ = nullptr;  // the hub's store
-  int64_t watched_revision_ = 0;  // the hub heard of every change up to it
   int64_t next_hub_id_ = 1;
   std::map<uint64_t, WatchStream> watch_streams_;
   // hub id -> (stream, client watch id)
