@@ -499,10 +499,17 @@ void Node::ApplyConfChange(const raftpb::Entry& entry) {
 
 // ---- Snapshots ----------------------------------------------------------------
 
-std::set<std::string> Node::StreamingSnapshotFiles() const {
-  std::set<std::string> files;
-  for (const auto& [peer, file] : streaming_snapshots_) files.insert(file);
-  return files;
+void Node::RetainSnapshots() {
+  std::set<std::string> spared;
+  for (const auto& [peer, file] : streaming_snapshots_) spared.insert(file);
+  for (const auto& [op, file] : removing_snapshots_) spared.insert(file);
+  absl::StatusOr<std::vector<storage::SubmittedRemoval>> removals =
+      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep, spared);
+  if (!removals.ok()) return Halt(removals.status());
+  for (storage::SubmittedRemoval& r : *removals) {
+    own_ops_.insert(r.op_id);
+    removing_snapshots_[r.op_id] = std::move(r.name);
+  }
 }
 
 void Node::Emit(raftpb::Message message) {
@@ -560,6 +567,7 @@ void Node::MaybeTakeSnapshot() {
 }
 
 void Node::OwnDiskDone(uint64_t op_id, const absl::Status& status) {
+  removing_snapshots_.erase(op_id);
   if (!status.ok()) {
     // As for the WAL: after a failed write the page cache cannot be
     // trusted.
@@ -606,11 +614,7 @@ void Node::OnSnapshotSaved() {
     // ones after the compact index stay readable at recovery too.
     wal_->ReleaseTo(compact);
   }
-  absl::StatusOr<std::vector<uint64_t>> removed =
-      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep,
-                               StreamingSnapshotFiles());
-  if (!removed.ok()) return Halt(removed.status());
-  own_ops_.insert(removed->begin(), removed->end());
+  RetainSnapshots();
   Log(base::LogLevel::kInfo,
       absl::StrCat("msg=\"saved snapshot\" index=", index,
                    " first_index=", raft_storage_.FirstIndex()));
@@ -732,11 +736,7 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
       absl::StrCat("msg=\"restored received snapshot\" index=", index,
                    " term=", snapshot.metadata().term()));
   AnswerWritesInSnapshot();
-  absl::StatusOr<std::vector<uint64_t>> removed =
-      storage::RetainSnapshots(*disk_, options_.snapshots_to_keep,
-                               StreamingSnapshotFiles());
-  if (!removed.ok()) return Halt(removed.status());
-  own_ops_.insert(removed->begin(), removed->end());
+  RetainSnapshots();
 }
 
 // This member's clients' writes that the snapshot applied never reach

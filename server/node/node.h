@@ -365,9 +365,9 @@ class Node {
   void ServeReads();
   void ExpireRequests();
 
-  // The snapshot files handed to the driver to stream to peers and not yet
-  // reported (ReportSnapshot): retention keeps them however old they are.
-  std::set<std::string> StreamingSnapshotFiles() const;
+  // Removes the snapshot files past snapshots_to_keep, sparing those being
+  // streamed to peers and those whose removal is under way.
+  void RetainSnapshots();
   // After a received snapshot is restored: answers the pending writes it
   // applied, from the applier's remembered results.
   void AnswerWritesInSnapshot();
@@ -422,6 +422,8 @@ class Node {
   std::optional<ReceivedSnapshot> received_;
   // Disk ops the node submitted itself (snapshot files), not the Wal.
   std::set<uint64_t> own_ops_;
+  // Snapshot files whose RemoveOp (by op id) is not done yet.
+  std::map<uint64_t, std::string> removing_snapshots_;
   // The bootstrap batch, which must be durable before raft may act.
   std::optional<uint64_t> bootstrap_batch_;
   NodeOutput output_;

@@ -167,17 +167,18 @@ absl::StatusOr<NewestSnapshot> LoadNewestValidSnapshot(Disk& disk) {
   return newest;
 }
 
-absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(
-    Disk& disk, size_t keep, const std::set<std::string>& in_use) {
+absl::StatusOr<std::vector<SubmittedRemoval>> RetainSnapshots(
+    Disk& disk, size_t keep, const std::set<std::string>& spared) {
   absl::StatusOr<std::vector<std::pair<SnapshotId, std::string>>> files =
       ListNewestFirst(disk);
   if (!files.ok()) return files.status();
-  std::vector<uint64_t> op_ids;
+  std::vector<SubmittedRemoval> removals;
   for (size_t i = keep; i < files->size(); ++i) {
-    if (in_use.contains((*files)[i].second)) continue;
-    op_ids.push_back(disk.Submit(RemoveOp{(*files)[i].second}));
+    const std::string& name = (*files)[i].second;
+    if (spared.contains(name)) continue;
+    removals.push_back(SubmittedRemoval{disk.Submit(RemoveOp{name}), name});
   }
-  return op_ids;
+  return removals;
 }
 
 }  // namespace etcdpp::storage

@@ -84,12 +84,19 @@ struct NewestSnapshot {
 // reported; other errors (a failing read) are returned.
 absl::StatusOr<NewestSnapshot> LoadNewestValidSnapshot(Disk& disk);
 
+// A RemoveOp submitted, and the file it removes.
+struct SubmittedRemoval {
+  uint64_t op_id = 0;
+  std::string name;
+};
 // Removes every snapshot file but the newest `keep` (by index) and those
-// named in `in_use` (files being streamed to peers); returns the ids of the
+// named in `spared`: files being streamed to peers, and files whose removal
+// was submitted already -- List still shows a file until its removal is
+// done, and a second removal would fail (sim seed 93755). Returns the
 // removals submitted. Temp files are left alone: one may be a save in
 // flight.
-absl::StatusOr<std::vector<uint64_t>> RetainSnapshots(
-    Disk& disk, size_t keep, const std::set<std::string>& in_use = {});
+absl::StatusOr<std::vector<SubmittedRemoval>> RetainSnapshots(
+    Disk& disk, size_t keep, const std::set<std::string>& spared = {});
 
 }  // namespace etcdpp::storage
 
