@@ -272,8 +272,9 @@ void Node::Read(uint64_t request_id, etcdserverpb::RangeRequest request) {
     return;
   }
   if (IsLearner()) return Reply(request_id, NotSupportedForLearnerError());
-  reads_waiting_.push_back(PendingRead{
-      request_id, std::move(request), tick_ + options_.request_timeout_ticks});
+  reads_waiting_.push_back(PendingRead{request_id, std::move(request),
+                                       tick_ + options_.request_timeout_ticks,
+                                       std::nullopt});
   MaybeStartReadRound();
   Pump();
 }
@@ -816,6 +817,10 @@ void Node::ServeReads() {
       continue;
     }
     for (const PendingRead& read : round.reads) {
+      if (read.renew_lease.has_value()) {
+        RenewLease(read.request_id, *read.renew_lease);
+        continue;
+      }
       absl::StatusOr<etcdserverpb::RangeResponse> range =
           applier_->store().Range(read.request);
       kvpb::InternalResponse response;

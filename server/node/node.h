@@ -20,6 +20,8 @@
 // Reads: serializable ones are answered at once from the local state;
 // linearizable ones are gathered into ReadIndex rounds (one heartbeat round
 // serves every read waiting) and answered once applied >= the read index.
+// Lease keepalives ride the same rounds: a leader renews only once a quorum
+// confirmed it still leads.
 //
 // Snapshots: every snapshot_count applied entries the node writes the kv
 // state (kv::SnapshotWriter) to a snapshot file; once the file is durable it
@@ -69,6 +71,13 @@ struct NodePlantedBugs {
   // its local state at once, without a ReadIndex round: a deposed leader
   // (paused or cut off, not yet aware of the new term) serves stale data.
   bool serve_read_locally_on_deposed_leader = false;
+  // A lease keepalive is renewed on a member that believes it leads at
+  // once, without confirming its leadership: a deposed leader renews a
+  // lease the new leader expires before the client's TTL is up. Caught by
+  // NodeLeaseTest.CutOffLeaderNeverRenewsALease; the simulator's drawn
+  // schedules rarely pause a leader past its successor's promotion, so it
+  // is not in sim's table.
+  bool renew_lease_on_deposed_leader = false;
   // Raft's own (raft/config.h), handed to its Config.
   raft::PlantedBugs raft;
 };
@@ -216,7 +225,11 @@ class Node {
   // A keepalive renews on the leader only; a follower, or a leader that has
   // not yet applied an entry of its own term, answers "etcdserver: not
   // leader" (FailedPrecondition), which the driver forwards to the leader.
-  // The reply's response is lease_keep_alive with the new TTL.
+  // The leader first confirms its leadership with a ReadIndex round, as
+  // etcd 3.5's ensureLeadership does: a deposed leader that has not heard
+  // of the new term yet (paused, cut off) must not renew a lease the new
+  // leader will expire. The reply's response is lease_keep_alive with the
+  // new TTL.
   void LeaseKeepAlive(uint64_t request_id, int64_t lease_id);
   // Time-to-live needs the leader's expiries: leader-only, like keepalive.
   // An unknown lease answers TTL -1, as etcd.
@@ -264,10 +277,13 @@ class Node {
     int64_t deadline_tick;
     bool membership = false;  // a conf change (at most one at a time)
   };
+  // A linearizable range, or a lease keepalive waiting for the leadership
+  // to be confirmed.
   struct PendingRead {
     uint64_t request_id;
     etcdserverpb::RangeRequest request;
     int64_t deadline_tick;
+    std::optional<int64_t> renew_lease;  // set for a keepalive
   };
   // Reads sharing one ReadIndex request.
   struct ReadRound {
@@ -346,6 +362,9 @@ class Node {
 
   // Leases (node_lease.cc).
   void LeaseTick();
+  // Renews on the spot and answers the keepalive (its leadership confirmed,
+  // or refused by a non-primary lessor).
+  void RenewLease(uint64_t request_id, int64_t lease_id);
   // Proposes a request of the node's own (a revoke, a checkpoint); no client
   // waits for it, and a failure is retried by the lessor's schedule.
   void ProposeInternal(kvpb::InternalRequest request);

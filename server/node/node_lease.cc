@@ -100,6 +100,20 @@ void Node::ResetLessorClock() { applier_->lessor().AdvanceTo(now_ms()); }
 
 void Node::LeaseKeepAlive(uint64_t request_id, int64_t lease_id) {
   if (halted_) return;
+  if (!applier_->lessor().primary() ||
+      options_.planted_bugs.renew_lease_on_deposed_leader) {
+    return RenewLease(request_id, lease_id);
+  }
+  reads_waiting_.push_back(PendingRead{request_id, {},
+                                       tick_ + options_.request_timeout_ticks,
+                                       lease_id});
+  MaybeStartReadRound();
+  Pump();
+}
+
+void Node::RenewLease(uint64_t request_id, int64_t lease_id) {
+  // After a confirming round the member may have lost the lead (and its
+  // lessor demoted): Renew answers "not leader" then.
   absl::StatusOr<int64_t> ttl = applier_->lessor().Renew(lease_id);
   kvpb::InternalResponse response;
   if (ttl.ok()) {

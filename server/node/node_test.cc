@@ -769,6 +769,44 @@ TEST(NodeLeaseTest, NewLeaderExtendsLeasesAndFollowersNeverRevoke) {
   }
 }
 
+// A leader cut off from the rest believes it leads until check-quorum
+// demotes it. A keepalive it takes meanwhile must not be renewed: the new
+// leader knows nothing of it and expires the lease by its own clock, before
+// the TTL the client was promised (etcd 3.5's ensureLeadership). Returns
+// how many of the keepalives asked in that window were answered OK.
+int KeepAlivesRenewedWhileCutOff(bool planted_bug) {
+  Cluster c({1, 2, 3}, 100000, 5000, [&](NodeOptions* options) {
+    options->planted_bugs.renew_lease_on_deposed_leader = planted_bug;
+  });
+  const uint64_t leader = c.Leader();
+  EXPECT_NE(leader, 0u);
+  c.Tick(2);
+  EXPECT_EQ(Grant(c, leader, 1, 42, 5), 42);
+  c.Tick(3);
+  c.Isolate(leader);
+  std::vector<uint64_t> asked;
+  for (uint64_t i = 0; i < 30 && c.node(leader).applier().lessor().primary();
+       ++i) {
+    asked.push_back(100 + i);
+    c.node(leader).LeaseKeepAlive(asked.back(), 42);
+    c.Tick();
+  }
+  EXPECT_GT(asked.size(), 2u);
+  c.Tick(60);  // past the request timeout
+  int renewed = 0;
+  for (uint64_t id : asked) {
+    EXPECT_TRUE(c.replies(leader).contains(id)) << id << " never answered";
+    if (c.replies(leader)[id].status.ok()) ++renewed;
+  }
+  return renewed;
+}
+
+TEST(NodeLeaseTest, CutOffLeaderNeverRenewsALease) {
+  EXPECT_EQ(KeepAlivesRenewedWhileCutOff(/*planted_bug=*/false), 0);
+  // The planted bug renews at once: the test has teeth.
+  EXPECT_GT(KeepAlivesRenewedWhileCutOff(/*planted_bug=*/true), 0);
+}
+
 // Checkpoints carry the remaining TTL through raft, so the next leader
 // counts from it rather than from the full TTL.
 TEST(NodeLeaseTest, CheckpointedRemainingTtlSurvivesALeaderChange) {
