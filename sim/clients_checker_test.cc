@@ -111,6 +111,25 @@ TEST_F(WatchCheckerTest, WrongValueDiffers) {
       OneSaying(CheckWatches({log}, store_), "differs from the history"));
 }
 
+// A compaction canceled the watch when it still needed revisions 3..5: the
+// changes there it never received are not owed, those after are.
+TEST_F(WatchCheckerTest, CompactionExcusesOnlyTheLostWindow) {
+  WatchLog log = FaithfulLog(store_);  // revs 2, 3, 5, 6
+  log.events.erase(log.events.begin() + 1, log.events.begin() + 3);
+  EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "gap"));
+  log.lost.push_back(WatchLog::Lost{3, 5});
+  EXPECT_TRUE(CheckWatches({log}, store_).empty());
+  // A window that ends before revision 5 does not excuse it.
+  log.lost.back().last = 4;
+  EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "gap"));
+  // Nor does a window excuse a change lost after it.
+  log = FaithfulLog(store_);
+  log.events.pop_back();  // rev 6
+  log.complete_through = 6;
+  log.lost.push_back(WatchLog::Lost{3, 5});
+  EXPECT_TRUE(OneSaying(CheckWatches({log}, store_), "missed events"));
+}
+
 TEST_F(WatchCheckerTest, OkWriteMustBeAtItsRevision) {
   Operation put;
   put.kind = OpKind::kPut;

@@ -5,6 +5,7 @@
 //       [--torn-crash-every-ms=MS] [--max-msg-bytes=N]
 //       [--isolate-new-leaders=PERMILLE] [--new-leader-delay-ms=MS]
 //       [--churn-every-ms=MS]
+//       [--compaction-retention-ms=MS | --compaction-revisions=N]
 //       [--bug=NAME|list]
 //       [--verbose] [--trace] [--duplicate-proposals] [--no-fork]
 //       [--shrink [--shrink-runs=N] [--shrink-out=FILE]]
@@ -24,6 +25,9 @@
 // --new-leader-delay-ms of it.
 // --churn-every-ms turns membership churn on (sim/churn.h) at that mean
 // gap between changes, whatever the seed drew; 0 turns it off.
+// --compaction-retention-ms turns periodic auto-compaction on with that
+// retention (etcd's --auto-compaction-mode=periodic); --compaction-revisions
+// turns revision mode on keeping that many revisions; 0 turns it off.
 // A sweep of more than one seed runs each seed in a forked child, so a
 // failed CHECK (an abort) inside the world is one failing seed -- reported
 // with its trace tail and reproducing command -- and the sweep goes on;
@@ -114,7 +118,8 @@ bool CheckModes(const Flags& f, bool seeds, bool seed) {
         o.liveness_us || o.clients || o.think_max_us || o.torn_crash_every_us ||
         o.duplicate_proposals || o.max_msg_bytes ||
         o.isolate_new_leader_permille || o.new_leader_delay_max_us ||
-        o.churn_every_us) {
+        o.churn_every_us || o.compaction_retention_us ||
+        o.compaction_revisions) {
       std::cerr << "--scenario takes only --bug, --shrink and its flags, "
                    "--trace, --verbose and --check-fail-at (edit the file for "
                    "the rest)\n";
@@ -178,6 +183,13 @@ std::optional<Flags> Parse(int argc, char** argv) {
     } else if (Value(arg, "--churn-every-ms", &v) &&
                absl::SimpleAtoi(v, &n) && n >= 0) {
       f.options.churn_every_us = int64_t{n} * 1000;
+    } else if (Value(arg, "--compaction-retention-ms", &v) &&
+               absl::SimpleAtoi(v, &n) && n >= 0) {
+      f.options.compaction_retention_us = int64_t{n} * 1000;
+    } else if (int64_t revisions = 0;
+               Value(arg, "--compaction-revisions", &v) &&
+               absl::SimpleAtoi(v, &revisions) && revisions >= 0) {
+      f.options.compaction_revisions = revisions;
     } else if (arg == "--verbose") {
       f.verbose = true;
     } else if (arg == "--duplicate-proposals") {

@@ -127,6 +127,15 @@ Scenario Scenario::Draw(uint64_t seed) {
   if (s.workload.multi_key > 0 && !prng.OneIn(3)) {
     s.workload.range = static_cast<uint32_t>(prng.InRange(1, 15));
   }
+  // Auto-compaction for one seed in three, either mode.
+  if (prng.OneIn(3)) {
+    if (prng.OneIn(2)) {
+      s.compaction_retention_us =
+          static_cast<int64_t>(prng.InRange(500, 4000)) * 1000;
+    } else {
+      s.compaction_revisions = static_cast<int64_t>(prng.InRange(5, 200));
+    }
+  }
   return s;
 }
 
@@ -161,6 +170,12 @@ std::string Scenario::Describe() const {
       " lease_clients=", workload.lease_clients, " snap=", snapshot_count,
       "/catchup ", snapshot_catchup_entries, "/keep ", snapshots_to_keep,
       " msg=", max_msg_bytes, "B",
+      compaction_retention_us > 0
+          ? absl::StrCat(" compact=periodic ",
+                         FormatTime(compaction_retention_us))
+          : compaction_revisions > 0
+                ? absl::StrCat(" compact=revision ", compaction_revisions)
+                : "",
       planted_bug.empty() ? "" : " BUG=", planted_bug);
 }
 

@@ -109,6 +109,16 @@ struct Scenario {
   // Membership churn (sim/churn.h): the mean gap between changes; 0 for
   // none. Drawn on for about one seed in three.
   int64_t churn_every_us = 0;
+  // Auto-compaction of the kv history (NodeOptions.auto_compaction, etcd's
+  // --auto-compaction-mode and -retention), proposed by the leader:
+  // periodic with this retention window when compaction_retention_us > 0,
+  // else revision mode keeping compaction_revisions when that is > 0
+  // (checked every second here, not every 5 minutes as etcd); both 0: off,
+  // production's default. Drawn on for about one seed in three, so watchers
+  // are canceled by compaction, and snapshots and catch-up carry compacted
+  // stores.
+  int64_t compaction_retention_us = 0;
+  int64_t compaction_revisions = 0;
   // The planted bug (sim/planted_bugs.h) turned on in every node; empty
   // for none. Never drawn: only --bug sets it.
   std::string planted_bug;

@@ -94,6 +94,8 @@ const Field kFields[] = {
     ETCDPP_FIELD(snapshots_to_keep, 1, 1000),
     ETCDPP_FIELD(max_msg_bytes, 1, kMax),
     ETCDPP_FIELD(churn_every_us, 0, kHour),
+    ETCDPP_FIELD(compaction_retention_us, 0, kHour),
+    ETCDPP_FIELD(compaction_revisions, 0, kMax),
     ETCDPP_FIELD(planted_bug, 0, 0),
 };
 

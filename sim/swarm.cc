@@ -5,10 +5,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/check.h"
+#include "sim/change_log.h"
 #include "sim/lease_checker.h"
 #include "sim/lease_clients.h"
 #include "sim/nemesis.h"
@@ -88,23 +90,44 @@ bool AwaitLeader(World& world, int64_t bound_us) {
 
 // Once clients stop and faults are gone, every node must reach the same
 // applied index (and, by the convergence checker, the same state).
-void CheckCaughtUp(World& world) {
+// Why the live members have not all applied the same index; empty when
+// they have.
+std::string Lag(World& world) {
   std::optional<uint64_t> applied;
   for (uint64_t id : world.live_ids()) {
     const server::Node* n = world.node(id);
-    if (n == nullptr) {
-      world.AddViolation(absl::StrCat("liveness: n", id, " is down at end"));
-      return;
-    }
+    CHECK(n != nullptr) << "Lag looks at up members only";
     n->CheckInvariants();
     const uint64_t a = n->GetStatus().applied_index;
     if (!applied.has_value()) applied = a;
     if (a != *applied) {
-      world.AddViolation(absl::StrCat("liveness: replicas did not catch up: n",
-                                      world.live_ids()[0], " applied ",
-                                      *applied, ", n", id, " applied ", a));
+      return absl::StrCat("replicas did not catch up: n", world.live_ids()[0],
+                          " applied ", *applied, ", n", id, " applied ", a);
+    }
+  }
+  return "";
+}
+
+// Every live member applies the same index at some moment within
+// `bound_us`: the leader's own proposals (auto-compactions, lease revokes)
+// keep coming after the clients stopped, so one instant may catch an entry
+// on its way.
+void CheckCaughtUp(World& world, int64_t bound_us) {
+  const int64_t deadline = world.now() + bound_us;
+  for (;;) {
+    for (uint64_t id : world.live_ids()) {
+      if (world.node(id) == nullptr) {
+        world.AddViolation(absl::StrCat("liveness: n", id, " is down at end"));
+        return;
+      }
+    }
+    std::string lag = Lag(world);
+    if (lag.empty()) return;
+    if (world.now() >= deadline) {
+      world.AddViolation(absl::StrCat("liveness: ", lag));
       return;
     }
+    if (!world.RunUntil(world.now() + 50000)) return;
   }
 }
 
@@ -142,16 +165,20 @@ void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
   for (const std::string& v : workload.liveness_violations()) {
     world.AddViolation(v);
   }
-  CheckCaughtUp(world);
+  CheckCaughtUp(world, 2000000);
 }
 
-// The watch and lease checkers read the final store and lessor of a
-// member; only a run that converged has one that stands for every member.
+// The watch and lease checkers read the whole history the change log
+// rebuilds up to a final member's revision (members compact theirs), or
+// that member's own store when the log lacks a revision, and its lessor;
+// only a run that converged has a member that stands for every member.
 std::vector<std::string> CheckClients(const World& world,
                                       const Workload& workload,
                                       const Watchers& watchers,
                                       const LeaseClients& lease_clients,
-                                      const Scenario& scenario) {
+                                      const ChangeLog& change_log,
+                                      const Scenario& scenario,
+                                      SeedResult& result) {
   if (!world.Violations().empty()) return {};
   const server::Node* final_node = nullptr;
   for (uint64_t id : world.live_ids()) {
@@ -161,7 +188,12 @@ std::vector<std::string> CheckClients(const World& world,
     }
   }
   if (final_node == nullptr) return {};
-  const kv::MvccStore& store = final_node->applier().store();
+  const std::unique_ptr<kv::MvccStore> history =
+      change_log.Store(final_node->applier().store().current_revision());
+  const kv::MvccStore& store =
+      history != nullptr ? *history : final_node->applier().store();
+  result.compact_revision = final_node->applier().store().compact_revision();
+  result.whole_history = history != nullptr;
   std::vector<std::string> violations =
       CheckWatches(watchers.FinalLogs(), store);
   for (std::string& v : CheckWritesInStore(workload.history(), store)) {
@@ -183,6 +215,7 @@ void SummarizeClients(const Watchers& watchers,
   for (const WatchLog& log : watchers.logs()) {
     result.watch_events += log.events.size();
     result.watch_sessions += log.sessions.size();
+    result.watch_compaction_cancels += log.lost.size();
   }
   for (const LeaseRecord& lease : lease_clients.history().leases) {
     if (lease.id == 0) continue;
@@ -243,6 +276,14 @@ Scenario ScenarioOf(uint64_t seed, const RunOptions& options) {
   if (options.churn_every_us.has_value()) {
     scenario.churn_every_us = *options.churn_every_us;
   }
+  if (options.compaction_retention_us.has_value()) {
+    scenario.compaction_retention_us = *options.compaction_retention_us;
+    scenario.compaction_revisions = 0;
+  }
+  if (options.compaction_revisions.has_value()) {
+    scenario.compaction_revisions = *options.compaction_revisions;
+    scenario.compaction_retention_us = 0;
+  }
   scenario.network.duplicate_proposals = options.duplicate_proposals;
   scenario.planted_bug = options.bug;
   return scenario;
@@ -263,6 +304,7 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   run.nemesis = &nemesis;
   if (!schedule.empty()) nemesis.Play(std::move(schedule));
   Workload workload(&world, scenario.workload);
+  ChangeLog change_log(&world);
   Watchers watchers(&world, scenario, &trace);
   LeaseClients lease_clients(&world, scenario, &trace);
   Churn churn(&world, seed, scenario.churn_every_us);
@@ -283,7 +325,8 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
   }
   result.violations = world.Violations();
   for (std::string& v :
-       CheckClients(world, workload, watchers, lease_clients, scenario)) {
+       CheckClients(world, workload, watchers, lease_clients, change_log,
+                    scenario, result)) {
     result.violations.push_back(std::move(v));
   }
   // The history is checked even after a safety violation: it may show
@@ -340,6 +383,9 @@ void SweepTotals::Add(const SeedResult& r) {
   watch_events += r.watch_events;
   leases += r.leases;
   lease_expiries += r.lease_expiries;
+  if (r.compact_revision > 0) ++compacted;
+  watch_compaction_cancels += r.watch_compaction_cancels;
+  if (!r.whole_history) ++partial_history;
   AddChurn(churn, r.churn);
 }
 
@@ -357,6 +403,9 @@ void SweepTotals::Merge(const SweepTotals& o) {
   watch_events += o.watch_events;
   leases += o.leases;
   lease_expiries += o.lease_expiries;
+  compacted += o.compacted;
+  watch_compaction_cancels += o.watch_compaction_cancels;
+  partial_history += o.partial_history;
   AddChurn(churn, o.churn);
 }
 
@@ -377,6 +426,9 @@ std::string SweepTotals::Describe() const {
       "; torn crashes ", torn_crashes, ", corruptions ", corruptions,
       ", snapshots delivered ", snapshots_delivered, "; watch events ",
       watch_events, ", leases ", leases, " (expired ", lease_expiries, ")",
+      "\n  compaction: ", compacted, " seeds compacted, ",
+      watch_compaction_cancels, " watches canceled by it; ", partial_history,
+      " seeds checked without the whole history",
       "\n  membership churn: ", DescribeChurn(churn));
 }
 
@@ -411,6 +463,14 @@ std::string ReproduceCommand(uint64_t seed, const RunOptions& options) {
   if (options.churn_every_us.has_value()) {
     absl::StrAppend(&command,
                     " --churn-every-ms=", *options.churn_every_us / 1000);
+  }
+  if (options.compaction_retention_us.has_value()) {
+    absl::StrAppend(&command, " --compaction-retention-ms=",
+                    *options.compaction_retention_us / 1000);
+  }
+  if (options.compaction_revisions.has_value()) {
+    absl::StrAppend(&command, " --compaction-revisions=",
+                    *options.compaction_revisions);
   }
   if (options.liveness_us.has_value()) {
     absl::StrAppend(&command,
@@ -463,6 +523,10 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
       " sessions; leases: ", r.leases, " granted, ", r.lease_keepalives,
       " keepalives ok, ", r.lease_revokes, " revoked, ", r.lease_expiries,
       " expired",
+      "\n  compaction: compact revision ", r.compact_revision, ", ",
+      r.watch_compaction_cancels, " watches canceled by it; ",
+      r.whole_history ? "checked against the whole history"
+                      : "checked without the whole history",
       r.scenario.churn_every_us > 0
           ? absl::StrCat("\n  membership churn: ", DescribeChurn(r.churn),
                          "; members at end ", r.final_members)

@@ -43,6 +43,10 @@ struct RunOptions {
   // Membership churn at this mean gap, whatever the seed drew
   // (--churn-every-ms).
   std::optional<int64_t> churn_every_us;
+  // Auto-compaction: periodic with this retention, or revision mode
+  // keeping this many revisions (Scenario.compaction_*); 0 turns it off.
+  std::optional<int64_t> compaction_retention_us;
+  std::optional<int64_t> compaction_revisions;
   // Lets the network duplicate forwarded proposals (a known node bug).
   bool duplicate_proposals = false;
   // A planted bug to turn on (sim/planted_bugs.h); empty for none.
@@ -92,6 +96,13 @@ struct SeedResult {
   uint64_t lease_keepalives = 0;
   uint64_t lease_revokes = 0;
   uint64_t lease_expiries = 0;
+  // Auto-compaction: the final store's compact revision (-1: never
+  // compacted), watches canceled by compaction, and whether the client
+  // checkers had the change log's whole history (sim/change_log.h) rather
+  // than a member's compacted store.
+  int64_t compact_revision = -1;
+  uint64_t watch_compaction_cancels = 0;
+  bool whole_history = false;
   LinearizabilityResult linearizability;
   // Safety and liveness violations, each one line.
   std::vector<std::string> violations;
@@ -132,6 +143,9 @@ struct SweepTotals {
   uint64_t watch_events = 0;
   uint64_t leases = 0;
   uint64_t lease_expiries = 0;
+  uint64_t compacted = 0;  // seeds whose final store was compacted
+  uint64_t watch_compaction_cancels = 0;
+  uint64_t partial_history = 0;  // seeds checked without the whole history
   ChurnStats churn;
 
   void Add(const SeedResult& result);

@@ -1,6 +1,7 @@
 // The watch checker: what watch clients received (sim/watchers.h) against
-// the final store of a converged member, whose history is the linearized
-// order of every write (the simulator does not compact it).
+// the whole history of the store -- the change log's uncompacted rebuild
+// (sim/change_log.h), or the final store of a converged member when the
+// log lacks a revision -- which is the linearized order of every write.
 //
 // For each watch client, over all its sessions in the order received: the
 // events must be exactly the store's changes in the watched range from the
@@ -10,7 +11,9 @@
 // so revisions never go back (the changes of one revision in the order the
 // transaction made them), no event is received twice, none is missing
 // between two received ones or across a reconnect, and each equals the
-// stored change (key, type, value, revisions, lease).
+// stored change (key, type, value, revisions, lease). The one exception: a
+// watch canceled by compaction loses the changes it still needed up to the
+// compact revision (WatchLog::lost); those it did not receive are not owed.
 //
 // And every write the workload was told succeeded is in that history at
 // the revision of its reply.

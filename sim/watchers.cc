@@ -256,7 +256,8 @@ void Watchers::Receive(Client& c) {
   }
   if (r.canceled()) {
     if (r.compact_revision() > 0) {
-      log.compacted_at = r.compact_revision();
+      log.lost.push_back(WatchLog::Lost{std::max<int64_t>(c.next_revision, 1),
+                                        r.compact_revision()});
       c.next_revision = r.compact_revision() + 1;
     }
     Break(c, absl::StrCat("canceled: ", r.cancel_reason(),

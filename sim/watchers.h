@@ -62,9 +62,14 @@ struct WatchLog {
   int64_t from_revision = 0;
   std::vector<WatchSession> sessions;
   std::vector<WatchEventSeen> events;
-  // A cancel for compaction: history before this revision was lost to the
-  // client (the simulator does not compact today).
-  int64_t compacted_at = 0;
+  // Each cancel for compaction: the changes of revisions [first, last]
+  // that the client still needed were compacted away (last is the compact
+  // revision), and it went on from last + 1.
+  struct Lost {
+    int64_t first = 0;
+    int64_t last = 0;
+  };
+  std::vector<Lost> lost;
   // At the end of the run: the client has received every change up to
   // here -- its stream is open on an up member whose hub has heard of
   // everything to here, has it synced, and has nothing left to send, and

@@ -23,6 +23,27 @@ std::string DescribeMessage(const raftpb::Message& m) {
                       " e=", m.entries_size(), m.reject() ? " reject" : "");
 }
 
+// The scenario's auto-compaction in ticks (one tick per heartbeat), as
+// server/main.cc turns etcd's flags into them; revision mode checks every
+// second instead of every 5 minutes, so short runs compact.
+server::AutoCompactionOptions AutoCompactionOf(const Scenario& scenario) {
+  using Mode = server::AutoCompactionOptions::Mode;
+  const auto ticks = [&scenario](int64_t us) {
+    return std::max<int64_t>(1, us / scenario.heartbeat_us);
+  };
+  server::AutoCompactionOptions options;
+  if (scenario.compaction_retention_us > 0) {
+    options.mode = Mode::kPeriodic;
+    options.retention_ticks = ticks(scenario.compaction_retention_us);
+    options.interval_cap_ticks = ticks(int64_t{3600} * 1000000);
+  } else if (scenario.compaction_revisions > 0) {
+    options.mode = Mode::kRevision;
+    options.retention_revisions = scenario.compaction_revisions;
+    options.revision_check_ticks = ticks(1000000);
+  }
+  return options;
+}
+
 std::string DescribeStatus(const absl::Status& status) {
   return status.ok() ? "ok" : std::string(status.message());
 }
@@ -753,6 +774,7 @@ void World::Restart(uint64_t id) {
   options.snapshot_catchup_entries = scenario_.snapshot_catchup_entries;
   options.snapshots_to_keep = scenario_.snapshots_to_keep;
   options.max_size_per_msg = scenario_.max_msg_bytes;
+  options.auto_compaction = AutoCompactionOf(scenario_);
   options.log = m.log.get();
   if (!scenario_.planted_bug.empty()) {
     const PlantedBug* bug = FindPlantedBug(scenario_.planted_bug);
