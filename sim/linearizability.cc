@@ -293,6 +293,35 @@ LinearizabilityResult CheckLinearizability(const History& history,
   return result;
 }
 
+size_t FailUnappliedWrites(const AppliedPuts& applied, History* history) {
+  size_t failed = 0;
+  for (Operation& op : *history) {
+    if (op.outcome != Outcome::kUnknown && op.outcome != Outcome::kPending) {
+      continue;
+    }
+    std::string key;
+    switch (op.kind) {
+      case OpKind::kPut:
+      case OpKind::kCas:
+        key = op.key;
+        break;
+      case OpKind::kMulti:
+        key = op.key2;
+        break;
+      case OpKind::kGet:
+      case OpKind::kDelete:
+      case OpKind::kRange:
+        continue;
+    }
+    if (applied.contains({key, op.value})) continue;
+    op.outcome = Outcome::kFail;
+    op.error = absl::StrCat(op.error, op.error.empty() ? "" : "; ",
+                            "never applied (the whole history lacks it)");
+    ++failed;
+  }
+  return failed;
+}
+
 std::vector<std::string> CheckSerializableReads(const History& history) {
   // (key, value) -> earliest invocation of a write of it.
   std::map<std::pair<std::string, std::string>, int64_t> written;

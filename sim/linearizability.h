@@ -19,7 +19,9 @@
 #define ETCDPP_SIM_LINEARIZABILITY_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/history.h"
@@ -41,6 +43,19 @@ struct LinearizabilityResult {
 // step_budget bounds the search steps of each group.
 LinearizabilityResult CheckLinearizability(const History& history,
                                            uint64_t step_budget = 2000000);
+
+// (key, value) pairs some member applied a put of.
+using AppliedPuts = std::set<std::pair<std::string, std::string>>;
+
+// Marks kFail each write whose outcome the client never learned (kUnknown
+// or kPending) -- a put, a compare-and-set or a multi-key write -- whose
+// (key, value) `applied` lacks: it never took effect. Values are unique per
+// operation, so a write that took effect is there, if `applied` is the
+// whole history (sim/change_log.h); one applied after it was seen by no
+// operation, so leaving it out keeps every linearization of the rest.
+// Unknown deletes stay unknown (they carry no value). Returns how many
+// writes it marked.
+size_t FailUnappliedWrites(const AppliedPuts& applied, History* history);
 
 // Each ok serializable read returns "" or a value a write invoked before
 // the read returned wrote to that key. Violations, one line each.

@@ -58,6 +58,24 @@ class HistoryBuilder {
 
 Verdict Check(const History& h) { return CheckLinearizability(h).verdict; }
 
+// An unknown write the whole history lacks never took effect: it is left
+// out, so a read of its value becomes the violation it is (a dirty read),
+// while one the history holds stays a write that may have happened.
+TEST(LinearizabilityTest, UnappliedUnknownWritesAreLeftOut) {
+  HistoryBuilder b;
+  b.Put(0, "k0", "a", 0, 10);
+  b.Put(1, "k0", "lost", 20, 0, Outcome::kUnknown);
+  b.Put(2, "k0", "maybe", 20, 0, Outcome::kUnknown);
+  b.Get(3, "k0", "lost", 30, 40);
+  History h = b.history();
+  EXPECT_EQ(Check(h), Verdict::kOk);  // "lost" may have happened...
+  const AppliedPuts applied = {{"k0", "a"}, {"k0", "maybe"}};
+  EXPECT_EQ(FailUnappliedWrites(applied, &h), 1u);  // ...but never did
+  EXPECT_EQ(h[1].outcome, Outcome::kFail);
+  EXPECT_EQ(h[2].outcome, Outcome::kUnknown);
+  EXPECT_EQ(Check(h), Verdict::kViolation);
+}
+
 // A range read sees every key at one instant: it joins the keys' groups,
 // and a state no instant had (a torn read) is a violation.
 TEST(LinearizabilityTest, RangeReadsSeeOneInstant) {

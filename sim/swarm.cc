@@ -168,28 +168,40 @@ void RunPhases(World& world, Nemesis& nemesis, Workload& workload,
   CheckCaughtUp(world, 2000000);
 }
 
-// The watch and lease checkers read the whole history the change log
-// rebuilds up to a final member's revision (members compact theirs), or
-// that member's own store when the log lacks a revision, and its lessor;
-// only a run that converged has a member that stands for every member.
-std::vector<std::string> CheckClients(const World& world,
+// Every (key, value) the store's history put.
+AppliedPuts AppliedValues(const kv::MvccStore& store) {
+  AppliedPuts applied;
+  kv::Revision after{0, 0};
+  while (auto change = store.NextChange(after)) {
+    after = change->first;
+    const mvccpb::KeyValue& kv = *change->second;
+    if (kv.create_revision() != 0) applied.emplace(kv.key(), kv.value());
+  }
+  return applied;
+}
+
+// A member that stands for every member: only a run without violations
+// (so it converged) has one; nullptr otherwise.
+const server::Node* FinalNode(const World& world) {
+  if (!world.Violations().empty()) return nullptr;
+  for (uint64_t id : world.live_ids()) {
+    if (world.node(id) != nullptr) return world.node(id);
+  }
+  return nullptr;
+}
+
+// The watch and lease checkers read `history`, the whole history the
+// change log rebuilt up to the final member's revision (members compact
+// theirs), or that member's own store when the log lacks a revision, and
+// its lessor.
+std::vector<std::string> CheckClients(const server::Node* final_node,
+                                      const kv::MvccStore* history,
                                       const Workload& workload,
                                       const Watchers& watchers,
                                       const LeaseClients& lease_clients,
-                                      const ChangeLog& change_log,
                                       const Scenario& scenario,
                                       SeedResult& result) {
-  if (!world.Violations().empty()) return {};
-  const server::Node* final_node = nullptr;
-  for (uint64_t id : world.live_ids()) {
-    if (world.node(id) != nullptr) {
-      final_node = world.node(id);
-      break;
-    }
-  }
   if (final_node == nullptr) return {};
-  const std::unique_ptr<kv::MvccStore> history =
-      change_log.Store(final_node->applier().store().current_revision());
   const kv::MvccStore& store =
       history != nullptr ? *history : final_node->applier().store();
   result.compact_revision = final_node->applier().store().compact_revision();
@@ -324,15 +336,28 @@ SeedResult RunScenario(const Scenario& scenario, const RunOptions& options,
                     world.learner(id) ? "(learner)" : "");
   }
   result.violations = world.Violations();
+  const server::Node* final_node = FinalNode(world);
+  const std::unique_ptr<kv::MvccStore> history =
+      final_node == nullptr
+          ? nullptr
+          : change_log.Store(final_node->applier().store().current_revision());
   for (std::string& v :
-       CheckClients(world, workload, watchers, lease_clients, change_log,
-                    scenario, result)) {
+       CheckClients(final_node, history.get(), workload, watchers,
+                    lease_clients, scenario, result)) {
     result.violations.push_back(std::move(v));
+  }
+  // A write whose outcome the client never learned either took effect --
+  // then the whole history holds its unique value -- or it never did, and
+  // the search need not place it.
+  History checked = workload.history();
+  if (history != nullptr) {
+    result.unapplied_unknown_writes =
+        FailUnappliedWrites(AppliedValues(*history), &checked);
   }
   // The history is checked even after a safety violation: it may show
   // what the violation did to clients.
   result.linearizability =
-      CheckLinearizability(workload.history(), options.linearizability_budget);
+      CheckLinearizability(checked, options.linearizability_budget);
   if (result.linearizability.verdict == Verdict::kViolation) {
     result.violations.push_back(
         absl::StrCat("linearizability: ", result.linearizability.detail));
@@ -509,7 +534,8 @@ std::string FormatResult(const SeedResult& r, const RunOptions& options) {
   std::string out = absl::StrCat(
       "seed ", r.seed, ": ", r.passed() ? "PASS" : "FAIL",
       "\n  scenario: ", r.scenario.Describe(), "\n  ops: ", r.ops, " (ok ",
-      r.ops_ok, ", fail ", r.ops_fail, ", unknown ", r.ops_unknown, ") over ",
+      r.ops_ok, ", fail ", r.ops_fail, ", unknown ", r.ops_unknown, " of which ",
+      r.unapplied_unknown_writes, " never applied) over ",
       FormatTime(r.end_us), "; msgs ", r.stats.messages_sent, " (dropped ",
       r.stats.messages_dropped, ", duplicated ", r.stats.messages_duplicated,
       "); crashes ", r.stats.crashes, " (torn ", r.stats.torn_crashes,

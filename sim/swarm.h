@@ -103,6 +103,9 @@ struct SeedResult {
   int64_t compact_revision = -1;
   uint64_t watch_compaction_cancels = 0;
   bool whole_history = false;
+  // Writes with an unknown outcome that the whole history shows never took
+  // effect: the linearizability search leaves them out.
+  uint64_t unapplied_unknown_writes = 0;
   LinearizabilityResult linearizability;
   // Safety and liveness violations, each one line.
   std::vector<std::string> violations;
