@@ -127,6 +127,10 @@ Scenario Scenario::Draw(uint64_t seed) {
   if (s.workload.multi_key > 0 && !prng.OneIn(3)) {
     s.workload.range = static_cast<uint32_t>(prng.InRange(1, 15));
   }
+  // Duplicated forwarded proposals for half the seeds that duplicate.
+  if (s.network.duplicate_permille > 0 && prng.OneIn(2)) {
+    s.network.duplicate_proposals = true;
+  }
   // Auto-compaction for one seed in three, either mode.
   if (prng.OneIn(3)) {
     if (prng.OneIn(2)) {

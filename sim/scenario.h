@@ -21,10 +21,11 @@ struct NetworkFaults {
   int64_t latency_max_us = 2000;
   uint32_t drop_permille = 0;
   uint32_t duplicate_permille = 0;
-  // Whether forwarded proposals (MsgProp) may be duplicated too. Off: the
-  // node applies a duplicated proposal twice (see known_bugs_test.cc,
-  // seed 132), so duplicating them would hide every other finding until
-  // that is fixed. The production transport (TCP) never duplicates.
+  // Whether forwarded proposals (MsgProp) may be duplicated too. The
+  // production transport (TCP) never duplicates them, but the applier
+  // skips a request id it applied already (it once applied a duplicate
+  // twice: known_bugs_test.cc, seed 132); drawn on for half the seeds that
+  // duplicate messages.
   bool duplicate_proposals = false;
   // A reordered message is held back by up to reorder_delay_max_us more.
   uint32_t reorder_permille = 0;

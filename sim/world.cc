@@ -359,9 +359,9 @@ void World::ReportSnapshotLater(const raftpb::Message& message,
       sender->incarnation != sender_incarnation) {
     return;
   }
-  Schedule(
-      now_ + RandomLatency(network_.latency_min_us, network_.latency_max_us),
-      SnapshotReportEvent{sender->id, sender_incarnation, message.to(), ok});
+  Schedule(now_ + LinkLatency(message.to(), message.from()),
+           SnapshotReportEvent{sender->id, sender_incarnation, message.to(),
+                               ok});
 }
 
 // A client request to a member that is down: the connection is refused, so
@@ -582,8 +582,7 @@ void World::Send(const raftpb::Message& message) {
   }
   if (copies == 2) ++stats_.messages_duplicated;
   for (int i = 0; i < copies; ++i) {
-    int64_t latency =
-        RandomLatency(network_.latency_min_us, network_.latency_max_us);
+    int64_t latency = LinkLatency(message.from(), message.to());
     if (prng_.Chance(network_.reorder_permille, 1000)) {
       latency += RandomLatency(0, network_.reorder_delay_max_us);
     }
@@ -621,8 +620,7 @@ void World::SendSnapshot(Member& sender,
     ReportSnapshotLater(message, sender.incarnation, false);
     return;
   }
-  int64_t latency =
-      RandomLatency(network_.latency_min_us, network_.latency_max_us);
+  int64_t latency = LinkLatency(message.from(), message.to());
   if (prng_.Chance(network_.reorder_permille, 1000)) {
     latency += RandomLatency(0, network_.reorder_delay_max_us);
   }
@@ -934,6 +932,23 @@ std::vector<std::string> World::Violations() const {
 void World::AddViolation(std::string violation) {
   Log(absl::StrCat("VIOLATION ", violation));
   violations_.push_back(std::move(violation));
+}
+
+int64_t World::LinkLatency(uint64_t from, uint64_t to) {
+  const uint64_t lo = static_cast<uint64_t>(network_.latency_min_us);
+  const uint64_t hi =
+      std::max(lo, static_cast<uint64_t>(network_.latency_max_us));
+  auto [it, inserted] = link_hashes_.try_emplace({from, to}, 0);
+  if (inserted) {
+    it->second = Fnv1a(absl::StrCat(scenario_.seed, "/link/", from, "/", to));
+  }
+  const uint64_t h = it->second;
+  // The link's floor in the lower half of the network's range, its ceiling
+  // anywhere above that: fast steady links, slow ones, jittery ones.
+  const uint64_t floor = lo + (h & 0xffffffff) % ((hi - lo) / 2 + 1);
+  const uint64_t ceiling = floor + (h >> 32) % (hi - floor + 1);
+  return RandomLatency(static_cast<int64_t>(floor),
+                       static_cast<int64_t>(ceiling));
 }
 
 int64_t World::RandomLatency(int64_t lo_us, int64_t hi_us) {

@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <set>
@@ -346,6 +347,9 @@ class World {
   // Counts the recovery path a log line of Node::Open names.
   void OnOpenLog(uint64_t id, std::string_view message);
 
+  // A message's latency on the directed link from -> to: each link has
+  // its own range inside the network's, fixed for the run by the seed.
+  int64_t LinkLatency(uint64_t from, uint64_t to);
   int64_t RandomLatency(int64_t lo_us, int64_t hi_us);
   void Log(std::string line) { trace_->Add(now_, line); }
   Member& member(uint64_t id);
@@ -356,6 +360,8 @@ class World {
   base::Prng prng_;
   base::Prng disk_prng_;
   NetworkFaults network_;
+  // Each directed link's hash, which fixes its latency range.
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> link_hashes_;
   std::vector<uint64_t> ids_;
   // Membership (see Join, Forget): the bootstrap voters, the learners
   // among ids_, a removal in flight (0: none), the next new id.
