@@ -88,8 +88,6 @@ bool AwaitLeader(World& world, int64_t bound_us) {
   return false;
 }
 
-// Once clients stop and faults are gone, every node must reach the same
-// applied index (and, by the convergence checker, the same state).
 // Why the live members have not all applied the same index; empty when
 // they have.
 std::string Lag(World& world) {
@@ -108,10 +106,11 @@ std::string Lag(World& world) {
   return "";
 }
 
-// Every live member applies the same index at some moment within
-// `bound_us`: the leader's own proposals (auto-compactions, lease revokes)
-// keep coming after the clients stopped, so one instant may catch an entry
-// on its way.
+// Once clients stop and faults are gone, every live member must reach the
+// same applied index (and, by the convergence checker, the same state) at
+// some moment within `bound_us`: the leader's own proposals
+// (auto-compactions, lease revokes) keep coming after the clients stopped,
+// so one instant may catch an entry on its way.
 void CheckCaughtUp(World& world, int64_t bound_us) {
   const int64_t deadline = world.now() + bound_us;
   for (;;) {

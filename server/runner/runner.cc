@@ -493,7 +493,6 @@ void Runner::GracefulStop(std::function<void()> done) {
   *timer_id = *timer;
 }
 
-
 void Runner::FlushWatches() {
   if (watch_hub_ == nullptr) return;
   const etcdserverpb::ResponseHeader header = node_->Header();
