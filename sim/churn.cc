@@ -1,6 +1,7 @@
 #include "sim/churn.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,8 @@ const char* KindName(World::MemberRequest::Kind kind) {
       return "promote";
     case World::MemberRequest::kRemove:
       return "remove";
+    case World::MemberRequest::kUpdate:
+      return "update";
   }
   return "?";
 }
@@ -83,6 +86,25 @@ bool Churn::Settled() const {
     const etcdserverpb::Member* self =
         n == nullptr ? nullptr : n->Members().Find(id);
     if (self == nullptr || self->islearner()) return false;
+    // Every update reached every member.
+    for (const auto& [moved, url] : updated_urls_) {
+      const etcdserverpb::Member* m = n->Members().Find(moved);
+      if (m == nullptr || m->peerurls_size() != 1 || m->peerurls(0) != url) {
+        return false;
+      }
+    }
+  }
+  // And every up member lists the same members, alike in every field.
+  std::optional<std::string> list;
+  for (uint64_t id : world_->ids()) {
+    const server::Node* n = world_->node(id);
+    if (n == nullptr) continue;
+    std::string mine;
+    for (const etcdserverpb::Member& m : n->Members().List()) {
+      mine += m.SerializeAsString();
+    }
+    if (!list.has_value()) list = mine;
+    if (mine != *list) return false;
   }
   return true;
 }
@@ -105,7 +127,8 @@ bool Churn::AwaitSettled(int64_t bound_us) {
   world_->AddViolation(absl::StrCat(
       "liveness: membership not settled within ", FormatTime(bound_us),
       " of healing: ",
-      plan_.empty() ? std::string("a member does not see itself a voter")
+      plan_.empty() ? std::string("a member does not see itself a voter, or "
+                                  "a peer URL update has not reached it")
                     : absl::StrCat(Describe(plan_.front()), " not done")));
   return false;
 }
@@ -149,6 +172,15 @@ bool Churn::Plan() {
     if (world_->learner(id)) learners.push_back(id);
   }
   using Kind = World::MemberRequest::Kind;
+  // Now and then a member moves: new peer URLs (etcdctl member update).
+  if (prng_.OneIn(5)) {
+    const std::vector<uint64_t>& ids = world_->ids();
+    const uint64_t id = ids[prng_.Uniform(ids.size())];
+    plan_.push_back(Step(
+        Kind::kUpdate, id, /*replace=*/false, /*learner=*/false,
+        absl::StrCat("http://n", id, "-", ++url_versions_[id], ":2380")));
+    return true;
+  }
   if (!learners.empty()) {
     // Promote it (most of the time), or take it out again.
     const Kind kind = prng_.OneIn(4) ? Kind::kRemove : Kind::kPromote;
@@ -269,6 +301,9 @@ void Churn::Attempt() {
     request.member.add_peerurls(absl::StrCat("http://n", step.id, ":2380"));
     request.member.set_islearner(step.learner);
   }
+  if (step.kind == World::MemberRequest::kUpdate) {
+    request.member.add_peerurls(step.peer_url);
+  }
   if (step.kind == World::MemberRequest::kRemove && step_requests_.empty()) {
     if (!world_->learner(step.id)) world_->set_removing(step.id);
     removing_leader_ = step.id == Leader();
@@ -369,10 +404,15 @@ void Churn::Done(uint64_t node,
       ++stats_.removals;
       if (removing_leader_) ++stats_.leader_removals;
       removing_leader_ = false;
+      updated_urls_.erase(step.id);
       world_->Forget(step.id);
       world_->ScheduleTimer(
           static_cast<int64_t>(prng_.InRange(0, kStopDelayMaxUs)), this,
           kStopTimer | step.id);
+      break;
+    case Kind::kUpdate:
+      ++stats_.updates;
+      updated_urls_[step.id] = step.peer_url;
       break;
   }
   world_->Note(absl::StrCat("churn: ", Describe(step), " applied (via n", node,

@@ -1,7 +1,8 @@
 // Churn: membership changes during a run, through the Cluster service's
 // requests as a client (etcdctl member ...) would send them: add a learner,
 // later promote it, remove a voter (the leader too, sometimes), replace a
-// member (remove it, add a fresh learner, promote that one). A failed
+// member (remove it, add a fresh learner, promote that one), update a
+// member's peer URLs (every member must end up listing the new ones). A failed
 // member (a disk that refused to start) is the first to be replaced, as an
 // operator would.
 //
@@ -25,8 +26,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/prng.h"
@@ -40,6 +43,7 @@ struct ChurnStats {
   uint64_t removals = 0;
   uint64_t leader_removals = 0;  // of the member leading when asked
   uint64_t replaces = 0;         // remove + add + promote, all done
+  uint64_t updates = 0;          // peer URLs changed
   uint64_t requests = 0;         // every request sent, retries included
 };
 
@@ -69,10 +73,18 @@ class Churn final : public World::Listener, public World::ClientSink {
 
  private:
   struct Step {
+    Step(World::MemberRequest::Kind kind, uint64_t id, bool replace = false,
+         bool learner = true, std::string peer_url = "")
+        : kind(kind),
+          id(id),
+          replace(replace),
+          learner(learner),
+          peer_url(std::move(peer_url)) {}
     World::MemberRequest::Kind kind;
     uint64_t id = 0;
     bool replace = false;  // the last step of a replacement counts it
     bool learner = true;   // kAdd: as a learner, or straight as a voter
+    std::string peer_url;  // kUpdate: the member's new (only) peer URL
   };
   void PlanNext();
   // Steps of a plan run in order; false if none could be planned now.
@@ -111,6 +123,10 @@ class Churn final : public World::Listener, public World::ClientSink {
   uint64_t next_target_ = 0;
   // The leader when the current removal was first asked.
   bool removing_leader_ = false;
+  // Updates: how many each member had, and the URL each one updated last
+  // must end up with on every member.
+  std::map<uint64_t, int> url_versions_;
+  std::map<uint64_t, std::string> updated_urls_;
   ChurnStats stats_;
 };
 

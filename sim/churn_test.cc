@@ -29,6 +29,7 @@ TEST(ChurnTest, EveryKindOfChangeHappensAndEverySeedPasses) {
     total.removals += r.churn.removals;
     total.leader_removals += r.churn.leader_removals;
     total.replaces += r.churn.replaces;
+    total.updates += r.churn.updates;
     // The run ends with voters only.
     EXPECT_EQ(r.final_members.find("learner"), std::string::npos)
         << "seed " << seed << ": " << r.final_members;
@@ -38,14 +39,16 @@ TEST(ChurnTest, EveryKindOfChangeHappensAndEverySeedPasses) {
   EXPECT_GT(total.removals, 0u);
   EXPECT_GT(total.leader_removals, 0u);
   EXPECT_GT(total.replaces, 0u);
+  EXPECT_GT(total.updates, 0u);
   std::printf(
       "churn over 20 seeds: adds %llu promotions %llu removals %llu (leader "
-      "%llu) replaces %llu\n",
+      "%llu) replaces %llu updates %llu\n",
       static_cast<unsigned long long>(total.adds),
       static_cast<unsigned long long>(total.promotions),
       static_cast<unsigned long long>(total.removals),
       static_cast<unsigned long long>(total.leader_removals),
-      static_cast<unsigned long long>(total.replaces));
+      static_cast<unsigned long long>(total.replaces),
+      static_cast<unsigned long long>(total.updates));
 }
 
 TEST(ChurnTest, SameSeedGivesTheSameTrace) {

@@ -379,14 +379,15 @@ void AddChurn(ChurnStats& to, const ChurnStats& from) {
   to.removals += from.removals;
   to.leader_removals += from.leader_removals;
   to.replaces += from.replaces;
+  to.updates += from.updates;
   to.requests += from.requests;
 }
 
 std::string DescribeChurn(const ChurnStats& c) {
   return absl::StrCat("adds ", c.adds, ", promotions ", c.promotions,
                       ", removals ", c.removals, " (leader ", c.leader_removals,
-                      "), replaces ", c.replaces, " (", c.requests,
-                      " requests)");
+                      "), replaces ", c.replaces, ", updates ", c.updates,
+                      " (", c.requests, " requests)");
 }
 
 }  // namespace

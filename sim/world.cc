@@ -437,7 +437,7 @@ void World::SendMemberRequest(uint64_t node, uint64_t request_id,
 
 void World::OnMemberRequest(MemberEvent& e) {
   Member& m = member(e.node);
-  static const char* const kinds[] = {"add", "promote", "remove"};
+  static const char* const kinds[] = {"add", "promote", "remove", "update"};
   const etcdserverpb::Member& target = e.request.member;
   Log(absl::StrCat("n", m.id, " member ", kinds[e.request.kind], " n",
                    target.id(),
@@ -455,6 +455,12 @@ void World::OnMemberRequest(MemberEvent& e) {
       break;
     case MemberRequest::kRemove:
       m.node->RemoveMember(e.request_id, target.id());
+      break;
+    case MemberRequest::kUpdate:
+      m.node->UpdateMember(
+          e.request_id, target.id(),
+          std::vector<std::string>(target.peerurls().begin(),
+                                   target.peerurls().end()));
       break;
   }
   AfterInput(m, e.request_id);

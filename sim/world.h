@@ -191,9 +191,9 @@ class World {
   // go to the member sink, not the client sink.
   static constexpr uint64_t kMemberRequestBit = uint64_t{1} << 63;
   struct MemberRequest {
-    enum Kind { kAdd, kPromote, kRemove } kind = kAdd;
-    // kAdd: the new member (id, peer URLs, learner or not); otherwise its
-    // id only.
+    enum Kind { kAdd, kPromote, kRemove, kUpdate } kind = kAdd;
+    // kAdd: the new member (id, peer URLs, learner or not); kUpdate: its id
+    // and new peer URLs; otherwise its id only.
     etcdserverpb::Member member;
   };
   void set_member_sink(ClientSink* sink) { member_sink_ = sink; }
