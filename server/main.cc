@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "net/event_loop.h"
+#include "net/tls_files.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
 #include "server/node/errors.h"
@@ -59,6 +61,16 @@ std::map<std::string, std::string> Environment() {
 
 std::string Host(const config::Url& url) {
   return url.host == "localhost" ? "127.0.0.1" : url.host;
+}
+
+absl::StatusOr<std::optional<rpc::ClientTls>> LoadClientTls(
+    const config::TlsFlags& flags) {
+  if (flags.empty()) return std::nullopt;
+  absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(
+      {flags.cert_file, flags.key_file, flags.trusted_ca_file, ""});
+  if (!files.ok()) return files.status();
+  return rpc::ClientTls{files->cert_chain_pem, files->private_key_pem,
+                        files->trusted_ca_pem, flags.client_cert_auth};
 }
 
 struct Membership {
@@ -192,6 +204,10 @@ int Run(const config::ServerFlags& flags) {
   }
   absl::StatusOr<Membership> membership = ComputeMembership(flags);
   if (!membership.ok()) Fail(membership.status());
+  // Bad key material fails before the data dir is touched.
+  absl::StatusOr<std::optional<rpc::ClientTls>> client_tls =
+      LoadClientTls(flags.client_tls);
+  if (!client_tls.ok()) Fail(client_tls.status());
 
   absl::StatusOr<std::unique_ptr<net::EventLoop>> loop =
       net::EventLoop::Create();
@@ -307,8 +323,9 @@ int Run(const config::ServerFlags& flags) {
   rpc::ClientServerOptions client_options;
   for (const config::Url& url : flags.listen_client_urls) {
     client_options.listen_addresses.push_back(
-        absl::StrCat(Host(url), ":", url.port));
+        {absl::StrCat(Host(url), ":", url.port), url.scheme == "https"});
   }
+  client_options.tls = *std::move(client_tls);
   client_options.limits.max_request_bytes = flags.max_request_bytes;
   client_options.limits.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
   absl::StatusOr<std::unique_ptr<rpc::ClientServer>> clients =

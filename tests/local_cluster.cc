@@ -42,7 +42,10 @@ uint16_t FreePort() {
 }
 
 std::string Member::endpoint() const {
-  return absl::StrCat("127.0.0.1:", client_port);
+  // etcdctl dials http:// and bare host:port endpoints in plaintext.
+  return client_scheme == "http"
+             ? absl::StrCat("127.0.0.1:", client_port)
+             : absl::StrCat(client_scheme, "://127.0.0.1:", client_port);
 }
 
 LocalCluster::LocalCluster(std::string binary, std::string root, int size,
@@ -82,8 +85,10 @@ std::vector<std::string> LocalCluster::Args(int i) const {
       binary_,
       "--name=" + m.name,
       "--data-dir=" + m.data_dir,
-      absl::StrCat("--listen-client-urls=http://127.0.0.1:", m.client_port),
-      absl::StrCat("--advertise-client-urls=http://127.0.0.1:", m.client_port),
+      absl::StrCat("--listen-client-urls=", m.client_scheme, "://127.0.0.1:",
+                   m.client_port),
+      absl::StrCat("--advertise-client-urls=", m.client_scheme,
+                   "://127.0.0.1:", m.client_port),
       absl::StrCat("--listen-peer-urls=http://127.0.0.1:", m.peer_port),
       absl::StrCat("--initial-advertise-peer-urls=http://127.0.0.1:",
                    m.peer_port),
@@ -112,8 +117,17 @@ int LocalCluster::AddMember() {
   m.data_dir = absl::StrCat(root_, "/", m.name, ".etcdpp");
   m.log_path = absl::StrCat(root_, "/", m.name, ".log");
   m.joining = true;
+  if (!members_.empty()) m.client_scheme = members_[0].client_scheme;
   members_.push_back(m);
   return size() - 1;
+}
+
+void LocalCluster::UseClientTls(std::vector<std::string> server_flags,
+                                std::string etcdctl_flags) {
+  for (Member& m : members_) m.client_scheme = "https";
+  extra_flags_.insert(extra_flags_.end(), server_flags.begin(),
+                      server_flags.end());
+  etcdctl_flags_ = std::move(etcdctl_flags);
 }
 
 absl::Status LocalCluster::StartAll() {
@@ -177,7 +191,8 @@ absl::StatusOr<int> LocalCluster::WaitForLeader(absl::Duration timeout) {
     for (int i = 0; i < size(); ++i) {
       if (members_[i].pid <= 0) continue;
       CommandResult r = Etcdctl(members_[i].endpoint())
-                            .Run("endpoint status -w json --dial-timeout=1s "
+                            .Run(etcdctl_flags_ +
+                                 " endpoint status -w json --dial-timeout=1s "
                                  "--command-timeout=1s");
       if (r.exit_code != 0) continue;
       // {"Status":{"header":{..."member_id":M,...},...,"leader":L,...}}

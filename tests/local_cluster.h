@@ -35,6 +35,8 @@ struct Member {
   // Removed from the cluster: left out of the --initial-cluster of members
   // started later.
   bool removed = false;
+  // "https" after LocalCluster::UseClientTls.
+  std::string client_scheme = "http";
 
   std::string endpoint() const;
 };
@@ -46,6 +48,12 @@ class LocalCluster {
   LocalCluster(std::string binary, std::string root, int size,
                std::vector<std::string> extra_flags = {});
   ~LocalCluster();
+
+  // Members serve clients on https:// URLs with `server_flags` (such as
+  // --cert-file=...), and the cluster's own etcdctl calls (WaitForLeader)
+  // add `etcdctl_flags` (such as --cacert=...). Call before starting.
+  void UseClientTls(std::vector<std::string> server_flags,
+                    std::string etcdctl_flags);
 
   absl::Status StartAll();
   // A new member, not started yet, that joins the running cluster: its
@@ -88,6 +96,7 @@ class LocalCluster {
   std::string root_;
   std::vector<Member> members_;
   std::vector<std::string> extra_flags_;
+  std::string etcdctl_flags_;
 };
 
 }  // namespace etcdpp::tests

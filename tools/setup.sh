@@ -21,6 +21,8 @@ PACKAGES=(
   etcd-client etcd-server
   # Test and tool helpers.
   python3 procps iproute2
+  # Makes throwaway certificates for the TLS tests.
+  openssl
 )
 
 missing=()

@@ -60,16 +60,27 @@ Setter UrlsSetter(const char* flag, std::vector<Url> ServerFlags::*field) {
   };
 }
 
+Setter TlsSetter(std::string TlsFlags::*field, TlsFlags ServerFlags::*side) {
+  return [field, side](const std::string& v, ServerFlags* f) {
+    (f->*side).*field = v;
+    return absl::OkStatus();
+  };
+}
+
+absl::Status SetBool(const char* flag, const std::string& v, bool* out) {
+  if (v == "true" || v == "1") {
+    *out = true;
+  } else if (v == "false" || v == "0") {
+    *out = false;
+  } else {
+    return Invalid(flag, v, "want true or false");
+  }
+  return absl::OkStatus();
+}
+
 Setter BoolSetter(const char* flag, bool ServerFlags::*field) {
   return [flag, field](const std::string& v, ServerFlags* f) {
-    if (v == "true" || v == "1") {
-      f->*field = true;
-    } else if (v == "false" || v == "0") {
-      f->*field = false;
-    } else {
-      return Invalid(flag, v, "want true or false");
-    }
-    return absl::OkStatus();
+    return SetBool(flag, v, &(f->*field));
   };
 }
 
@@ -166,6 +177,39 @@ const std::vector<FlagSpec>& Specs() {
          }
          f->watch_progress_notify_interval = d;
          return absl::OkStatus();
+       }},
+      {"cert-file", "", "Path to the client server TLS cert file.", false,
+       TlsSetter(&TlsFlags::cert_file, &ServerFlags::client_tls)},
+      {"key-file", "", "Path to the client server TLS key file.", false,
+       TlsSetter(&TlsFlags::key_file, &ServerFlags::client_tls)},
+      {"trusted-ca-file", "",
+       "Path to the client server TLS trusted CA cert file.", false,
+       TlsSetter(&TlsFlags::trusted_ca_file, &ServerFlags::client_tls)},
+      {"client-cert-auth", "false",
+       "Enable client cert authentication (needs --trusted-ca-file).", true,
+       [](const std::string& v, ServerFlags* f) {
+         return SetBool("client-cert-auth", v,
+                        &f->client_tls.client_cert_auth);
+       }},
+      {"peer-cert-file", "",
+       "Path to the peer server TLS cert file (peer TLS is not supported "
+       "yet).",
+       false, TlsSetter(&TlsFlags::cert_file, &ServerFlags::peer_tls)},
+      {"peer-key-file", "",
+       "Path to the peer server TLS key file (peer TLS is not supported "
+       "yet).",
+       false, TlsSetter(&TlsFlags::key_file, &ServerFlags::peer_tls)},
+      {"peer-trusted-ca-file", "",
+       "Path to the peer server TLS trusted CA file (peer TLS is not "
+       "supported yet).",
+       false, TlsSetter(&TlsFlags::trusted_ca_file, &ServerFlags::peer_tls)},
+      {"peer-client-cert-auth", "false",
+       "Enable peer client cert authentication (peer TLS is not supported "
+       "yet).",
+       true,
+       [](const std::string& v, ServerFlags* f) {
+         return SetBool("peer-client-cert-auth", v,
+                        &f->peer_tls.client_cert_auth);
        }},
       {"log-level", "info",
        "Configures log level: debug, info, warn, error.", false,
@@ -265,6 +309,55 @@ absl::Status Validate(const ServerFlags& f) {
   if (f.max_txn_ops == 0) return Invalid("max-txn-ops", "0", "must be positive");
   if (f.max_request_bytes == 0) {
     return Invalid("max-request-bytes", "0", "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+// https:// client URLs need a key pair; peer TLS is not served yet, so an
+// https:// peer URL or a --peer-* TLS flag is refused rather than served in
+// plaintext.
+absl::Status ValidateTls(const ServerFlags& f) {
+  const TlsFlags& c = f.client_tls;
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--cert-file and --key-file must be given together");
+  }
+  if (c.client_cert_auth && c.trusted_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--client-cert-auth needs --trusted-ca-file to verify client "
+        "certificates against");
+  }
+  for (const std::vector<Url>* urls :
+       {&f.listen_client_urls, &f.advertise_client_urls}) {
+    for (const Url& u : *urls) {
+      if (u.scheme == "https" && c.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "TLS key/cert (--cert-file, --key-file) must be provided for "
+            "client url ",
+            u.ToString(), " with HTTPS scheme"));
+      }
+    }
+  }
+  const TlsFlags& p = f.peer_tls;
+  if (!p.empty() || !p.trusted_ca_file.empty() || p.client_cert_auth) {
+    return absl::InvalidArgumentError(
+        "peer TLS (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file, "
+        "--peer-client-cert-auth) is not supported yet: use http:// peer "
+        "URLs on a trusted network");
+  }
+  std::vector<const Url*> peer_urls;
+  for (const Url& u : f.listen_peer_urls) peer_urls.push_back(&u);
+  for (const Url& u : f.initial_advertise_peer_urls) peer_urls.push_back(&u);
+  for (const InitialMember& m : f.initial_cluster) {
+    for (const Url& u : m.peer_urls) peer_urls.push_back(&u);
+  }
+  for (const Url* u : peer_urls) {
+    if (u->scheme == "https") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "peer url ", u->ToString(),
+          " has HTTPS scheme, but peer TLS is not supported yet: use "
+          "http:// peer URLs on a trusted network"));
+    }
   }
   return absl::OkStatus();
 }
@@ -442,6 +535,7 @@ absl::StatusOr<ServerFlags> ParseFlags(
   if (flags.help || flags.version) return flags;
   if (absl::Status s = Validate(flags); !s.ok()) return s;
   if (absl::Status s = ParseAutoCompaction(&flags); !s.ok()) return s;
+  if (absl::Status s = ValidateTls(flags); !s.ok()) return s;
   if (absl::Status s = ValidateInitialCluster(flags); !s.ok()) return s;
   return flags;
 }

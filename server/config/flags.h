@@ -47,6 +47,19 @@ absl::StatusOr<std::vector<InitialMember>> ParseInitialCluster(
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
+// One side's TLS files, as etcd's --cert-file, --key-file,
+// --trusted-ca-file and --client-cert-auth (peers: the --peer-* flags).
+// Paths only: parsing reads no files.
+struct TlsFlags {
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;
+  // Callers must present a certificate signed by the trusted CA.
+  bool client_cert_auth = false;
+
+  bool empty() const { return cert_file.empty() && key_file.empty(); }
+};
+
 struct ServerFlags {
   std::string name = "default";
   std::string data_dir;  // default: <name>.etcdpp
@@ -73,6 +86,11 @@ struct ServerFlags {
   // --experimental-watch-progress-notify-interval: how often watchers that
   // asked for progress_notify and got no events hear the revision.
   absl::Duration watch_progress_notify_interval = absl::Minutes(10);
+  // Serves https:// client URLs; required when one is given.
+  TlsFlags client_tls;
+  // Peer TLS is not served yet: an https peer URL or a --peer-* TLS flag is
+  // a clear error rather than plaintext under an https name.
+  TlsFlags peer_tls;
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;
   bool version = false;

@@ -109,6 +109,21 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
       {{"--auto-compaction-retention=-5m"}, "must not be negative"},
       {{"--auto-compaction-mode=revision", "--auto-compaction-retention=1h"},
        "want a number of revisions"},
+      {{"--listen-client-urls=https://127.0.0.1:2379"},
+       "TLS key/cert (--cert-file, --key-file) must be provided for client "
+       "url https://127.0.0.1:2379 with HTTPS scheme"},
+      {{"--advertise-client-urls=https://127.0.0.1:2379"},
+       "must be provided for client url https://127.0.0.1:2379"},
+      {{"--cert-file=server.crt"},
+       "--cert-file and --key-file must be given together"},
+      {{"--cert-file=s.crt", "--key-file=s.key", "--client-cert-auth"},
+       "--client-cert-auth needs --trusted-ca-file"},
+      {{"--client-cert-auth=maybe"}, "want true or false"},
+      {{"--listen-peer-urls=https://127.0.0.1:2380"},
+       "peer url https://127.0.0.1:2380 has HTTPS scheme, but peer TLS is "
+       "not supported yet"},
+      {{"--peer-cert-file=p.crt", "--peer-key-file=p.key"},
+       "peer TLS (--peer-cert-file"},
   };
   for (const BadCase& c : kCases) {
     absl::StatusOr<ServerFlags> f = Parse(c.args);
@@ -135,6 +150,27 @@ TEST(FlagsTest, AutoCompactionRetentionAsEtcdReadsIt) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->auto_compaction_period, absl::ZeroDuration());
   EXPECT_EQ(f->auto_compaction_revisions, 0);
+}
+
+TEST(FlagsTest, ClientTlsFlags) {
+  absl::StatusOr<ServerFlags> f =
+      Parse({"--listen-client-urls=https://127.0.0.1:2379,http://127.0.0.1:2381",
+             "--advertise-client-urls=https://127.0.0.1:2379",
+             "--cert-file=/pki/server.crt", "--key-file", "/pki/server.key",
+             "--trusted-ca-file=/pki/ca.crt", "--client-cert-auth"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->client_tls.cert_file, "/pki/server.crt");
+  EXPECT_EQ(f->client_tls.key_file, "/pki/server.key");
+  EXPECT_EQ(f->client_tls.trusted_ca_file, "/pki/ca.crt");
+  EXPECT_TRUE(f->client_tls.client_cert_auth);
+  EXPECT_EQ(f->listen_client_urls[0].scheme, "https");
+  EXPECT_EQ(f->listen_client_urls[1].scheme, "http");
+  EXPECT_TRUE(f->peer_tls.empty());
+
+  f = Parse({});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->client_tls.empty());
+  EXPECT_FALSE(f->client_tls.client_cert_auth);
 }
 
 TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {

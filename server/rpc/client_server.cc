@@ -44,6 +44,17 @@ std::string WhyCannotBind(const std::string& address) {
   return rc == 0 ? "gRPC could not bind it" : std::strerror(err);
 }
 
+std::shared_ptr<grpc::ServerCredentials> Credentials(const ClientTls& tls) {
+  grpc::SslServerCredentialsOptions options(
+      tls.client_cert_auth
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_key_cert_pairs.push_back(
+      {tls.private_key_pem, tls.cert_chain_pem});
+  return grpc::SslServerCredentials(options);
+}
+
 }  // namespace
 
 ClientServer::ClientServer(Backend* backend, Limits limits)
@@ -62,8 +73,14 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   grpc::ServerBuilder builder;
   server->ports_.assign(options.listen_addresses.size(), 0);
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
-    builder.AddListeningPort(options.listen_addresses[i],
-                             grpc::InsecureServerCredentials(),
+    const ListenAddress& address = options.listen_addresses[i];
+    if (address.tls && !options.tls.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen on ", address.host_port, ": TLS asked for but no key pair"));
+    }
+    builder.AddListeningPort(address.host_port,
+                             address.tls ? Credentials(*options.tls)
+                                         : grpc::InsecureServerCredentials(),
                              &server->ports_[i]);
   }
   builder.SetMaxReceiveMessageSize(
@@ -80,7 +97,7 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   server->server_ = builder.BuildAndStart();
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     if (server->server_ == nullptr || server->ports_[i] == 0) {
-      const std::string& address = options.listen_addresses[i];
+      const std::string& address = options.listen_addresses[i].host_port;
       return absl::UnavailableError(absl::StrCat(
           "listen on ", address, ": ", WhyCannotBind(address)));
     }

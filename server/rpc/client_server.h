@@ -4,6 +4,7 @@
 #define ETCDPP_SERVER_RPC_CLIENT_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,15 +18,32 @@
 
 namespace etcdpp::rpc {
 
+// Server TLS for https:// client URLs, as PEM text.
+struct ClientTls {
+  std::string cert_chain_pem;
+  std::string private_key_pem;
+  // Clients must present a certificate signed by this CA (etcd's
+  // --client-cert-auth with --trusted-ca-file) when client_cert_auth is set.
+  std::string trusted_ca_pem;
+  bool client_cert_auth = false;
+};
+
+struct ListenAddress {
+  std::string host_port;  // port 0 picks a free port
+  bool tls = false;       // an https:// URL: served with ClientServerOptions::tls
+};
+
 struct ClientServerOptions {
-  // host:port pairs; port 0 picks a free port.
-  std::vector<std::string> listen_addresses;
+  std::vector<ListenAddress> listen_addresses;
+  // Required when an address has tls set.
+  std::optional<ClientTls> tls;
   Limits limits;
 };
 
 class ClientServer {
  public:
-  // Fails with a clear error naming the address when one cannot be bound.
+  // Fails with a clear error naming the address when one cannot be bound,
+  // or when a TLS address has no ClientTls.
   static absl::StatusOr<std::unique_ptr<ClientServer>> Start(
       Backend* backend, const ClientServerOptions& options);
   ~ClientServer();

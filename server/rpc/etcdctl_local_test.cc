@@ -25,7 +25,7 @@ class EtcdctlLocalTest : public ::testing::Test {
   void SetUp() override {
     backend_ = std::make_unique<LocalBackend>(kClusterId, kMemberId);
     ClientServerOptions options;
-    options.listen_addresses = {"127.0.0.1:0"};
+    options.listen_addresses = {{"127.0.0.1:0"}};
     options.limits.max_request_bytes = 64 * 1024;
     options.limits.max_txn_ops = 4;
     auto server = ClientServer::Start(backend_.get(), options);
@@ -220,7 +220,8 @@ TEST_F(EtcdctlLocalTest, EndpointStatus) {
 
 TEST_F(EtcdctlLocalTest, BusyPortIsAClearError) {
   ClientServerOptions options;
-  options.listen_addresses = {absl::StrCat("127.0.0.1:", server_->ports()[0])};
+  options.listen_addresses = {
+      {absl::StrCat("127.0.0.1:", server_->ports()[0])}};
   auto second = ClientServer::Start(backend_.get(), options);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("Address already in use"),
