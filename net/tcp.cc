@@ -60,11 +60,12 @@ std::string PeerName(int fd) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<TcpConnection>> TcpConnection::Adopt(
-    EventLoop* loop, int fd, Callbacks callbacks, size_t high_water_bytes) {
+    EventLoop* loop, int fd, Callbacks callbacks, size_t high_water_bytes,
+    std::unique_ptr<TlsSession> tls) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  std::shared_ptr<TcpConnection> conn(
-      new TcpConnection(loop, fd, std::move(callbacks), high_water_bytes));
+  std::shared_ptr<TcpConnection> conn(new TcpConnection(
+      loop, fd, std::move(callbacks), high_water_bytes, std::move(tls)));
   absl::Status watched = loop->Watch(
       fd, kReadable, [raw = conn.get()](uint32_t events) {
         raw->OnEvents(events);
@@ -75,16 +76,22 @@ absl::StatusOr<std::shared_ptr<TcpConnection>> TcpConnection::Adopt(
     return watched;
   }
   conn->self_ = conn;
+  if (conn->tls_ != nullptr) {  // a client's hello
+    conn->tls_->TakeOutput(&conn->out_);
+    if (conn->socket_bytes() > 0) conn->WriteBuffered();
+  }
   return conn;
 }
 
 TcpConnection::TcpConnection(EventLoop* loop, int fd, Callbacks callbacks,
-                             size_t high_water_bytes)
+                             size_t high_water_bytes,
+                             std::unique_ptr<TlsSession> tls)
     : loop_(loop),
       fd_(fd),
       callbacks_(std::move(callbacks)),
       high_water_bytes_(high_water_bytes),
-      peer_(PeerName(fd)) {}
+      peer_(PeerName(fd)),
+      tls_(std::move(tls)) {}
 
 TcpConnection::~TcpConnection() {
   CHECK_LT(fd_, 0) << "a connection is closed before it is destroyed";
@@ -102,9 +109,7 @@ void TcpConnection::ReadAvailable() {
   while (fd_ >= 0) {
     const ssize_t n = read(fd_, buffer, sizeof(buffer));
     if (n > 0) {
-      if (!closing_after_flush_ && callbacks_.on_data) {
-        callbacks_.on_data(std::string_view(buffer, n));
-      }
+      Received(std::string_view(buffer, n));
       continue;
     }
     if (n == 0) return Shutdown(absl::OkStatus());
@@ -114,17 +119,45 @@ void TcpConnection::ReadAvailable() {
   }
 }
 
+void TcpConnection::Received(std::string_view data) {
+  if (tls_ == nullptr) {
+    if (!closing_after_flush_ && callbacks_.on_data) callbacks_.on_data(data);
+    return;
+  }
+  std::string plaintext;
+  absl::Status status = tls_->Receive(data, &plaintext);
+  // Handshake replies, and what Send held until the handshake was done.
+  tls_->TakeOutput(&out_);
+  if (!status.ok()) {
+    return Shutdown(absl::UnavailableError(
+        absl::StrCat(peer_, ": ", status.message())));
+  }
+  if (socket_bytes() > 0 && !want_write_) WriteBuffered();
+  if (fd_ >= 0 && !plaintext.empty() && !closing_after_flush_ &&
+      callbacks_.on_data) {
+    callbacks_.on_data(plaintext);
+  }
+}
+
 bool TcpConnection::Send(std::string_view data) {
   if (fd_ < 0 || closing_after_flush_) return false;
-  out_.append(data);
+  if (tls_ != nullptr) {
+    if (absl::Status s = tls_->Send(data); !s.ok()) {
+      Shutdown(absl::UnavailableError(absl::StrCat(peer_, ": ", s.message())));
+      return false;
+    }
+    tls_->TakeOutput(&out_);
+  } else {
+    out_.append(data);
+  }
   if (!want_write_) WriteBuffered();  // try at once; most writes fit
   if (buffered_bytes() > high_water_bytes_) above_high_water_ = true;
   return !above_high_water_;
 }
 
 void TcpConnection::WriteBuffered() {
-  while (fd_ >= 0 && buffered_bytes() > 0) {
-    const ssize_t n = ::send(fd_, out_.data() + out_offset_, buffered_bytes(),
+  while (fd_ >= 0 && socket_bytes() > 0) {
+    const ssize_t n = ::send(fd_, out_.data() + out_offset_, socket_bytes(),
                              MSG_NOSIGNAL);
     if (n > 0) {
       out_offset_ += n;
@@ -150,7 +183,7 @@ void TcpConnection::WriteBuffered() {
 }
 
 void TcpConnection::UpdateInterest() {
-  const bool want_write = buffered_bytes() > 0;
+  const bool want_write = socket_bytes() > 0;
   if (want_write == want_write_) return;
   want_write_ = want_write;
   const uint32_t events = kReadable | (want_write ? uint32_t{kWritable} : 0u);

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 
 namespace etcdpp::net {
 
@@ -37,9 +38,13 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   static constexpr size_t kDefaultHighWaterBytes = 4 << 20;
 
   // Takes ownership of a connected non-blocking socket and starts reading.
+  // With a TLS session every byte passes through it: on_data sees
+  // plaintext, Send takes plaintext, and a failed handshake or
+  // verification closes the connection with the reason.
   static absl::StatusOr<std::shared_ptr<TcpConnection>> Adopt(
       EventLoop* loop, int fd, Callbacks callbacks,
-      size_t high_water_bytes = kDefaultHighWaterBytes);
+      size_t high_water_bytes = kDefaultHighWaterBytes,
+      std::unique_ptr<TlsSession> tls = nullptr);
   ~TcpConnection();
 
   // Queues `data` to be written. Returns false when the buffer is now above
@@ -52,13 +57,20 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // Stops reading, writes what is buffered, then closes.
   void CloseAfterFlush();
 
-  size_t buffered_bytes() const { return out_.size() - out_offset_; }
+  // Bytes given to Send and not yet written to the socket.
+  size_t buffered_bytes() const {
+    return socket_bytes() + (tls_ != nullptr ? tls_->held_bytes() : 0);
+  }
   bool closed() const { return fd_ < 0; }
   const std::string& peer() const { return peer_; }
 
  private:
   TcpConnection(EventLoop* loop, int fd, Callbacks callbacks,
-                size_t high_water_bytes);
+                size_t high_water_bytes, std::unique_ptr<TlsSession> tls);
+  // Bytes ready for the socket (ciphertext under TLS).
+  size_t socket_bytes() const { return out_.size() - out_offset_; }
+  // Hands received bytes to the TLS session (or straight on).
+  void Received(std::string_view data);
   void OnEvents(uint32_t events);
   void ReadAvailable();
   void WriteBuffered();
@@ -70,6 +82,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   Callbacks callbacks_;
   const size_t high_water_bytes_;
   std::string peer_;
+  std::unique_ptr<TlsSession> tls_;
   // Unsent bytes are out_[out_offset_, end); compacted when half is sent.
   std::string out_;
   size_t out_offset_ = 0;

@@ -18,10 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 #include "net/tls_files.h"
 #include "server/config/flags.h"
 #include "server/config/ids.h"
@@ -71,6 +74,18 @@ absl::StatusOr<std::optional<rpc::ClientTls>> LoadClientTls(
   if (!files.ok()) return files.status();
   return rpc::ClientTls{files->cert_chain_pem, files->private_key_pem,
                         files->trusted_ca_pem, flags.client_cert_auth};
+}
+
+// The peer TLS context when the peer URLs are https:// (the flags checked
+// they all are, and that the key pair was given); null otherwise.
+absl::StatusOr<std::shared_ptr<net::TlsContext>> LoadPeerTls(
+    const config::ServerFlags& flags) {
+  if (flags.listen_peer_urls[0].scheme != "https") return nullptr;
+  const config::TlsFlags& tls = flags.peer_tls;
+  absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(
+      {tls.cert_file, tls.key_file, tls.trusted_ca_file, "peer-"});
+  if (!files.ok()) return files.status();
+  return net::TlsContext::Create(*files, tls.client_cert_auth);
 }
 
 struct Membership {
@@ -140,9 +155,9 @@ struct Join {
   server::MemberSet members;
 };
 
-absl::StatusOr<Join> DiscoverClusterToJoin(const Membership& m,
-                                           const config::ServerFlags& flags,
-                                           base::LogSink& log) {
+absl::StatusOr<Join> DiscoverClusterToJoin(
+    const Membership& m, const config::ServerFlags& flags,
+    const std::shared_ptr<net::TlsContext>& peer_tls, base::LogSink& log) {
   std::vector<std::string> own_urls;
   for (const config::Url& u : flags.initial_advertise_peer_urls) {
     own_urls.push_back(u.ToString());
@@ -152,7 +167,7 @@ absl::StatusOr<Join> DiscoverClusterToJoin(const Membership& m,
   for (int round = 0; round < 20; ++round) {
     for (const runner::PeerAddress& p : m.peers) {
       absl::StatusOr<peer::Discovery> found =
-          peer::Discover(p.host, p.port, m.member_id, p.id, 1000);
+          peer::Discover(p.host, p.port, m.member_id, p.id, 1000, peer_tls);
       if (!found.ok()) {
         last = found.status();
         continue;
@@ -208,6 +223,9 @@ int Run(const config::ServerFlags& flags) {
   absl::StatusOr<std::optional<rpc::ClientTls>> client_tls =
       LoadClientTls(flags.client_tls);
   if (!client_tls.ok()) Fail(client_tls.status());
+  absl::StatusOr<std::shared_ptr<net::TlsContext>> peer_tls =
+      LoadPeerTls(flags);
+  if (!peer_tls.ok()) Fail(peer_tls.status());
 
   absl::StatusOr<std::unique_ptr<net::EventLoop>> loop =
       net::EventLoop::Create();
@@ -245,7 +263,7 @@ int Run(const config::ServerFlags& flags) {
       // As etcd: the cluster's own member list, not --initial-cluster,
       // is where a joining member starts from.
       absl::StatusOr<Join> join =
-          DiscoverClusterToJoin(*membership, flags, log);
+          DiscoverClusterToJoin(*membership, flags, *peer_tls, log);
       if (!join.ok()) Fail(join.status());
       options.cluster_id = join->cluster_id;
       options.member_id = join->member_id;
@@ -299,6 +317,7 @@ int Run(const config::ServerFlags& flags) {
   runner_options.transport.listen_host = Host(flags.listen_peer_urls[0]);
   runner_options.transport.listen_port = flags.listen_peer_urls[0].port;
   runner_options.transport.snapshot_dir = flags.data_dir;
+  runner_options.transport.tls = *peer_tls;
   runner_options.data_dir = flags.data_dir;
   runner_options.peers = membership->peers;
   absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
@@ -369,6 +388,10 @@ int Run(const config::ServerFlags& flags) {
 
 int main(int argc, char** argv) {
   using namespace etcdpp;
+  // A crash (SIGSEGV, SIGABRT, ...) prints its stack to stderr, in the log,
+  // before the process dies of the signal.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<config::ServerFlags> flags =
       config::ParseFlags(args, Environment());

@@ -78,8 +78,8 @@ std::vector<std::string> LocalCluster::Args(int i) const {
   std::vector<std::string> cluster;
   for (const Member& other : members_) {
     if (other.removed && &other != &m) continue;
-    cluster.push_back(
-        absl::StrCat(other.name, "=http://127.0.0.1:", other.peer_port));
+    cluster.push_back(absl::StrCat(other.name, "=", other.peer_scheme,
+                                   "://127.0.0.1:", other.peer_port));
   }
   std::vector<std::string> args = {
       binary_,
@@ -89,9 +89,10 @@ std::vector<std::string> LocalCluster::Args(int i) const {
                    m.client_port),
       absl::StrCat("--advertise-client-urls=", m.client_scheme,
                    "://127.0.0.1:", m.client_port),
-      absl::StrCat("--listen-peer-urls=http://127.0.0.1:", m.peer_port),
-      absl::StrCat("--initial-advertise-peer-urls=http://127.0.0.1:",
+      absl::StrCat("--listen-peer-urls=", m.peer_scheme, "://127.0.0.1:",
                    m.peer_port),
+      absl::StrCat("--initial-advertise-peer-urls=", m.peer_scheme,
+                   "://127.0.0.1:", m.peer_port),
       "--initial-cluster=" + absl::StrJoin(cluster, ","),
       "--initial-cluster-token=e2e",
       "--heartbeat-interval=50",
@@ -117,7 +118,10 @@ int LocalCluster::AddMember() {
   m.data_dir = absl::StrCat(root_, "/", m.name, ".etcdpp");
   m.log_path = absl::StrCat(root_, "/", m.name, ".log");
   m.joining = true;
-  if (!members_.empty()) m.client_scheme = members_[0].client_scheme;
+  if (!members_.empty()) {
+    m.client_scheme = members_[0].client_scheme;
+    m.peer_scheme = members_[0].peer_scheme;
+  }
   members_.push_back(m);
   return size() - 1;
 }
@@ -128,6 +132,12 @@ void LocalCluster::UseClientTls(std::vector<std::string> server_flags,
   extra_flags_.insert(extra_flags_.end(), server_flags.begin(),
                       server_flags.end());
   etcdctl_flags_ = std::move(etcdctl_flags);
+}
+
+void LocalCluster::UsePeerTls(std::vector<std::string> server_flags) {
+  for (Member& m : members_) m.peer_scheme = "https";
+  extra_flags_.insert(extra_flags_.end(), server_flags.begin(),
+                      server_flags.end());
 }
 
 absl::Status LocalCluster::StartAll() {
@@ -212,12 +222,25 @@ absl::StatusOr<int> LocalCluster::WaitForLeader(absl::Duration timeout) {
   return absl::DeadlineExceededError("no leader elected");
 }
 
-std::string LocalCluster::LogTail(int i) const {
+std::string LocalCluster::LogTail(int i) {
   std::ifstream in(members_[i].log_path);
   std::stringstream all;
   all << in.rdbuf();
   std::string text = all.str();
-  return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
+  if (text.size() > 3000) text = text.substr(text.size() - 3000);
+  // How the process ended, if it did and no test stopped it: a member dead
+  // of a signal leaves nothing in its log.
+  const pid_t pid = members_[i].pid;
+  int status;
+  if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+    members_[i].pid = -1;
+    absl::StrAppend(&text, "[", members_[i].name, " ended unexpectedly: ",
+                    WIFSIGNALED(status)
+                        ? absl::StrCat("killed by signal ", WTERMSIG(status))
+                        : absl::StrCat("exit status ", WEXITSTATUS(status)),
+                    "]\n");
+  }
+  return text;
 }
 
 std::pair<int, std::string> LocalCluster::RunForeground(int i) const {

@@ -35,8 +35,9 @@ struct Member {
   // Removed from the cluster: left out of the --initial-cluster of members
   // started later.
   bool removed = false;
-  // "https" after LocalCluster::UseClientTls.
+  // "https" after LocalCluster::UseClientTls / UsePeerTls.
   std::string client_scheme = "http";
+  std::string peer_scheme = "http";
 
   std::string endpoint() const;
 };
@@ -54,6 +55,9 @@ class LocalCluster {
   // add `etcdctl_flags` (such as --cacert=...). Call before starting.
   void UseClientTls(std::vector<std::string> server_flags,
                     std::string etcdctl_flags);
+  // Members talk to each other on https:// peer URLs with `server_flags`
+  // (such as --peer-cert-file=...). Call before starting.
+  void UsePeerTls(std::vector<std::string> server_flags);
 
   absl::Status StartAll();
   // A new member, not started yet, that joins the running cluster: its
@@ -82,8 +86,9 @@ class LocalCluster {
   // endpoint status; waits up to `timeout`.
   absl::StatusOr<int> WaitForLeader(absl::Duration timeout);
 
-  // The last lines of member i's log, for failure messages.
-  std::string LogTail(int i) const;
+  // The last lines of member i's log, for failure messages, and how its
+  // process ended if it ended by itself.
+  std::string LogTail(int i);
 
   // Runs etcdpp with the member's flags in the foreground (for tests of
   // start-up errors): exit code and combined output.

@@ -192,20 +192,17 @@ const std::vector<FlagSpec>& Specs() {
                         &f->client_tls.client_cert_auth);
        }},
       {"peer-cert-file", "",
-       "Path to the peer server TLS cert file (peer TLS is not supported "
-       "yet).",
+       "Path to the peer server TLS cert file.",
        false, TlsSetter(&TlsFlags::cert_file, &ServerFlags::peer_tls)},
       {"peer-key-file", "",
-       "Path to the peer server TLS key file (peer TLS is not supported "
-       "yet).",
+       "Path to the peer server TLS key file.",
        false, TlsSetter(&TlsFlags::key_file, &ServerFlags::peer_tls)},
       {"peer-trusted-ca-file", "",
-       "Path to the peer server TLS trusted CA file (peer TLS is not "
-       "supported yet).",
+       "Path to the peer server TLS trusted CA file.",
        false, TlsSetter(&TlsFlags::trusted_ca_file, &ServerFlags::peer_tls)},
       {"peer-client-cert-auth", "false",
-       "Enable peer client cert authentication (peer TLS is not supported "
-       "yet).",
+       "Enable peer client cert authentication (needs "
+       "--peer-trusted-ca-file).",
        true,
        [](const std::string& v, ServerFlags* f) {
          return SetBool("peer-client-cert-auth", v,
@@ -313,9 +310,7 @@ absl::Status Validate(const ServerFlags& f) {
   return absl::OkStatus();
 }
 
-// https:// client URLs need a key pair; peer TLS is not served yet, so an
-// https:// peer URL or a --peer-* TLS flag is refused rather than served in
-// plaintext.
+// https:// URLs need their key pair, and are never served in plaintext.
 absl::Status ValidateTls(const ServerFlags& f) {
   const TlsFlags& c = f.client_tls;
   if (c.cert_file.empty() != c.key_file.empty()) {
@@ -339,12 +334,17 @@ absl::Status ValidateTls(const ServerFlags& f) {
     }
   }
   const TlsFlags& p = f.peer_tls;
-  if (!p.empty() || !p.trusted_ca_file.empty() || p.client_cert_auth) {
+  if (p.cert_file.empty() != p.key_file.empty()) {
     return absl::InvalidArgumentError(
-        "peer TLS (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file, "
-        "--peer-client-cert-auth) is not supported yet: use http:// peer "
-        "URLs on a trusted network");
+        "--peer-cert-file and --peer-key-file must be given together");
   }
+  if (p.client_cert_auth && p.trusted_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--peer-client-cert-auth needs --peer-trusted-ca-file to verify peer "
+        "certificates against");
+  }
+  // One transport serves and dials every peer, so all peer URLs share a
+  // scheme: https:// needs the peer key pair, which then secures them all.
   std::vector<const Url*> peer_urls;
   for (const Url& u : f.listen_peer_urls) peer_urls.push_back(&u);
   for (const Url& u : f.initial_advertise_peer_urls) peer_urls.push_back(&u);
@@ -352,11 +352,17 @@ absl::Status ValidateTls(const ServerFlags& f) {
     for (const Url& u : m.peer_urls) peer_urls.push_back(&u);
   }
   for (const Url* u : peer_urls) {
-    if (u->scheme == "https") {
+    if (u->scheme == "https" && p.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "peer url ", u->ToString(),
-          " has HTTPS scheme, but peer TLS is not supported yet: use "
-          "http:// peer URLs on a trusted network"));
+          "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided "
+          "for peer url ",
+          u->ToString(), " with HTTPS scheme"));
+    }
+    if (u->scheme != peer_urls[0]->scheme) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "peer urls mix schemes (", peer_urls[0]->ToString(), " and ",
+          u->ToString(), "): every peer URL must be https:// or every one "
+          "http://"));
     }
   }
   return absl::OkStatus();

@@ -88,8 +88,8 @@ struct ServerFlags {
   absl::Duration watch_progress_notify_interval = absl::Minutes(10);
   // Serves https:// client URLs; required when one is given.
   TlsFlags client_tls;
-  // Peer TLS is not served yet: an https peer URL or a --peer-* TLS flag is
-  // a clear error rather than plaintext under an https name.
+  // Secures every peer connection, served and dialed, when the peer URLs
+  // are https:// (required then).
   TlsFlags peer_tls;
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;

@@ -120,10 +120,17 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
        "--client-cert-auth needs --trusted-ca-file"},
       {{"--client-cert-auth=maybe"}, "want true or false"},
       {{"--listen-peer-urls=https://127.0.0.1:2380"},
-       "peer url https://127.0.0.1:2380 has HTTPS scheme, but peer TLS is "
-       "not supported yet"},
-      {{"--peer-cert-file=p.crt", "--peer-key-file=p.key"},
-       "peer TLS (--peer-cert-file"},
+       "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided "
+       "for peer url https://127.0.0.1:2380 with HTTPS scheme"},
+      {{"--peer-key-file=p.key"},
+       "--peer-cert-file and --peer-key-file must be given together"},
+      {{"--peer-cert-file=p.crt", "--peer-key-file=p.key",
+        "--peer-client-cert-auth"},
+       "--peer-client-cert-auth needs --peer-trusted-ca-file"},
+      {{"--peer-cert-file=p.crt", "--peer-key-file=p.key",
+        "--listen-peer-urls=https://127.0.0.1:2380"},
+       "peer urls mix schemes (https://127.0.0.1:2380 and "
+       "http://localhost:2380)"},
   };
   for (const BadCase& c : kCases) {
     absl::StatusOr<ServerFlags> f = Parse(c.args);
@@ -152,7 +159,7 @@ TEST(FlagsTest, AutoCompactionRetentionAsEtcdReadsIt) {
   EXPECT_EQ(f->auto_compaction_revisions, 0);
 }
 
-TEST(FlagsTest, ClientTlsFlags) {
+TEST(FlagsTest, TlsFlags) {
   absl::StatusOr<ServerFlags> f =
       Parse({"--listen-client-urls=https://127.0.0.1:2379,http://127.0.0.1:2381",
              "--advertise-client-urls=https://127.0.0.1:2379",
@@ -166,6 +173,17 @@ TEST(FlagsTest, ClientTlsFlags) {
   EXPECT_EQ(f->listen_client_urls[0].scheme, "https");
   EXPECT_EQ(f->listen_client_urls[1].scheme, "http");
   EXPECT_TRUE(f->peer_tls.empty());
+
+  f = Parse({"--listen-peer-urls=https://127.0.0.1:2380",
+             "--initial-advertise-peer-urls=https://127.0.0.1:2380",
+             "--peer-cert-file=/pki/peer.crt", "--peer-key-file=/pki/peer.key",
+             "--peer-trusted-ca-file=/pki/ca.crt", "--peer-client-cert-auth"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->peer_tls.cert_file, "/pki/peer.crt");
+  EXPECT_EQ(f->peer_tls.key_file, "/pki/peer.key");
+  EXPECT_EQ(f->peer_tls.trusted_ca_file, "/pki/ca.crt");
+  EXPECT_TRUE(f->peer_tls.client_cert_auth);
+  EXPECT_TRUE(f->client_tls.empty());
 
   f = Parse({});
   ASSERT_TRUE(f.ok()) << f.status();

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -34,7 +35,8 @@ class Fd {
 
 absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
                                    uint64_t self, uint64_t peer_id,
-                                   int timeout_ms) {
+                                   int timeout_ms,
+                                   std::shared_ptr<net::TlsContext> tls) {
   const std::string where = absl::StrCat(host, ":", port);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -52,16 +54,37 @@ absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
     return absl::UnavailableError(
         absl::StrCat("cannot reach ", where, ": errno ", errno));
   }
+  std::unique_ptr<net::TlsSession> session;
+  if (tls != nullptr) {
+    absl::StatusOr<std::unique_ptr<net::TlsSession>> s =
+        net::TlsSession::Client(std::move(tls), host);
+    if (!s.ok()) return s.status();
+    session = *std::move(s);
+  }
+  // Sends plaintext (through TLS when on) and whatever the TLS session has
+  // to say (its handshake records).
+  auto send_all = [&](const std::string& plaintext) -> absl::Status {
+    std::string bytes;
+    if (session != nullptr) {
+      if (absl::Status s = session->Send(plaintext); !s.ok()) return s;
+      session->TakeOutput(&bytes);
+    } else {
+      bytes = plaintext;
+    }
+    if (!bytes.empty() &&
+        send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(bytes.size())) {
+      return absl::UnavailableError(absl::StrCat("cannot write to ", where));
+    }
+    return absl::OkStatus();
+  };
   Hello hello;
   hello.cluster_id = 0;
   hello.from = self;
   hello.to = peer_id;
   std::string frame;
   AppendFrame(FrameType::kHello, EncodeHello(hello), &frame);
-  if (send(fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(frame.size())) {
-    return absl::UnavailableError(absl::StrCat("cannot write to ", where));
-  }
+  if (absl::Status s = send_all(frame); !s.ok()) return s;
   // HelloAck, then kMembers if the peer sends one, then the peer closes.
   FrameReader reader;
   std::optional<Discovery> found;
@@ -71,7 +94,17 @@ absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
   while (std::chrono::steady_clock::now() < deadline) {
     const ssize_t n = recv(fd.get(), buffer, sizeof(buffer), 0);
     if (n <= 0) break;
-    reader.Feed(std::string_view(buffer, static_cast<size_t>(n)));
+    std::string_view received(buffer, static_cast<size_t>(n));
+    std::string plaintext;
+    if (session != nullptr) {
+      if (absl::Status s = session->Receive(received, &plaintext); !s.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("peer ", where, ": ", s.message()));
+      }
+      if (absl::Status s = send_all(""); !s.ok()) return s;
+      received = plaintext;
+    }
+    reader.Feed(received);
     for (;;) {
       absl::StatusOr<std::optional<Frame>> next = reader.Next();
       if (!next.ok()) return next.status();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "net/tls.h"
 
 namespace etcdpp::peer {
 
@@ -23,10 +24,13 @@ struct Discovery {
 // Connects to the member `peer_id` at host:port, sends a hello with cluster
 // id 0 from `self`, and returns the acknowledgement's cluster id and the
 // member list after it. Unavailable if the peer cannot be reached or does
-// not answer within timeout_ms; FailedPrecondition if it refuses.
+// not answer within timeout_ms; FailedPrecondition if it refuses. With
+// `tls` (peer TLS), the exchange runs over TLS and the peer's certificate
+// must name `host`.
 absl::StatusOr<Discovery> Discover(const std::string& host, uint16_t port,
                                    uint64_t self, uint64_t peer_id,
-                                   int timeout_ms);
+                                   int timeout_ms,
+                                   std::shared_ptr<net::TlsContext> tls);
 
 }  // namespace etcdpp::peer
 

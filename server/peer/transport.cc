@@ -157,7 +157,8 @@ void PeerTransport::OnDialed(uint64_t id, absl::StatusOr<int> fd) {
   if (!fd.ok()) return ScheduleRedial(id);
   auto state = std::make_shared<ConnState>();
   state->peer = id;
-  absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn = Adopt(*fd, state);
+  absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn =
+      Adopt(*fd, state, &it->second.host);
   if (!conn.ok()) return ScheduleRedial(id);
   Disconnect(it->second);
   it->second.conn = *conn;
@@ -168,18 +169,36 @@ void PeerTransport::OnDialed(uint64_t id, absl::StatusOr<int> fd) {
 
 void PeerTransport::OnAccepted(int fd) {
   auto state = std::make_shared<ConnState>();
-  absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn = Adopt(fd, state);
+  absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn =
+      Adopt(fd, state, nullptr);
   if (!conn.ok()) return;
   unidentified_[conn->get()] = *conn;
 }
 
 absl::StatusOr<std::shared_ptr<net::TcpConnection>> PeerTransport::Adopt(
-    int fd, std::shared_ptr<ConnState> state) {
+    int fd, std::shared_ptr<ConnState> state, const std::string* dialed_host) {
+  std::unique_ptr<net::TlsSession> tls;
+  if (options_.tls != nullptr) {
+    absl::StatusOr<std::unique_ptr<net::TlsSession>> session =
+        dialed_host != nullptr
+            ? net::TlsSession::Client(options_.tls, *dialed_host)
+            : net::TlsSession::Server(options_.tls);
+    if (!session.ok()) {
+      close(fd);
+      return session.status();
+    }
+    tls = *std::move(session);
+  }
   net::TcpConnection::Callbacks callbacks;
   callbacks.on_data = [this, state](std::string_view data) {
     OnData(state, data);
   };
-  callbacks.on_close = [this, state](const absl::Status&) { OnClosed(state); };
+  callbacks.on_close = [this, state](const absl::Status& status) {
+    if (!status.ok() && callbacks_.on_connection_error) {
+      callbacks_.on_connection_error(state->peer, status);
+    }
+    OnClosed(state);
+  };
   callbacks.on_drained = [this, state] {
     auto it = peers_.find(state->peer);
     if (it != peers_.end() && it->second.conn.get() == state->conn) {
@@ -188,7 +207,8 @@ absl::StatusOr<std::shared_ptr<net::TcpConnection>> PeerTransport::Adopt(
   };
   absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn =
       net::TcpConnection::Adopt(loop_, fd, std::move(callbacks),
-                                options_.snapshot_window_bytes);
+                                options_.snapshot_window_bytes,
+                                std::move(tls));
   if (conn.ok()) state->conn = conn->get();
   return conn;
 }

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "net/event_loop.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "raft/raft.pb.h"
 #include "server/peer/frame.h"
 
@@ -44,6 +45,10 @@ struct TransportOptions {
   size_t snapshot_chunk_bytes = 256 << 10;
   // Snapshot bytes buffered ahead of other traffic before pausing.
   size_t snapshot_window_bytes = 1 << 20;
+  // Peer TLS (https:// peer URLs): every connection, accepted or dialed,
+  // runs through it, and a dialed peer's certificate must name the host it
+  // was dialed at. Null: plaintext.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct TransportCallbacks {
@@ -57,6 +62,11 @@ struct TransportCallbacks {
   // A snapshot sent to `peer` finished streaming, or failed
   // (raft ReportSnapshot).
   std::function<void(uint64_t peer, bool ok)> on_snapshot_status;
+  // A connection to or from `peer` (0: not identified yet) ended in an
+  // error: a failed TLS handshake or certificate check, a reset. For the
+  // operator's log; the transport redials by itself.
+  std::function<void(uint64_t peer, const absl::Status& status)>
+      on_connection_error;
   // The member list sent to a joining member after the answer to its
   // discovery hello (kMembers); unset: none is sent.
   std::function<std::string()> member_list;
@@ -139,8 +149,11 @@ class PeerTransport {
   void ScheduleRedial(uint64_t id);
   void OnDialed(uint64_t id, absl::StatusOr<int> fd);
   void OnAccepted(int fd);
+  // dialed_host: the host a dialed connection went to (its TLS peer must
+  // be named so); null for an accepted one.
   absl::StatusOr<std::shared_ptr<net::TcpConnection>> Adopt(
-      int fd, std::shared_ptr<ConnState> state);
+      int fd, std::shared_ptr<ConnState> state,
+      const std::string* dialed_host);
   void OnData(const std::shared_ptr<ConnState>& state, std::string_view data);
   void OnClosed(const std::shared_ptr<ConnState>& state);
   void OnHello(const std::shared_ptr<ConnState>& state, const Frame& frame);

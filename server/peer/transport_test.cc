@@ -18,6 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
+#include "net/tls_files.h"
+#include "tests/test_certs.h"
 
 namespace etcdpp::peer {
 namespace {
@@ -66,8 +69,10 @@ class TransportTest : public ::testing::Test {
     loop_->Run();
   }
 
-  PeerTransport* Start(uint64_t id, uint64_t cluster = kCluster) {
+  PeerTransport* Start(uint64_t id, uint64_t cluster = kCluster,
+                       std::shared_ptr<net::TlsContext> tls = nullptr) {
     TransportOptions options;
+    options.tls = std::move(tls);
     options.cluster_id = cluster;
     options.member_id = id;
     options.snapshot_dir = TempDir();
@@ -269,9 +274,10 @@ TEST_F(TransportTest, JoiningMemberDiscoversTheClusterId) {
   absl::StatusOr<Discovery> wrong = absl::UnknownError("not run");
   std::atomic<bool> done{false};
   std::thread client([&] {
-    got = Discover("127.0.0.1", port, /*self=*/9, /*peer_id=*/1, 2000);
+    got = Discover("127.0.0.1", port, /*self=*/9, /*peer_id=*/1, 2000,
+                   nullptr);
     // Asking the wrong member id is an ordinary refused handshake.
-    wrong = Discover("127.0.0.1", port, 9, /*peer_id=*/2, 2000);
+    wrong = Discover("127.0.0.1", port, 9, /*peer_id=*/2, 2000, nullptr);
     done = true;
   });
   RunUntil([&] { return done.load(); });
@@ -282,7 +288,7 @@ TEST_F(TransportTest, JoiningMemberDiscoversTheClusterId) {
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition)
       << wrong.status();
   // Nobody listening: unavailable.
-  EXPECT_EQ(Discover("127.0.0.1", 1, 9, 1, 200).status().code(),
+  EXPECT_EQ(Discover("127.0.0.1", 1, 9, 1, 200, nullptr).status().code(),
             absl::StatusCode::kUnavailable);
 }
 
@@ -306,6 +312,122 @@ TEST_F(TransportTest, PeersAddedAndRemovedAtRunTime) {
   RunUntil([&] { return one->stats().messages_dropped >= 1; });
   EXPECT_EQ(inboxes_[4].messages.size(), 1u);
   EXPECT_TRUE(two->Connected(4));
+}
+
+// ---- Peer TLS ----------------------------------------------------------
+
+class TransportTlsTest : public TransportTest {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<tests::TestCerts> certs =
+        tests::MakeTestCerts(TempDir() + "/pki");
+    ASSERT_TRUE(certs.ok()) << certs.status();
+    certs_ = new tests::TestCerts(*std::move(certs));
+  }
+
+  // A member's peer TLS context: its key pair, trusting the test CA, and
+  // verifying the certificates of members that dial it.
+  static std::shared_ptr<net::TlsContext> Tls(const std::string& cert,
+                                              const std::string& key) {
+    absl::StatusOr<net::TlsFiles> files =
+        net::LoadTlsFiles({cert, key, certs_->ca_cert, "peer-"});
+    EXPECT_TRUE(files.ok()) << files.status();
+    if (!files.ok()) return nullptr;
+    auto context = net::TlsContext::Create(*files, /*verify_clients=*/true);
+    EXPECT_TRUE(context.ok()) << context.status();
+    return context.ok() ? *context : nullptr;
+  }
+  static std::shared_ptr<net::TlsContext> MemberTls() {
+    return Tls(certs_->server_cert, certs_->server_key);
+  }
+
+  // Runs the loop for `ms` milliseconds.
+  void RunFor(int ms) {
+    auto timer = loop_->AddTimer(ms, 0, [this] { loop_->Stop(); });
+    ASSERT_TRUE(timer.ok());
+    loop_->Run();
+  }
+
+  static tests::TestCerts* certs_;
+};
+
+tests::TestCerts* TransportTlsTest::certs_ = nullptr;
+
+TEST_F(TransportTlsTest, MessagesAndSnapshotsFlowOverTls) {
+  PeerTransport* one = Start(1, kCluster, MemberTls());
+  PeerTransport* two = Start(2, kCluster, MemberTls());
+  Connect(1, 2);
+  RunUntil([&] { return one->Connected(2) && two->Connected(1); });
+  for (uint64_t i = 1; i <= 100; ++i) one->Send(Msg(1, 2, i));
+  two->Send(Msg(2, 1, 7));
+  const std::string path = TempDir() + "/tls-snap-to-send";
+  std::string body;
+  for (int i = 0; body.size() < (2u << 20); ++i) {
+    body += absl::StrCat("chunk-", i, ";");
+  }
+  std::ofstream(path, std::ios::binary) << body;
+  raftpb::Message snap;
+  snap.set_type(raftpb::MsgSnap);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(77);
+  one->SendSnapshot(snap, path);
+  RunUntil([&] {
+    return inboxes_[2].messages.size() == 100 &&
+           inboxes_[1].messages.size() == 1 &&
+           inboxes_[2].snapshots.size() == 1;
+  });
+  for (uint64_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(inboxes_[2].messages[i].index(), i + 1);
+  }
+  std::ifstream in(inboxes_[2].snapshots[0].second, std::ios::binary);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_TRUE(got.str() == body) << "the snapshot arrived changed";
+  unlink(inboxes_[2].snapshots[0].second.c_str());
+  unlink(path.c_str());
+}
+
+TEST_F(TransportTlsTest, JoiningMemberDiscoversOverTls) {
+  PeerTransport* one = Start(1, kCluster, MemberTls());
+  const uint16_t port = one->port();
+  absl::StatusOr<Discovery> got = absl::UnknownError("not run");
+  absl::StatusOr<Discovery> plaintext = absl::UnknownError("not run");
+  std::atomic<bool> done{false};
+  std::thread client([&] {
+    got = Discover("127.0.0.1", port, 9, 1, 2000, MemberTls());
+    plaintext = Discover("127.0.0.1", port, 9, 1, 500, nullptr);
+    done = true;
+  });
+  RunUntil([&] { return done.load(); });
+  client.join();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->cluster_id, kCluster);
+  EXPECT_EQ(got->members, "the member list of 1");
+  EXPECT_EQ(plaintext.status().code(), absl::StatusCode::kUnavailable)
+      << plaintext.status();
+}
+
+TEST_F(TransportTlsTest, PeersTheCaNeverSignedOrWithoutTlsNeverConnect) {
+  PeerTransport* one = Start(1, kCluster, MemberTls());
+  // Member 2 holds a certificate of another CA; member 3 speaks plaintext.
+  PeerTransport* two =
+      Start(2, kCluster, Tls(certs_->stranger_cert, certs_->stranger_key));
+  PeerTransport* three = Start(3);
+  Connect(1, 2);
+  Connect(1, 3);
+  RunFor(500);
+  EXPECT_FALSE(one->Connected(2));
+  EXPECT_FALSE(two->Connected(1));
+  EXPECT_FALSE(one->Connected(3));
+  EXPECT_FALSE(three->Connected(1));
+  one->Send(Msg(1, 2, 1));
+  one->Send(Msg(1, 3, 1));
+  two->Send(Msg(2, 1, 1));
+  RunFor(50);
+  EXPECT_TRUE(inboxes_[1].messages.empty());
+  EXPECT_TRUE(inboxes_[2].messages.empty());
+  EXPECT_TRUE(inboxes_[3].messages.empty());
 }
 
 }  // namespace

@@ -105,6 +105,12 @@ absl::Status Runner::StartTransport() {
       node.SnapshotReceived(m, name);
     });
   };
+  callbacks.on_connection_error = [this](uint64_t peer,
+                                        const absl::Status& status) {
+    Log(base::LogLevel::kWarn,
+        absl::StrCat("msg=\"peer connection failed\" peer=", absl::Hex(peer),
+                     " error=\"", status.message(), "\""));
+  };
   // A joining member's discovery gets the replicated member list.
   callbacks.member_list = [this] { return node_->Members().Encode(); };
   absl::StatusOr<std::unique_ptr<peer::PeerTransport>> transport =
