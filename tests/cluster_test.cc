@@ -437,6 +437,17 @@ TEST_F(ClusterTest, AuthThroughEveryMemberAndAcrossARestart) {
   ASSERT_TRUE(cluster_->Start(2).ok());
   ASSERT_TRUE(cluster_->WaitForLeader(absl::Seconds(20)).ok());
   const Etcdctl restarted = Through(2);
+  // Until it hears from the leader the member answers "no leader"; after
+  // that, Authenticate waits until it applied the log (etcd's
+  // linearizableReadNotify), so it never says auth is off.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    CommandResult status = restarted.Run("endpoint status -w json");
+    if (status.output.find("\"leader\":") != std::string::npos &&
+        status.output.find("\"leader\":0,") == std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   CommandResult r = restarted.Run("--user alice:alicepw get foo --print-value-only");
   EXPECT_EQ(r.output, "v2\n") << cluster_->LogTail(2);
   r = restarted.Run("put foo nobody");

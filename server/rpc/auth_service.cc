@@ -141,6 +141,20 @@ grpc::Status AuthService::Authenticate(
     grpc::ServerContext* context,
     const etcdserverpb::AuthenticateRequest* request,
     etcdserverpb::AuthenticateResponse* response) {
+  // etcd's linearizableReadNotify first: a member that just restarted, or
+  // fell behind, must not answer from an old auth state (say "not enabled",
+  // or check an old password). A linearizable read waits until this member
+  // applied everything committed when it began.
+  {
+    etcdserverpb::RangeRequest barrier;
+    barrier.set_key(std::string(1, '\0'));
+    barrier.set_count_only(true);
+    Waiter<Reply> read;
+    backend_->Read(std::move(barrier), read.Callback());
+    std::optional<Reply> reply = read.Wait(context);
+    if (!reply.has_value()) return Stopped();
+    if (!reply->status.ok()) return ToGrpcStatus(reply->status);
+  }
   for (int attempt = 1;; ++attempt) {
     Waiter<absl::StatusOr<kv::StoredPassword>> stored_waiter;
     backend_->PasswordOf(request->name(), stored_waiter.Callback());
