@@ -347,6 +347,7 @@ int Run(const config::ServerFlags& flags) {
   client_options.tls = *std::move(client_tls);
   client_options.limits.max_request_bytes = flags.max_request_bytes;
   client_options.limits.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  client_options.bcrypt_cost = flags.bcrypt_cost;
   absl::StatusOr<std::unique_ptr<rpc::ClientServer>> clients =
       rpc::ClientServer::Start(runner->get(), client_options);
   if (!clients.ok()) Fail(clients.status());

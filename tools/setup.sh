@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libssl-dev
+  # bcrypt for user passwords (server/rpc/bcrypt.h).
+  libcrypt-dev
   # Reference client and server for compatibility tests.
   etcd-client etcd-server
   # Test and tool helpers.

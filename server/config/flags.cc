@@ -151,6 +151,9 @@ const std::vector<FlagSpec>& Specs() {
       {"max-txn-ops", "128",
        "Maximum number of operations permitted in a transaction.", false,
        IntSetter("max-txn-ops", &ServerFlags::max_txn_ops)},
+      {"bcrypt-cost", "10",
+       "Specify bcrypt algorithm cost factor for auth password hashing.", false,
+       IntSetter("bcrypt-cost", &ServerFlags::bcrypt_cost)},
       {"auto-compaction-mode", "periodic",
        "Interpret 'auto-compaction-retention' as 'periodic' (hours or a "
        "duration) or 'revision'.",
@@ -306,6 +309,11 @@ absl::Status Validate(const ServerFlags& f) {
   if (f.max_txn_ops == 0) return Invalid("max-txn-ops", "0", "must be positive");
   if (f.max_request_bytes == 0) {
     return Invalid("max-request-bytes", "0", "must be positive");
+  }
+  // bcrypt.MinCost and bcrypt.MaxCost, which etcd enforces.
+  if (f.bcrypt_cost < 4 || f.bcrypt_cost > 31) {
+    return Invalid("bcrypt-cost", std::to_string(f.bcrypt_cost),
+                   "must be between 4 and 31");
   }
   return absl::OkStatus();
 }

@@ -76,6 +76,8 @@ struct ServerFlags {
   int64_t quota_backend_bytes = 0;  // 0: the 2 GiB default
   uint64_t max_request_bytes = 1572864;
   uint64_t max_txn_ops = 128;
+  // --bcrypt-cost: for hashing new user passwords; etcd's bounds 4..31.
+  int bcrypt_cost = 10;
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   // --auto-compaction-retention as parsed for the mode (both zero: off).

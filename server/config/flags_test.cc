@@ -30,6 +30,7 @@ TEST(FlagsTest, NoFlagsIsASingleMemberClusterOnLocalhost) {
   EXPECT_EQ(f->snapshot_count, 100000u);
   EXPECT_EQ(f->max_request_bytes, 1572864u);
   EXPECT_EQ(f->max_txn_ops, 128u);
+  EXPECT_EQ(f->bcrypt_cost, 10);
   EXPECT_EQ(f->auto_compaction_mode, "periodic");
 }
 
@@ -105,6 +106,9 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
       {{"--log-level=loud"}, "want debug, info, warn or error"},
       {{"--auto-compaction-mode=sometimes"}, "want 'periodic' or 'revision'"},
       {{"--quota-backend-bytes=-1"}, "must not be negative"},
+      {{"--bcrypt-cost=3"},
+       "invalid value \"3\" for flag --bcrypt-cost: must be between 4 and 31"},
+      {{"--bcrypt-cost=32"}, "--bcrypt-cost: must be between 4 and 31"},
       {{"--auto-compaction-retention=soon"}, "want hours (e.g. 1)"},
       {{"--auto-compaction-retention=-5m"}, "must not be negative"},
       {{"--auto-compaction-mode=revision", "--auto-compaction-retention=1h"},

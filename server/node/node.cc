@@ -292,6 +292,7 @@ void Node::Tick() {
   raw_->Tick();
   MaybeAutoCompact();
   LeaseTick();
+  applier_->TickAuthTokens();
   ExpireRequests();
   MaybePublishAttributes();
   MaybeStartReadRound();
@@ -721,6 +722,9 @@ void Node::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   if (absl::Status s = raft_storage_.ApplySnapshot(snapshot); !s.ok()) {
     return Halt(s);
   }
+  // Tokens are member-local, not in the snapshot: keep those still valid
+  // under the restored auth state, as etcd keeps its token provider.
+  applier->TakeAuthTokens(*applier_);
   applier_ = std::move(applier);
   // The events of this output so far were the old store's; the new one
   // holds them (or has compacted them), and watchers catch up from it.

@@ -44,6 +44,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -267,6 +268,11 @@ class Node {
   etcdserverpb::ResponseHeader Header() const;
   bool halted() const { return halted_; }
   const kv::Applier& applier() const { return *applier_; }
+  // Who an auth token stands for (kv::AuthStore::AuthInfoFromToken): an
+  // input, since a look-up renews the token. Tokens expire by Tick().
+  absl::StatusOr<kv::AuthInfo> AuthInfoFromToken(std::string_view token) {
+    return applier_->AuthInfoFromToken(token);
+  }
   const raft::RawNode& raft() const { return *raw_; }
 
   void CheckInvariants() const;

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "api/etcdserverpb/rpc.pb.h"
+#include "kv/auth.h"
 #include "kv/request.pb.h"
 
 namespace etcdpp::rpc {
@@ -36,6 +37,13 @@ struct Reply {
 };
 
 using ReplyFn = std::function<void(Reply)>;
+
+// A check of what the caller may do, run against the auth store on the
+// backend's own thread (e.g. IsRangePermitted for a serializable read).
+using AuthCheck =
+    std::function<absl::Status(const kv::AuthStore&, const kv::AuthInfo&)>;
+using AuthInfoFn = std::function<void(absl::StatusOr<kv::AuthInfo>)>;
+using PasswordFn = std::function<void(absl::StatusOr<kv::StoredPassword>)>;
 
 // The outcome of a Cluster request: the member concerned (for MemberAdd,
 // the new one) and the member list after the change.
@@ -79,6 +87,26 @@ class Backend {
       int64_t revision,
       std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
           done) = 0;
+
+  // Auth. Who the caller sending `token` (gRPC metadata "token", empty when
+  // none) is, after `check` (may be null) passed. While auth is disabled:
+  // an empty AuthInfo at once, with no check and no look-up, so requests
+  // behave exactly as without auth. While enabled: an unknown or expired
+  // token fails with "etcdserver: invalid auth token"; no token is an empty
+  // AuthInfo, which the checks refuse ("user name is empty"). The caller
+  // puts the AuthInfo in the header of what it proposes, so the applier
+  // checks it again at apply time against the same auth revision.
+  virtual void Authorize(std::string token, AuthCheck check, AuthInfoFn done) {
+    (void)token;
+    (void)check;
+    done(kv::AuthInfo{});
+  }
+  // The stored hash of `name`'s password (kv::AuthStore::PasswordOf), for
+  // the server to verify a password against off the backend's thread.
+  virtual void PasswordOf(std::string name, PasswordFn done) {
+    (void)name;
+    done(absl::UnimplementedError("no auth"));
+  }
 
   // The Cluster service. A backend without membership (a bare applier)
   // answers Unimplemented.
@@ -130,9 +158,15 @@ class Backend {
   // response the stream gets goes to its sink (create, cancel and progress
   // answers, events, cancels by compaction), watch ids as the client sees
   // them.
-  virtual absl::Status WatchOpen(uint64_t stream, std::shared_ptr<WatchSink> sink) {
+  // `token` is the stream's auth token (empty: none); every create request
+  // on the stream is checked with it (read permission on the watched range)
+  // while auth is enabled, and refused as a created-and-canceled response.
+  virtual absl::Status WatchOpen(uint64_t stream,
+                                 std::shared_ptr<WatchSink> sink,
+                                 std::string token) {
     (void)stream;
     (void)sink;
+    (void)token;
     return absl::UnimplementedError("no watches");
   }
   // A create, cancel or progress request from the client.

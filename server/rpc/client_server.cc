@@ -57,19 +57,21 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const ClientTls& tls) {
 
 }  // namespace
 
-ClientServer::ClientServer(Backend* backend, Limits limits)
-    : kv_(std::make_unique<KvService>(backend, limits)),
+ClientServer::ClientServer(Backend* backend,
+                           const ClientServerOptions& options)
+    : kv_(std::make_unique<KvService>(backend, options.limits)),
       maintenance_(std::make_unique<MaintenanceService>(backend)),
       cluster_(std::make_unique<ClusterService>(backend)),
       lease_(std::make_unique<LeaseService>(backend)),
-      watch_(std::make_unique<WatchService>(backend)) {}
+      watch_(std::make_unique<WatchService>(backend)),
+      auth_(std::make_unique<AuthService>(backend, options.bcrypt_cost)) {}
 
 ClientServer::~ClientServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
     Backend* backend, const ClientServerOptions& options) {
   std::unique_ptr<ClientServer> server(
-      new ClientServer(backend, options.limits));
+      new ClientServer(backend, options));
   grpc::ServerBuilder builder;
   server->ports_.assign(options.listen_addresses.size(), 0);
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
@@ -94,6 +96,7 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   builder.RegisterService(server->cluster_.get());
   builder.RegisterService(server->lease_.get());
   builder.RegisterService(server->watch_.get());
+  builder.RegisterService(server->auth_.get());
   server->server_ = builder.BuildAndStart();
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     if (server->server_ == nullptr || server->ports_[i] == 0) {

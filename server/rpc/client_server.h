@@ -1,5 +1,5 @@
-// ClientServer: the gRPC server that etcd clients reach, with the KV and
-// Maintenance services over one Backend.
+// ClientServer: the gRPC server that etcd clients reach, with etcd's KV,
+// Maintenance, Cluster, Lease, Watch and Auth services over one Backend.
 #ifndef ETCDPP_SERVER_RPC_CLIENT_SERVER_H_
 #define ETCDPP_SERVER_RPC_CLIENT_SERVER_H_
 
@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "server/rpc/auth_service.h"
 #include "server/rpc/backend.h"
 #include "server/rpc/cluster_service.h"
 #include "server/rpc/kv_service.h"
@@ -38,6 +39,8 @@ struct ClientServerOptions {
   // Required when an address has tls set.
   std::optional<ClientTls> tls;
   Limits limits;
+  // etcd's --bcrypt-cost for new passwords (validated by the flags).
+  int bcrypt_cost = kDefaultBcryptCost;
 };
 
 class ClientServer {
@@ -56,13 +59,14 @@ class ClientServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  ClientServer(Backend* backend, Limits limits);
+  ClientServer(Backend* backend, const ClientServerOptions& options);
 
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<LeaseService> lease_;
   std::unique_ptr<WatchService> watch_;
+  std::unique_ptr<AuthService> auth_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 };

@@ -7,6 +7,7 @@
 
 #include "grpcpp/grpcpp.h"
 #include "server/node/errors.h"
+#include "server/rpc/auth_context.h"
 #include "server/rpc/errors.h"
 #include "server/rpc/forward.h"
 
@@ -31,6 +32,7 @@ MemberReplyFn Complete(grpc::ServerUnaryReactor* reactor, Response* out) {
 // knows whether the learner is in sync. Here the hop is the leader's
 // client endpoint; the state lives until the call completes.
 void ForwardPromote(const std::string& endpoint, uint64_t id,
+                    const std::string& token,
                     grpc::ServerUnaryReactor* reactor,
                     etcdserverpb::MemberPromoteResponse* response) {
   struct Call {
@@ -42,6 +44,9 @@ void ForwardPromote(const std::string& endpoint, uint64_t id,
   auto call = std::make_shared<Call>();
   call->stub = etcdserverpb::Cluster::NewStub(ForwardChannel(endpoint));
   PrepareForwarded(&call->context);
+  // The leader checks the caller's role again: the token goes along (every
+  // member knows every token, assigned when an Authenticate applies).
+  if (!token.empty()) call->context.AddMetadata(kTokenMetadataKey, token);
   call->request.set_id(id);
   Call* raw = call.get();
   raw->stub->async()->MemberPromote(
@@ -69,11 +74,16 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(
     return reactor;
   }
   MemberReplyFn fill = Complete(reactor, response);
-  backend_->MemberAdd(
-      Urls(request->peerurls()), request->islearner(),
-      [response, fill = std::move(fill)](MemberReply reply) {
-        if (reply.status.ok()) *response->mutable_member() = reply.member;
-        fill(std::move(reply));
+  // etcd 3.5's checkMembershipOperationPermission: the root role.
+  AuthorizeThen(
+      backend_, TokenOf(*context), AdminCheck(), reactor,
+      [this, request, response, fill = std::move(fill)] {
+        backend_->MemberAdd(
+            Urls(request->peerurls()), request->islearner(),
+            [response, fill](MemberReply reply) {
+              if (reply.status.ok()) *response->mutable_member() = reply.member;
+              fill(std::move(reply));
+            });
       });
   return reactor;
 }
@@ -83,7 +93,11 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(
     const etcdserverpb::MemberRemoveRequest* request,
     etcdserverpb::MemberRemoveResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->MemberRemove(request->id(), Complete(reactor, response));
+  AuthorizeThen(backend_, TokenOf(*context), AdminCheck(), reactor,
+                [this, reactor, request, response] {
+                  backend_->MemberRemove(request->id(),
+                                         Complete(reactor, response));
+                });
   return reactor;
 }
 
@@ -96,8 +110,12 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(
     reactor->Finish(ToGrpcStatus(server::MemberBadUrlsError()));
     return reactor;
   }
-  backend_->MemberUpdate(request->id(), Urls(request->peerurls()),
-                         Complete(reactor, response));
+  AuthorizeThen(backend_, TokenOf(*context), AdminCheck(), reactor,
+                [this, reactor, request, response] {
+                  backend_->MemberUpdate(request->id(),
+                                         Urls(request->peerurls()),
+                                         Complete(reactor, response));
+                });
   return reactor;
 }
 
@@ -105,7 +123,10 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(
     grpc::CallbackServerContext* context, const etcdserverpb::MemberListRequest*,
     etcdserverpb::MemberListResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->MemberList(Complete(reactor, response));
+  AuthorizeThen(backend_, TokenOf(*context), nullptr, reactor,
+                [this, reactor, response] {
+                  backend_->MemberList(Complete(reactor, response));
+                });
   return reactor;
 }
 
@@ -117,14 +138,21 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(
   // A request this server forwarded is answered where it lands: no loops.
   const bool forwarded = IsForwarded(*context);
   MemberReplyFn complete = Complete(reactor, response);
-  backend_->MemberPromote(
-      request->id(), [reactor, response, id = request->id(), forwarded,
-                      complete = std::move(complete)](MemberReply reply) {
-        if (!reply.status.ok() && !reply.leader_endpoint.empty() &&
-            !forwarded) {
-          return ForwardPromote(reply.leader_endpoint, id, reactor, response);
-        }
-        complete(std::move(reply));
+  std::string token = TokenOf(*context);
+  AuthorizeThen(
+      backend_, token, AdminCheck(), reactor,
+      [this, reactor, response, id = request->id(), forwarded, token,
+       complete = std::move(complete)] {
+        backend_->MemberPromote(
+            id, [reactor, response, id, forwarded, token,
+                 complete](MemberReply reply) {
+              if (!reply.status.ok() && !reply.leader_endpoint.empty() &&
+                  !forwarded) {
+                return ForwardPromote(reply.leader_endpoint, id, token,
+                                      reactor, response);
+              }
+              complete(std::move(reply));
+            });
       });
   return reactor;
 }

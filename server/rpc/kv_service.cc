@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "kv/validate.h"
+#include "server/rpc/auth_context.h"
 #include "server/rpc/complete.h"
 #include "server/rpc/errors.h"
 
@@ -33,8 +34,15 @@ grpc::ServerUnaryReactor* KvService::Range(
     return FinishNow(context, s);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Read(*request,
-                 Complete(reactor, response, &kvpb::InternalResponse::range));
+  // etcd checks every range in the server (doSerialize), linearizable ones
+  // after the read index; here the check comes first, before the read.
+  AuthorizeThen(backend_, TokenOf(*context),
+                RangeCheck(request->key(), request->range_end()), reactor,
+                [this, reactor, request, response] {
+                  backend_->Read(*request,
+                                 Complete(reactor, response,
+                                          &kvpb::InternalResponse::range));
+                });
   return reactor;
 }
 
@@ -48,8 +56,8 @@ grpc::ServerUnaryReactor* KvService::Put(
   kvpb::InternalRequest internal;
   *internal.mutable_put() = *request;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Write(std::move(internal),
-                  Complete(reactor, response, &kvpb::InternalResponse::put));
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::put));
   return reactor;
 }
 
@@ -63,9 +71,8 @@ grpc::ServerUnaryReactor* KvService::DeleteRange(
   kvpb::InternalRequest internal;
   *internal.mutable_delete_range() = *request;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Write(
-      std::move(internal),
-      Complete(reactor, response, &kvpb::InternalResponse::delete_range));
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::delete_range));
   return reactor;
 }
 
@@ -79,8 +86,8 @@ grpc::ServerUnaryReactor* KvService::Txn(
   kvpb::InternalRequest internal;
   *internal.mutable_txn() = *request;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Write(std::move(internal),
-                  Complete(reactor, response, &kvpb::InternalResponse::txn));
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::txn));
   return reactor;
 }
 
@@ -91,9 +98,10 @@ grpc::ServerUnaryReactor* KvService::Compact(
   kvpb::InternalRequest internal;
   *internal.mutable_compaction() = *request;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Write(
-      std::move(internal),
-      Complete(reactor, response, &kvpb::InternalResponse::compaction));
+  // etcd checks no permission for a compaction (neither in the server nor
+  // at apply); the caller's token must still be valid.
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::compaction));
   return reactor;
 }
 
@@ -101,11 +109,16 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(
     grpc::CallbackServerContext* context, const etcdserverpb::StatusRequest*,
     etcdserverpb::StatusResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->Status(
-      [reactor, response](absl::StatusOr<etcdserverpb::StatusResponse> r) {
-        if (r.ok()) *response = *std::move(r);
-        reactor->Finish(ToGrpcStatus(r.status()));
-      });
+  // etcd's Status needs no role; a token sent must still be valid.
+  AuthorizeThen(backend_, TokenOf(*context), nullptr, reactor,
+                [this, reactor, response] {
+                  backend_->Status(
+                      [reactor, response](
+                          absl::StatusOr<etcdserverpb::StatusResponse> r) {
+                        if (r.ok()) *response = *std::move(r);
+                        reactor->Finish(ToGrpcStatus(r.status()));
+                      });
+                });
   return reactor;
 }
 
@@ -114,11 +127,16 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(
     const etcdserverpb::HashKVRequest* request,
     etcdserverpb::HashKVResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->HashKV(
-      request->revision(),
-      [reactor, response](absl::StatusOr<etcdserverpb::HashKVResponse> r) {
-        if (r.ok()) *response = *std::move(r);
-        reactor->Finish(ToGrpcStatus(r.status()));
+  // etcd's authMaintenanceServer: HashKV needs the root role.
+  AuthorizeThen(
+      backend_, TokenOf(*context), AdminCheck(), reactor,
+      [this, reactor, response, revision = request->revision()] {
+        backend_->HashKV(
+            revision, [reactor, response](
+                          absl::StatusOr<etcdserverpb::HashKVResponse> r) {
+              if (r.ok()) *response = *std::move(r);
+              reactor->Finish(ToGrpcStatus(r.status()));
+            });
       });
   return reactor;
 }

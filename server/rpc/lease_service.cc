@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "grpcpp/grpcpp.h"
+#include "server/rpc/auth_context.h"
 #include "server/rpc/complete.h"
 #include "server/rpc/errors.h"
 #include "server/rpc/forward.h"
@@ -163,9 +164,8 @@ grpc::ServerUnaryReactor* LeaseService::LeaseGrant(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   kvpb::InternalRequest internal;
   *internal.mutable_lease_grant() = *request;
-  backend_->Write(std::move(internal),
-                  Complete(reactor, response,
-                           &kvpb::InternalResponse::lease_grant));
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::lease_grant));
   return reactor;
 }
 
@@ -176,9 +176,9 @@ grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   kvpb::InternalRequest internal;
   *internal.mutable_lease_revoke() = *request;
-  backend_->Write(std::move(internal),
-                  Complete(reactor, response,
-                           &kvpb::InternalResponse::lease_revoke));
+  // The applier checks write permission on the lease's keys.
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::lease_revoke));
   return reactor;
 }
 
@@ -213,8 +213,11 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(
     const etcdserverpb::LeaseLeasesRequest*,
     etcdserverpb::LeaseLeasesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  backend_->LeaseLeases(
-      Complete(reactor, response, &kvpb::InternalResponse::lease_leases));
+  AuthorizeThen(backend_, TokenOf(*context), nullptr, reactor,
+                [this, reactor, response] {
+                  backend_->LeaseLeases(Complete(
+                      reactor, response, &kvpb::InternalResponse::lease_leases));
+                });
   return reactor;
 }
 

@@ -39,6 +39,30 @@ void LocalBackend::Read(etcdserverpb::RangeRequest request, ReplyFn done) {
   done(std::move(reply));
 }
 
+void LocalBackend::Authorize(std::string token, AuthCheck check,
+                             AuthInfoFn done) {
+  absl::StatusOr<kv::AuthInfo> info = kv::AuthInfo{};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (applier_.auth().enabled()) {
+      if (!token.empty()) info = applier_.AuthInfoFromToken(token);
+      if (info.ok() && check) {
+        if (absl::Status s = check(applier_.auth(), *info); !s.ok()) info = s;
+      }
+    }
+  }
+  done(std::move(info));
+}
+
+void LocalBackend::PasswordOf(std::string name, PasswordFn done) {
+  absl::StatusOr<kv::StoredPassword> stored;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stored = applier_.auth().PasswordOf(name);
+  }
+  done(std::move(stored));
+}
+
 void LocalBackend::Status(
     std::function<void(absl::StatusOr<etcdserverpb::StatusResponse>)> done) {
   etcdserverpb::StatusResponse status;

@@ -25,6 +25,9 @@ class LocalBackend final : public Backend {
   void HashKV(int64_t revision,
               std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
                   done) override;
+  void Authorize(std::string token, AuthCheck check,
+                 AuthInfoFn done) override;
+  void PasswordOf(std::string name, PasswordFn done) override;
 
  private:
   etcdserverpb::ResponseHeader Header() const;

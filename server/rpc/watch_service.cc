@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/rpc/auth_context.h"
 #include "server/rpc/errors.h"
 
 namespace etcdpp::rpc {
@@ -20,13 +21,13 @@ using etcdserverpb::WatchResponse;
 class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse>,
                            public WatchSink {
  public:
-  WatchReactor(Backend* backend, uint64_t stream)
-      : backend_(backend), stream_(stream) {}
+  WatchReactor(Backend* backend, uint64_t stream, std::string token)
+      : backend_(backend), stream_(stream), token_(std::move(token)) {}
 
   // Called once, right after construction.
   void Begin(std::shared_ptr<WatchReactor> self) {
     self_ = std::move(self);
-    if (absl::Status s = backend_->WatchOpen(stream_, self_); !s.ok()) {
+    if (absl::Status s = backend_->WatchOpen(stream_, self_, token_); !s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       FinishLocked(ToGrpcStatus(s));
       return;
@@ -110,6 +111,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
 
   Backend* const backend_;
   const uint64_t stream_;
+  const std::string token_;  // the client's auth token, empty when none
   std::shared_ptr<WatchReactor> self_;
   bool opened_ = false;
   WatchRequest request_;  // the read in flight
@@ -127,9 +129,9 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
 
 grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(
     grpc::CallbackServerContext* context) {
-  (void)context;
   auto reactor = std::make_shared<WatchReactor>(
-      backend_, next_stream_.fetch_add(1, std::memory_order_relaxed));
+      backend_, next_stream_.fetch_add(1, std::memory_order_relaxed),
+      TokenOf(*context));
   WatchReactor* raw = reactor.get();
   raw->Begin(std::move(reactor));
   return raw;

@@ -142,6 +142,8 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
+    auth_enabled_.store(node_->applier().auth().enabled(),
+                        std::memory_order_relaxed);
     if (watch_hub_ != nullptr) {  // null until Start has made it
       watch_hub_->Feed(&node_->applier().store(), out.store_replaced,
                        std::move(out.events));
@@ -225,6 +227,38 @@ void Runner::Read(etcdserverpb::RangeRequest request, rpc::ReplyFn done) {
     Submit([id, &request](server::Node& node) {
       node.Read(id, std::move(request));
     });
+  });
+}
+
+void Runner::Authorize(std::string token, rpc::AuthCheck check,
+                       rpc::AuthInfoFn done) {
+  if (!auth_enabled_.load(std::memory_order_relaxed)) {
+    return done(kv::AuthInfo{});
+  }
+  loop_->Post([this, alive = alive_, token = std::move(token),
+               check = std::move(check), done = std::move(done)] {
+    if (!*alive || halted_) return done(server::StoppingError());
+    const kv::AuthStore& auth = node_->applier().auth();
+    // Disabled since: requests behave as without auth.
+    if (!auth.enabled()) return done(kv::AuthInfo{});
+    kv::AuthInfo info;
+    if (!token.empty()) {
+      absl::StatusOr<kv::AuthInfo> resolved = node_->AuthInfoFromToken(token);
+      if (!resolved.ok()) return done(resolved.status());
+      info = *std::move(resolved);
+    }
+    if (check) {
+      if (absl::Status s = check(auth, info); !s.ok()) return done(s);
+    }
+    done(std::move(info));
+  });
+}
+
+void Runner::PasswordOf(std::string name, rpc::PasswordFn done) {
+  loop_->Post([this, alive = alive_, name = std::move(name),
+               done = std::move(done)] {
+    if (!*alive || halted_) return done(server::StoppingError());
+    done(node_->applier().auth().PasswordOf(name));
   });
 }
 
@@ -575,6 +609,20 @@ void Runner::FlushWatches() {
   }
 }
 
+absl::Status Runner::WatchPermitted(
+    const std::string& token, const etcdserverpb::WatchCreateRequest& request) {
+  // etcd's isWatchPermitted: read permission on the watched range.
+  if (!node_->applier().auth().enabled()) return absl::OkStatus();
+  kv::AuthInfo info;
+  if (!token.empty()) {
+    absl::StatusOr<kv::AuthInfo> resolved = node_->AuthInfoFromToken(token);
+    if (!resolved.ok()) return resolved.status();
+    info = *std::move(resolved);
+  }
+  return node_->applier().auth().IsRangePermitted(info, request.key(),
+                                                 request.range_end());
+}
+
 void Runner::WatchCreate(uint64_t stream, WatchStream& s,
                          const etcdserverpb::WatchCreateRequest& request) {
   // etcd's watchStream.Watch: id 0 asks for the next free one.
@@ -587,6 +635,7 @@ void Runner::WatchCreate(uint64_t stream, WatchStream& s,
     status = absl::AlreadyExistsError(
         "mvcc: duplicate watch ID provided on the WatchStream");
   }
+  if (status.ok()) status = WatchPermitted(s.token, request);
   const int64_t hub_id = next_hub_id_++;
   if (status.ok()) status = watch_hub_->Watch(hub_id, request);
   if (!status.ok()) {
@@ -605,10 +654,13 @@ void Runner::WatchCreate(uint64_t stream, WatchStream& s,
 }
 
 absl::Status Runner::WatchOpen(uint64_t stream,
-                               std::shared_ptr<rpc::WatchSink> sink) {
-  loop_->Post([this, alive = alive_, stream, sink = std::move(sink)] {
+                               std::shared_ptr<rpc::WatchSink> sink,
+                               std::string token) {
+  loop_->Post([this, alive = alive_, stream, sink = std::move(sink),
+               token = std::move(token)] {
     if (!*alive) return;
     watch_streams_[stream].sink = sink;
+    watch_streams_[stream].token = token;
   });
   return absl::OkStatus();
 }

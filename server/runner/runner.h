@@ -13,6 +13,7 @@
 #ifndef ETCDPP_SERVER_RUNNER_RUNNER_H_
 #define ETCDPP_SERVER_RUNNER_RUNNER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -86,6 +87,13 @@ class Runner final : public rpc::Backend {
               std::function<void(absl::StatusOr<etcdserverpb::HashKVResponse>)>
                   done) override;
 
+  // rpc::Backend's auth: any thread. Authorize answers at once while auth
+  // is disabled (as last seen by the loop thread); otherwise the token is
+  // resolved and the check run on the loop thread.
+  void Authorize(std::string token, rpc::AuthCheck check,
+                 rpc::AuthInfoFn done) override;
+  void PasswordOf(std::string name, rpc::PasswordFn done) override;
+
   // rpc::Backend's Cluster service: any thread.
   void MemberAdd(std::vector<std::string> peer_urls, bool is_learner,
                  rpc::MemberReplyFn done) override;
@@ -104,8 +112,8 @@ class Runner final : public rpc::Backend {
   // kv::WatchHub on the loop thread, fed with the node's applied events
   // after every drain; a slow stream's watchers fall behind into the hub's
   // unsynced group and catch up from the store, never holding the node.
-  absl::Status WatchOpen(uint64_t stream,
-                         std::shared_ptr<rpc::WatchSink> sink) override;
+  absl::Status WatchOpen(uint64_t stream, std::shared_ptr<rpc::WatchSink> sink,
+                         std::string token) override;
   void WatchRequest(uint64_t stream,
                     etcdserverpb::WatchRequest request) override;
   void WatchWritable(uint64_t stream) override;
@@ -159,6 +167,7 @@ class Runner final : public rpc::Backend {
   // Watches, loop thread only.
   struct WatchStream {
     std::shared_ptr<rpc::WatchSink> sink;
+    std::string token;  // the client's auth token, empty when none
     std::map<int64_t, int64_t> hub_ids;  // by the client's watch id
     int64_t next_auto_id = 0;            // etcd's watchStream.nextID
     bool progress_wanted = false;        // a progress request is owed
@@ -166,6 +175,9 @@ class Runner final : public rpc::Backend {
   // Catches up unsynced watchers and hands queued output to the streams
   // that can take it.
   void FlushWatches();
+  // Loop thread: whether the stream's token may watch the request's range.
+  absl::Status WatchPermitted(const std::string& token,
+                              const etcdserverpb::WatchCreateRequest& request);
   void WatchCreate(uint64_t stream, WatchStream& s,
                    const etcdserverpb::WatchCreateRequest& request);
 
@@ -192,6 +204,10 @@ class Runner final : public rpc::Backend {
   // hub id -> (stream, client watch id)
   std::map<int64_t, std::pair<uint64_t, int64_t>> watch_owners_;
   net::TimerId progress_timer_ = 0;
+  // Whether auth is enabled, as of the last drain: written on the loop
+  // thread, read by Authorize on any thread. A request that races with
+  // enabling auth still meets the applier's check of its header.
+  std::atomic<bool> auth_enabled_{false};
 };
 
 }  // namespace etcdpp::runner

@@ -18,6 +18,8 @@ _LIBRARIES = {
     "benchmark": (["benchmark"], []),
     "benchmark_main": ([], ["-lbenchmark_main", "-lbenchmark", "-pthread"]),
     "rapidcheck": ([], ["-lrapidcheck"]),
+    # libxcrypt (bcrypt for user passwords).
+    "crypt": (["libxcrypt"], []),
 }
 
 # Libraries linked after another: (target, deps).
