@@ -25,7 +25,7 @@ class AuthEtcdctlLocalTest : public ::testing::Test {
   void SetUp() override {
     backend_ = std::make_unique<LocalBackend>(0xabc, 0x123);
     ClientServerOptions options;
-    options.listen_addresses = {"127.0.0.1:0"};
+    options.listen_addresses = {{"127.0.0.1:0"}};
     options.bcrypt_cost = 4;  // the fastest etcd allows: tests stay quick
     auto server = ClientServer::Start(backend_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
