@@ -38,7 +38,9 @@ ApplyResult Unimplemented(const char* what) {
 }  // namespace
 
 Applier::Applier(ApplierOptions options)
-    : options_(std::move(options)), lessor_(options_.lessor) {}
+    : options_(std::move(options)),
+      lessor_(options_.lessor),
+      auth_(AuthOptions{options_.auth_token_ttl_ticks}) {}
 
 void Applier::RememberId(uint64_t id) {
   if (options_.applied_id_window == 0) return;

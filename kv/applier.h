@@ -86,6 +86,9 @@ struct ApplierOptions {
   // etcd's --quota-backend-bytes, against EstimatedSizeBytes(). Every
   // replica must use the same.
   uint64_t quota_backend_bytes = kDefaultQuotaBackendBytes;
+  // etcd's --auth-token-ttl, in ticks. Member-local: may differ between
+  // replicas.
+  uint64_t auth_token_ttl_ticks = kDefaultTokenTtlTicks;
   // Set only by tests and the simulator.
   PlantedBugs bugs = {};
 };

@@ -129,6 +129,7 @@ void TcpConnection::Received(std::string_view data) {
   // Handshake replies, and what Send held until the handshake was done.
   tls_->TakeOutput(&out_);
   if (!status.ok()) {
+    WriteBuffered();  // best effort: the alert that tells the peer why
     return Shutdown(absl::UnavailableError(
         absl::StrCat(peer_, ": ", status.message())));
   }

@@ -283,6 +283,9 @@ int Run(const config::ServerFlags& flags) {
   options.seed = (static_cast<uint64_t>(getpid()) << 32) ^
                  static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   options.applier.txn.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);
+  // At least one tick, however short the TTL.
+  options.applier.auth_token_ttl_ticks = std::max<uint64_t>(
+      1, flags.auth_token_ttl_seconds * 1000 / flags.heartbeat_interval_ms);
   if (flags.quota_backend_bytes > 0) {
     options.applier.quota_backend_bytes =
         static_cast<uint64_t>(flags.quota_backend_bytes);

@@ -606,6 +606,31 @@ class MembershipTest : public ClusterTest {
   }
 };
 
+// etcdctl move-leader: the leader hands leadership to the member named,
+// and a follower asked directly refuses.
+TEST_F(MembershipTest, MoveLeaderToAChosenFollower) {
+  StartCluster();
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  const int target = (*leader + 1) % 3;
+  const uint64_t target_id = IdOf(target, *leader);
+  ASSERT_NE(target_id, 0u);
+  CommandResult r =
+      All().Run(absl::StrCat("move-leader ", absl::Hex(target_id)));
+  ASSERT_EQ(r.exit_code, 0) << r.output << cluster_->LogTail(*leader);
+  EXPECT_NE(r.output.find(absl::StrCat("Leadership transferred from ",
+                                       absl::Hex(IdOf(*leader, target)),
+                                       " to ", absl::Hex(target_id))),
+            std::string::npos)
+      << r.output;
+  absl::StatusOr<int> now = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(*now, target);
+  // Writes go on under the new leader.
+  r = Through(*leader).Run("put after-move yes");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 TEST_F(MembershipTest, MemberListThroughEveryMember) {
   StartCluster();
   for (int i = 0; i < 3; ++i) {
@@ -849,6 +874,104 @@ TEST_F(MembershipTest, RemovedMemberReplacedAtTheSameAddress) {
   EXPECT_NE(new_id, old_id);
   PutKeys(replaced, "three", 2);
   ExpectConvergedAmong({0, 1, 2});
+}
+
+// The operator's way out of a full space quota, as etcd documents it: the
+// NOSPACE alarm is listed, deletes and a compaction free the space, defrag,
+// alarm disarm, and writes are accepted again.
+TEST(AlarmTest, NoSpaceAlarmListedFreedDefraggedAndDisarmed) {
+  LocalCluster cluster(Binary(), TempRoot("nospace"), 1,
+                       {"--quota-backend-bytes=200000"});
+  ASSERT_TRUE(cluster.Start(0).ok());
+  ASSERT_TRUE(cluster.WaitForLeader(absl::Seconds(10)).ok())
+      << cluster.LogTail(0);
+  const Etcdctl etcdctl(cluster.member(0).endpoint());
+  const std::string kFull = "etcdserver: mvcc: database space exceeded";
+  CommandResult r = etcdctl.Run("alarm list");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "");
+  const std::string value(4096, 'v');
+  int puts = 0;
+  for (; puts < 200; ++puts) {
+    r = etcdctl.Run(absl::StrCat("put big", puts, " ", value));
+    if (r.exit_code != 0) break;
+  }
+  ASSERT_LT(puts, 200) << "the quota never filled";
+  EXPECT_NE(r.output.find(kFull), std::string::npos) << r.output;
+  r = etcdctl.Run("alarm list");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("alarm:NOSPACE"), std::string::npos) << r.output;
+
+  // Deletes pass; writes stay refused while the alarm is armed.
+  r = etcdctl.Run("del big --prefix");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, absl::StrCat(puts, "\n"));
+  r = etcdctl.Run("put small v");
+  EXPECT_NE(r.output.find(kFull), std::string::npos) << r.output;
+
+  auto status = etcdctl.Json<etcdserverpb::RangeResponse>("get small");
+  ASSERT_TRUE(status.ok()) << status.status();
+  r = etcdctl.Run(absl::StrCat("compact ", status->header().revision()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = etcdctl.Run("defrag");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Finished defragmenting etcd member"),
+            std::string::npos)
+      << r.output;
+  r = etcdctl.Run("alarm disarm");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("alarm:NOSPACE"), std::string::npos) << r.output;
+  r = etcdctl.Run("alarm list");
+  EXPECT_EQ(r.output, "");
+  r = etcdctl.Run("put small v");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "OK\n");
+}
+
+// etcd's --auth-token-ttl: a simple token lives on while it is used, and
+// is refused once unused for longer than the TTL.
+TEST(AuthTokenTest, UnusedTokenExpiresAfterTheTtl) {
+  LocalCluster cluster(Binary(), TempRoot("token-ttl"), 1,
+                       {"--auth-token-ttl=2", "--bcrypt-cost=4"});
+  ASSERT_TRUE(cluster.Start(0).ok());
+  ASSERT_TRUE(cluster.WaitForLeader(absl::Seconds(10)).ok())
+      << cluster.LogTail(0);
+  const Etcdctl etcdctl(cluster.member(0).endpoint());
+  for (const char* args :
+       {"user add root:rootpw", "user grant-role root root", "auth enable"}) {
+    CommandResult r = etcdctl.Run(args);
+    ASSERT_EQ(r.exit_code, 0) << args << ": " << r.output;
+  }
+  auto channel = grpc::CreateChannel(cluster.member(0).endpoint(),
+                                     grpc::InsecureChannelCredentials());
+  auto auth = etcdserverpb::Auth::NewStub(channel);
+  auto kv = etcdserverpb::KV::NewStub(channel);
+  grpc::ClientContext login_context;
+  etcdserverpb::AuthenticateRequest login;
+  login.set_name("root");
+  login.set_password("rootpw");
+  etcdserverpb::AuthenticateResponse token;
+  ASSERT_TRUE(auth->Authenticate(&login_context, login, &token).ok());
+  auto range = [&] {
+    grpc::ClientContext context;
+    context.AddMetadata("token", token.token());
+    etcdserverpb::RangeRequest request;
+    request.set_key("foo");
+    etcdserverpb::RangeResponse response;
+    return kv->Range(&context, request, &response);
+  };
+  // Used every 1.2 s, it outlives its 2 s TTL.
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status status = range();
+    EXPECT_TRUE(status.ok()) << i << ": " << status.error_message();
+    absl::SleepFor(absl::Milliseconds(1200));
+  }
+  EXPECT_TRUE(range().ok());
+  // Unused for well over the TTL: gone.
+  absl::SleepFor(absl::Seconds(5));
+  grpc::Status status = range();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(), "etcdserver: invalid auth token");
 }
 
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {

@@ -151,6 +151,18 @@ const std::vector<FlagSpec>& Specs() {
       {"max-txn-ops", "128",
        "Maximum number of operations permitted in a transaction.", false,
        IntSetter("max-txn-ops", &ServerFlags::max_txn_ops)},
+      {"auth-token", "simple",
+       "Specify auth token type; only 'simple' is supported.", false,
+       [](const std::string& v, ServerFlags*) {
+         if (v != "simple") {
+           return Invalid("auth-token", v,
+                          "only 'simple' tokens are supported (no jwt)");
+         }
+         return absl::OkStatus();
+       }},
+      {"auth-token-ttl", "300",
+       "The lifetime in seconds of the auth token.", false,
+       IntSetter("auth-token-ttl", &ServerFlags::auth_token_ttl_seconds)},
       {"bcrypt-cost", "10",
        "Specify bcrypt algorithm cost factor for auth password hashing.", false,
        IntSetter("bcrypt-cost", &ServerFlags::bcrypt_cost)},
@@ -309,6 +321,9 @@ absl::Status Validate(const ServerFlags& f) {
   if (f.max_txn_ops == 0) return Invalid("max-txn-ops", "0", "must be positive");
   if (f.max_request_bytes == 0) {
     return Invalid("max-request-bytes", "0", "must be positive");
+  }
+  if (f.auth_token_ttl_seconds == 0) {
+    return Invalid("auth-token-ttl", "0", "must be positive");
   }
   // bcrypt.MinCost and bcrypt.MaxCost, which etcd enforces.
   if (f.bcrypt_cost < 4 || f.bcrypt_cost > 31) {

@@ -78,6 +78,8 @@ struct ServerFlags {
   uint64_t max_txn_ops = 128;
   // --bcrypt-cost: for hashing new user passwords; etcd's bounds 4..31.
   int bcrypt_cost = 10;
+  // --auth-token-ttl: how long a simple token stays valid without use.
+  uint64_t auth_token_ttl_seconds = 300;
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   // --auto-compaction-retention as parsed for the mode (both zero: off).

@@ -69,6 +69,13 @@ inline absl::Status NotSupportedForLearnerError() {
   return absl::UnavailableError("etcdserver: rpc not supported for learner");
 }
 
+inline absl::Status BadLeaderTransfereeError() {
+  return absl::FailedPreconditionError("etcdserver: bad leader transferee");
+}
+inline absl::Status LeaderTransferTimeoutError() {
+  return absl::UnavailableError(
+      "etcdserver: request timed out, leader transfer took too long");
+}
 inline absl::Status NotLeaderError() {
   return absl::UnavailableError("etcdserver: not leader");
 }

@@ -360,6 +360,38 @@ bool Node::TransferLeadershipAway() {
   return true;
 }
 
+void Node::MoveLeader(uint64_t request_id, uint64_t transferee) {
+  if (halted_) return Reply(request_id, StoppingError());
+  if (raw_->raft().state() != raft::StateType::kLeader) {
+    return Reply(request_id, NotLeaderError());
+  }
+  if (transferee == member_id_) return Reply(request_id, absl::OkStatus());
+  const raft::Status status = raw_->GetStatus();
+  auto it = status.progress.find(transferee);
+  if (it == status.progress.end() || it->second.is_learner) {
+    return Reply(request_id, BadLeaderTransfereeError());
+  }
+  raw_->TransferLeader(transferee);
+  pending_transfers_.push_back(
+      PendingTransfer{request_id, transferee,
+                      tick_ + options_.request_timeout_ticks});
+  Pump();
+}
+
+void Node::SettleTransfers() {
+  std::vector<PendingTransfer> waiting;
+  for (PendingTransfer& t : pending_transfers_) {
+    if (leader_ == t.transferee) {
+      Reply(t.request_id, absl::OkStatus());
+    } else if (t.deadline_tick <= tick_) {
+      Reply(t.request_id, LeaderTransferTimeoutError());
+    } else {
+      waiting.push_back(t);
+    }
+  }
+  pending_transfers_ = std::move(waiting);
+}
+
 NodeOutput Node::TakeOutput() { return std::exchange(output_, NodeOutput{}); }
 
 // ---- The Ready loop ---------------------------------------------------------
@@ -378,6 +410,7 @@ void Node::Pump() {
       Log(base::LogLevel::kInfo,
           absl::StrCat("msg=\"leader changed\" leader=", absl::Hex(leader_),
                        " term=", raw_->raft().term()));
+      SettleTransfers();
     }
     if (ready.soft_state.has_value()) MaybeDemoteLessor();
     // A leader's appends go out while it persists the same entries.
@@ -837,6 +870,7 @@ void Node::ServeReads() {
 }
 
 void Node::ExpireRequests() {
+  SettleTransfers();
   for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
     if (it->second.deadline_tick > tick_) {
       ++it;

@@ -253,6 +253,13 @@ class Node {
   void RemoveMember(uint64_t request_id, uint64_t id);
   void UpdateMember(uint64_t request_id, uint64_t id,
                     std::vector<std::string> peer_urls);
+  // etcd's MoveLeader: this member, the leader, hands leadership to the
+  // voter `transferee`. Answered OK once the transferee leads (at once if
+  // it is this member); NotLeaderError() on a member that does not lead,
+  // BadLeaderTransfereeError() for anything but a voter, and
+  // LeaderTransferTimeoutError() when the hand-off does not happen within
+  // the request timeout.
+  void MoveLeader(uint64_t request_id, uint64_t transferee);
   // The member list as of the applied index.
   const MemberSet& Members() const { return members_; }
   // The peers the driver must connect to right after Open (every member
@@ -290,6 +297,12 @@ class Node {
     etcdserverpb::RangeRequest request;
     int64_t deadline_tick;
     std::optional<int64_t> renew_lease;  // set for a keepalive
+  };
+  // A MoveLeader waiting for the transferee to lead.
+  struct PendingTransfer {
+    uint64_t request_id;
+    uint64_t transferee;
+    int64_t deadline_tick;
   };
   // Reads sharing one ReadIndex request.
   struct ReadRound {
@@ -389,6 +402,9 @@ class Node {
   void OnReadStates(const std::vector<raft::ReadState>& states);
   void ServeReads();
   void ExpireRequests();
+  // Answers the MoveLeaders whose transferee now leads, or whose time ran
+  // out.
+  void SettleTransfers();
 
   // Removes the snapshot files past snapshots_to_keep, sparing those being
   // streamed to peers and those whose removal is under way.
@@ -421,6 +437,7 @@ class Node {
   uint64_t next_proposal_id_ = 0;
   AutoCompactor compactor_;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by proposal id
+  std::vector<PendingTransfer> pending_transfers_;
   // peer -> the snapshot file the driver streams to it, until reported.
   std::map<uint64_t, std::string> streaming_snapshots_;
 

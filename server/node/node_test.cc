@@ -1235,5 +1235,48 @@ TEST(NodeMembershipTest, PublishingAttributesNeverHoldsUpAMemberChange) {
   EXPECT_EQ(c.node(leader).Members().members().size(), 4u);
 }
 
+// ---- MoveLeader (etcdctl move-leader) --------------------------------------
+
+TEST(NodeMoveLeaderTest, LeaderHandsOverToTheVoterAsked) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t target = leader % 3 + 1;
+  const uint64_t other = target % 3 + 1;
+  ASSERT_NE(other, leader);
+  // Only the leader moves leadership; only to a voter.
+  c.node(target).MoveLeader(1, other);
+  c.node(leader).MoveLeader(2, 99);
+  c.node(leader).MoveLeader(3, leader);  // already there
+  c.Settle();
+  ASSERT_TRUE(c.replies(target).contains(1));
+  EXPECT_EQ(c.replies(target)[1].status, NotLeaderError());
+  ASSERT_TRUE(c.replies(leader).contains(2));
+  EXPECT_EQ(c.replies(leader)[2].status, BadLeaderTransfereeError());
+  ASSERT_TRUE(c.replies(leader).contains(3));
+  EXPECT_TRUE(c.replies(leader)[3].status.ok());
+
+  c.node(leader).MoveLeader(4, target);
+  for (int i = 0; i < 30 && !c.replies(leader).contains(4); ++i) c.Tick();
+  ASSERT_TRUE(c.replies(leader).contains(4));
+  EXPECT_TRUE(c.replies(leader)[4].status.ok()) << c.replies(leader)[4].status;
+  EXPECT_TRUE(c.node(target).GetStatus().is_leader);
+  EXPECT_FALSE(c.node(leader).GetStatus().is_leader);
+}
+
+TEST(NodeMoveLeaderTest, ATransfereeThatCannotTakeOverTimesOut) {
+  Cluster c({1, 2, 3});
+  const uint64_t leader = c.Leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t target = leader % 3 + 1;
+  // The transferee never hears the leader: no hand-off happens.
+  c.Block(leader, target);
+  c.node(leader).MoveLeader(7, target);
+  for (int i = 0; i < 200 && !c.replies(leader).contains(7); ++i) c.Tick();
+  ASSERT_TRUE(c.replies(leader).contains(7));
+  EXPECT_EQ(c.replies(leader)[7].status, LeaderTransferTimeoutError());
+  c.Heal();
+}
+
 }  // namespace
 }  // namespace etcdpp::server

@@ -152,6 +152,12 @@ class Backend {
   virtual void LeaseLeases(ReplyFn done) {
     done(Reply{absl::UnimplementedError("no leases"), {}, {}});
   }
+  // etcd's MoveLeader, on the leader: the reply's status says whether
+  // `transferee` took over.
+  virtual void MoveLeader(uint64_t transferee, ReplyFn done) {
+    (void)transferee;
+    done(Reply{absl::UnimplementedError("no raft"), {}, {}});
+  }
   // The Watch service, one bidirectional stream at a time, each under an id
   // the service chose. WatchOpen fails at once if the backend has no
   // watches; the others are for an open stream and return at once. Every

@@ -141,4 +141,50 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* MaintenanceService::Alarm(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::AlarmRequest* request,
+    etcdserverpb::AlarmResponse* response) {
+  kvpb::InternalRequest internal;
+  *internal.mutable_alarm() = *request;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  WriteAs(backend_, TokenOf(*context), std::move(internal),
+          Complete(reactor, response, &kvpb::InternalResponse::alarm));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(
+    grpc::CallbackServerContext* context,
+    const etcdserverpb::MoveLeaderRequest* request,
+    etcdserverpb::MoveLeaderResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // etcd's authMaintenanceServer: MoveLeader needs the root role.
+  AuthorizeThen(backend_, TokenOf(*context), AdminCheck(), reactor,
+                [this, reactor, response, target = request->targetid()] {
+                  backend_->MoveLeader(target, [reactor, response](Reply r) {
+                    *response->mutable_header() = r.header;
+                    reactor->Finish(ToGrpcStatus(r.status));
+                  });
+                });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MaintenanceService::Defragment(
+    grpc::CallbackServerContext* context, const etcdserverpb::DefragmentRequest*,
+    etcdserverpb::DefragmentResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // etcd's authMaintenanceServer: Defragment needs the root role.
+  AuthorizeThen(backend_, TokenOf(*context), AdminCheck(), reactor,
+                [this, reactor, response] {
+                  // The header, as etcd's: from a Status round.
+                  backend_->Status(
+                      [reactor, response](
+                          absl::StatusOr<etcdserverpb::StatusResponse> r) {
+                        if (r.ok()) *response->mutable_header() = r->header();
+                        reactor->Finish(ToGrpcStatus(r.status()));
+                      });
+                });
+  return reactor;
+}
+
 }  // namespace etcdpp::rpc

@@ -61,6 +61,25 @@ class MaintenanceService final
       grpc::CallbackServerContext* context,
       const etcdserverpb::HashKVRequest* request,
       etcdserverpb::HashKVResponse* response) override;
+  // Lists, raises or disarms alarms (etcdctl alarm list / disarm), through
+  // the log as etcd does.
+  grpc::ServerUnaryReactor* Alarm(
+      grpc::CallbackServerContext* context,
+      const etcdserverpb::AlarmRequest* request,
+      etcdserverpb::AlarmResponse* response) override;
+  // etcdctl defrag: etcd rewrites its bbolt file; this store lives in
+  // memory and compaction already frees what it removes, so there is
+  // nothing to rewrite. Answered as etcd answers, to admins.
+  // etcdctl move-leader: asked of the leader, which hands leadership to
+  // the target voter.
+  grpc::ServerUnaryReactor* MoveLeader(
+      grpc::CallbackServerContext* context,
+      const etcdserverpb::MoveLeaderRequest* request,
+      etcdserverpb::MoveLeaderResponse* response) override;
+  grpc::ServerUnaryReactor* Defragment(
+      grpc::CallbackServerContext* context,
+      const etcdserverpb::DefragmentRequest* request,
+      etcdserverpb::DefragmentResponse* response) override;
 
  private:
   Backend* const backend_;

@@ -496,6 +496,20 @@ void Runner::LeaseLeases(rpc::ReplyFn done) {
   });
 }
 
+void Runner::MoveLeader(uint64_t transferee, rpc::ReplyFn done) {
+  loop_->Post([this, alive = alive_, transferee,
+               done = std::move(done)]() mutable {
+    if (!*alive || halted_ || stopping_) {
+      return done(ErrorReply(server::StoppingError()));
+    }
+    const uint64_t id = next_request_id_++;
+    waiting_[id] = std::move(done);
+    Submit([id, transferee](server::Node& node) {
+      node.MoveLeader(id, transferee);
+    });
+  });
+}
+
 void Runner::MemberList(rpc::MemberReplyFn done) {
   loop_->Post([this, alive = alive_, done = std::move(done)] {
     if (!*alive) return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});
