@@ -4,7 +4,8 @@
 #
 #   1. every test in the default configuration;
 #   2. the deterministic core (base, raft, kv, server/node, server/storage,
-#      sim) once more under ASan + UBSan (tests tagged no_asan excepted);
+#      sim) and the byte-handling network code (net, server/peer: TCP, TLS,
+#      frames) once more under ASan + UBSan (tests tagged no_asan excepted);
 #   3. a short libFuzzer smoke run of every fuzz target.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ echo "== bazel test //... (default config)"
 bazel test --keep_going --build_event_json_file="$out/default.json" //... || status=1
 
 core=()
-for dir in base raft kv server/node server/storage sim; do
+for dir in base raft kv server/node server/storage sim net server/peer; do
   # Only folders that hold tests: an empty pattern is an error to Bazel.
   if grep -rqs --include=BUILD.bazel -e "_test\"" -e "cc_test" "$dir"; then
     core+=("//$dir/...")
