@@ -360,6 +360,14 @@ bool Node::TransferLeadershipAway() {
   return true;
 }
 
+std::string Node::EncodedSnapshotBody() const {
+  // The member list, then the kv state (membership.h).
+  std::string body = EncodeSnapshotBody(members_, "");
+  kv::SnapshotWriter writer(*applier_, applied_index_);
+  for (std::string chunk; writer.Next(&chunk);) body += chunk;
+  return body;
+}
+
 void Node::MoveLeader(uint64_t request_id, uint64_t transferee) {
   if (halted_) return Reply(request_id, StoppingError());
   if (raw_->raft().state() != raft::StateType::kLeader) {
@@ -588,10 +596,7 @@ void Node::MaybeTakeSnapshot() {
   metadata.set_term(*term);
   *metadata.mutable_conf_state() = conf_state_;
   // Between applies, so the state cannot change under the writer.
-  // The member list, then the kv state (membership.h).
-  std::string body = EncodeSnapshotBody(members_, "");
-  kv::SnapshotWriter writer(*applier_, applied_index_);
-  for (std::string chunk; writer.Next(&chunk);) body += chunk;
+  const std::string body = EncodedSnapshotBody();
   const std::vector<uint64_t> ops =
       storage::SaveSnapshotFile(*disk_, metadata, body);
   own_ops_.insert(ops.begin(), ops.end());

@@ -262,6 +262,10 @@ class Node {
   void MoveLeader(uint64_t request_id, uint64_t transferee);
   // The member list as of the applied index.
   const MemberSet& Members() const { return members_; }
+  // The state as of the applied index in the body format of this member's
+  // snapshot files (the member list, then the kv stream; membership.h),
+  // for a backup (etcd's Maintenance.Snapshot). Copies the whole state.
+  std::string EncodedSnapshotBody() const;
   // The peers the driver must connect to right after Open (every member
   // but this one); later changes come as NodeOutput.peer_changes.
   std::vector<PeerChange> Peers() const { return members_.Peers(member_id_); }

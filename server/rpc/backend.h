@@ -152,6 +152,16 @@ class Backend {
   virtual void LeaseLeases(ReplyFn done) {
     done(Reply{absl::UnimplementedError("no leases"), {}, {}});
   }
+  // etcd's Maintenance.Snapshot: the member's state now, as one body
+  // (server::Node::EncodedSnapshotBody), with the header of that moment.
+  struct SnapshotData {
+    etcdserverpb::ResponseHeader header;
+    std::string body;
+  };
+  using SnapshotFn = std::function<void(absl::StatusOr<SnapshotData>)>;
+  virtual void Snapshot(SnapshotFn done) {
+    done(absl::UnimplementedError("no snapshots"));
+  }
   // etcd's MoveLeader, on the leader: the reply's status says whether
   // `transferee` took over.
   virtual void MoveLeader(uint64_t transferee, ReplyFn done) {

@@ -1,9 +1,11 @@
 #include "server/rpc/kv_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "kv/validate.h"
 #include "server/rpc/auth_context.h"
+#include "server/rpc/backup.h"
 #include "server/rpc/complete.h"
 #include "server/rpc/errors.h"
 
@@ -24,7 +26,66 @@ absl::Status CheckSize(const google::protobuf::Message& request,
   return absl::OkStatus();
 }
 
+// Streams one snapshot: SnapshotData's body as a backup file (backup.h) in
+// kSnapshotBlobBytes pieces. Deletes itself when gRPC is done with it.
+class SnapshotReactor final
+    : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
+ public:
+  // etcd's snapshot chunk size.
+  static constexpr size_t kSnapshotBlobBytes = 32 * 1024;
+
+  SnapshotReactor(Backend* backend, std::string token) {
+    // etcd's authMaintenanceServer: a snapshot needs the root role.
+    backend->Authorize(
+        std::move(token), AdminCheck(),
+        [this, backend](absl::StatusOr<kv::AuthInfo> info) {
+          if (!info.ok()) return Finish(ToGrpcStatus(info.status()));
+          backend->Snapshot(
+              [this](absl::StatusOr<Backend::SnapshotData> data) {
+                Begin(std::move(data));
+              });
+        });
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                        "snapshot stream broken"));
+    WriteNext();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Begin(absl::StatusOr<Backend::SnapshotData> data) {
+    if (!data.ok()) return Finish(ToGrpcStatus(data.status()));
+    header_ = data->header;
+    blob_ = EncodeBackup(std::move(data->body));
+    WriteNext();
+  }
+
+  void WriteNext() {
+    if (offset_ == blob_.size()) return Finish(grpc::Status::OK);
+    const size_t n = std::min(kSnapshotBlobBytes, blob_.size() - offset_);
+    response_.Clear();
+    if (offset_ == 0) *response_.mutable_header() = header_;
+    response_.set_blob(blob_.substr(offset_, n));
+    offset_ += n;
+    response_.set_remaining_bytes(blob_.size() - offset_);
+    StartWrite(&response_);
+  }
+
+  etcdserverpb::ResponseHeader header_;
+  std::string blob_;  // the backup file (backup.h)
+  size_t offset_ = 0;
+  etcdserverpb::SnapshotResponse response_;
+};
+
 }  // namespace
+
+grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>*
+MaintenanceService::Snapshot(grpc::CallbackServerContext* context,
+                             const etcdserverpb::SnapshotRequest*) {
+  return new SnapshotReactor(backend_, TokenOf(*context));
+}
 
 grpc::ServerUnaryReactor* KvService::Range(
     grpc::CallbackServerContext* context,

@@ -70,6 +70,12 @@ class MaintenanceService final
   // etcdctl defrag: etcd rewrites its bbolt file; this store lives in
   // memory and compaction already frees what it removes, so there is
   // nothing to rewrite. Answered as etcd answers, to admins.
+  // etcdctl snapshot save: the member's state now (its snapshot body,
+  // server::Node::EncodedSnapshotBody) as a backup file (backup.h) in 32 KiB
+  // blobs, as etcd sends them; admins only.
+  grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* Snapshot(
+      grpc::CallbackServerContext* context,
+      const etcdserverpb::SnapshotRequest* request) override;
   // etcdctl move-leader: asked of the leader, which hands leadership to
   // the target voter.
   grpc::ServerUnaryReactor* MoveLeader(

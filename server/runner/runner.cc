@@ -510,6 +510,14 @@ void Runner::MoveLeader(uint64_t transferee, rpc::ReplyFn done) {
   });
 }
 
+void Runner::Snapshot(SnapshotFn done) {
+  loop_->Post([this, alive = alive_, done = std::move(done)] {
+    if (!*alive || halted_ || stopping_) return done(server::StoppingError());
+    // On the node's thread, between inputs: one consistent state.
+    done(SnapshotData{node_->Header(), node_->EncodedSnapshotBody()});
+  });
+}
+
 void Runner::MemberList(rpc::MemberReplyFn done) {
   loop_->Post([this, alive = alive_, done = std::move(done)] {
     if (!*alive) return done(rpc::MemberReply{server::StoppingError(), {}, {}, {}});

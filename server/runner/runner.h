@@ -109,6 +109,7 @@ class Runner final : public rpc::Backend {
                        rpc::ReplyFn done) override;
   void LeaseLeases(rpc::ReplyFn done) override;
   void MoveLeader(uint64_t transferee, rpc::ReplyFn done) override;
+  void Snapshot(SnapshotFn done) override;
   // rpc::Backend's Watch service: any thread. The watchers live in a
   // kv::WatchHub on the loop thread, fed with the node's applied events
   // after every drain; a slow stream's watchers fall behind into the hub's
