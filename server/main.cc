@@ -11,10 +11,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +35,9 @@
 #include "server/node/errors.h"
 #include "server/node/membership.h"
 #include "server/node/node.h"
+#include "server/node/restore.h"
 #include "server/peer/discover.h"
+#include "server/rpc/backup.h"
 #include "server/rpc/client_server.h"
 #include "server/runner/runner.h"
 #include "server/runner/stderr_log.h"
@@ -149,6 +155,52 @@ server::AutoCompactionOptions AutoCompaction(const config::ServerFlags& f) {
 // running cluster. As etcd, it does not bootstrap a cluster of its own: its
 // raft starts from the other members of --initial-cluster, and it asks them
 // for the cluster id; the leader's log (or a snapshot) then adds it.
+// --restore-snapshot: a data dir that was never started begins as the
+// backup's state (server/node/restore.h); one that exists is left alone.
+absl::Status RestoreIfNew(const config::ServerFlags& flags,
+                          const Membership& membership,
+                          storage::PosixDisk& disk, base::LogSink& log) {
+  absl::StatusOr<std::optional<storage::WalMetadata>> existing =
+      storage::LoadMemberFile(disk);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    log.Write(base::LogLevel::kWarn,
+              "msg=\"data dir exists; --restore-snapshot ignored\"");
+    return absl::OkStatus();
+  }
+  std::ifstream in(flags.restore_snapshot, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--restore-snapshot ", flags.restore_snapshot, ": ",
+        std::strerror(errno)));
+  }
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  absl::StatusOr<std::string> body = rpc::DecodeBackup(bytes.str());
+  absl::StatusOr<server::RestorePlan> plan =
+      body.ok() ? server::PlanRestore(*body, membership.members,
+                                      membership.voters)
+                : absl::StatusOr<server::RestorePlan>(body.status());
+  if (!plan.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--restore-snapshot ", flags.restore_snapshot, ": ",
+        plan.status().message()));
+  }
+  if (absl::Status s = disk.Lock(); !s.ok()) return s;
+  if (absl::Status s = server::WriteRestore(
+          disk, storage::WalOptions{},
+          storage::WalMetadata{membership.member_id, membership.cluster_id},
+          *plan);
+      !s.ok()) {
+    return s;
+  }
+  log.Write(base::LogLevel::kInfo,
+            absl::StrCat("msg=\"restored backup\" file=",
+                         flags.restore_snapshot,
+                         " index=", plan->metadata.index()));
+  return absl::OkStatus();
+}
+
 struct Join {
   uint64_t cluster_id = 0;
   uint64_t member_id = 0;
@@ -232,6 +284,16 @@ int Run(const config::ServerFlags& flags) {
   if (!loop.ok()) Fail(loop.status());
   net::EventLoop* raw_loop = loop->get();
 
+  if (!flags.restore_snapshot.empty()) {
+    // On a Disk of its own: the member's Disk starts with fresh op ids.
+    absl::StatusOr<std::unique_ptr<storage::PosixDisk>> restore_disk =
+        storage::PosixDisk::Open(flags.data_dir);
+    if (!restore_disk.ok()) Fail(restore_disk.status());
+    if (absl::Status s = RestoreIfNew(flags, *membership, **restore_disk, log);
+        !s.ok()) {
+      Fail(s);
+    }
+  }
   absl::StatusOr<std::unique_ptr<storage::PosixDisk>> posix_disk =
       storage::PosixDisk::Open(flags.data_dir);
   if (!posix_disk.ok()) Fail(posix_disk.status());

@@ -32,6 +32,15 @@ namespace {
 // The test runs in its runfiles tree, where the server is a data dependency.
 std::string Binary() { return "server/etcdpp"; }
 
+// Waits (up to `seconds`) until `done` holds.
+bool Eventually(const std::function<bool()>& done, int seconds = 20) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return done();
+}
+
 std::string TempRoot(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string root = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
@@ -553,15 +562,6 @@ class MembershipTest : public ClusterTest {
     return 0;
   }
 
-  // Waits (up to `seconds`) until `done` holds.
-  static bool Eventually(const std::function<bool()>& done, int seconds = 20) {
-    for (int i = 0; i < seconds * 10; ++i) {
-      if (done()) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return done();
-  }
-
   // The members in `among` serve the same data, with equal etcd HashKV.
   void ExpectConvergedAmong(const std::vector<int>& among) {
     const int ref = among[0];
@@ -916,6 +916,61 @@ TEST_F(ClusterTest, SnapshotSaveWritesTheWholeStateWithItsDigest) {
   }
 }
 
+// etcd's disaster recovery: a backup of one cluster starts a new cluster
+// (every member given the same file), which holds the old data under its
+// own members, serves writes, and keeps its data over a restart (the flag
+// is ignored once the data dir exists).
+TEST_F(ClusterTest, BackupRestoresIntoANewCluster) {
+  StartCluster();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(All().Run(absl::StrCat("put old", i, " value", i)).exit_code, 0);
+  }
+  const std::string path = TempRoot("restore-backup") + "/backup.db";
+  CommandResult r = Through(0).Run("snapshot save " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  LocalCluster restored(Binary(), TempRoot("restored"), 3,
+                        {"--restore-snapshot=" + path});
+  ASSERT_TRUE(restored.StartAll().ok());
+  ASSERT_TRUE(restored.WaitForLeader(absl::Seconds(20)).ok())
+      << restored.LogTail(0);
+  for (int i = 0; i < 3; ++i) {
+    r = Etcdctl(restored.member(i).endpoint())
+            .Run("get old --prefix --keys-only --consistency=s");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("old29"), std::string::npos)
+        << "member " << i << ": " << r.output << restored.LogTail(i);
+    EXPECT_NE(restored.LogTail(i).find("restored backup"), std::string::npos);
+  }
+  const Etcdctl all(restored.Endpoints());
+  r = all.Run("get old7 --print-value-only");
+  EXPECT_EQ(r.output, "value7\n");
+  r = all.Run("put new yes");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The new cluster's members, not the old one's.
+  auto members = all.Json<etcdserverpb::MemberListResponse>("member list");
+  ASSERT_TRUE(members.ok()) << members.status();
+  ASSERT_EQ(members->members_size(), 3);
+  for (const etcdserverpb::Member& m : members->members()) {
+    ASSERT_EQ(m.peerurls_size(), 1);
+    bool ours = false;
+    for (int i = 0; i < 3; ++i) {
+      ours |= m.peerurls(0) == absl::StrCat("http://127.0.0.1:",
+                                            restored.member(i).peer_port);
+    }
+    EXPECT_TRUE(ours) << m.DebugString();
+  }
+  restored.Signal(1, SIGTERM);
+  ASSERT_TRUE(restored.Start(1).ok());
+  ASSERT_TRUE(Eventually([&] {
+    CommandResult g = Etcdctl(restored.member(1).endpoint())
+                          .Run("get new --print-value-only --consistency=s");
+    return g.output == "yes\n";
+  })) << restored.LogTail(1);
+  EXPECT_NE(restored.LogTail(1).find("--restore-snapshot ignored"),
+            std::string::npos);
+}
+
 // The operator's way out of a full space quota, as etcd documents it: the
 // NOSPACE alarm is listed, deletes and a compaction free the space, defrag,
 // alarm disarm, and writes are accepted again.
@@ -1012,6 +1067,31 @@ TEST(AuthTokenTest, UnusedTokenExpiresAfterTheTtl) {
   grpc::Status status = range();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(status.error_message(), "etcdserver: invalid auth token");
+}
+
+TEST(ServerFlagsTest, ABadBackupIsOneClearLine) {
+  const std::string root = TempRoot("bad-backup");
+  std::ofstream(root + "/garbage.db") << std::string(600, 'x');
+  struct Case {
+    std::string file;
+    std::string error;
+  } cases[] = {
+      {root + "/missing.db",
+       "etcdpp: error: --restore-snapshot " + root +
+           "/missing.db: No such file or directory\n"},
+      {root + "/garbage.db",
+       "etcdpp: error: --restore-snapshot " + root +
+           "/garbage.db: backup of 600 bytes is not whole 512-byte blocks "
+           "and a SHA-256\n"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = RunCommand(absl::StrCat(
+        Binary(), " --data-dir=", root, "/data --restore-snapshot=", c.file,
+        " --listen-client-urls=http://127.0.0.1:", FreePort(),
+        " --listen-peer-urls=http://127.0.0.1:", FreePort()));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_EQ(r.output, c.error);
+  }
 }
 
 TEST(ServerFlagsTest, BadFlagIsOneClearLineAndExitOne) {

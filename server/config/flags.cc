@@ -151,6 +151,10 @@ const std::vector<FlagSpec>& Specs() {
       {"max-txn-ops", "128",
        "Maximum number of operations permitted in a transaction.", false,
        IntSetter("max-txn-ops", &ServerFlags::max_txn_ops)},
+      {"restore-snapshot", "",
+       "Start a new cluster from this backup (etcdctl snapshot save): every "
+       "member names the same file; ignored once the data dir exists.",
+       false, StringSetter(&ServerFlags::restore_snapshot)},
       {"auth-token", "simple",
        "Specify auth token type; only 'simple' is supported.", false,
        [](const std::string& v, ServerFlags*) {
@@ -321,6 +325,11 @@ absl::Status Validate(const ServerFlags& f) {
   if (f.max_txn_ops == 0) return Invalid("max-txn-ops", "0", "must be positive");
   if (f.max_request_bytes == 0) {
     return Invalid("max-request-bytes", "0", "must be positive");
+  }
+  if (!f.restore_snapshot.empty() && !f.initial_cluster_new) {
+    return absl::InvalidArgumentError(
+        "--restore-snapshot starts a new cluster: it needs "
+        "--initial-cluster-state=new");
   }
   if (f.auth_token_ttl_seconds == 0) {
     return Invalid("auth-token-ttl", "0", "must be positive");

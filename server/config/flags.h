@@ -78,6 +78,10 @@ struct ServerFlags {
   uint64_t max_txn_ops = 128;
   // --bcrypt-cost: for hashing new user passwords; etcd's bounds 4..31.
   int bcrypt_cost = 10;
+  // --restore-snapshot: a backup (etcdctl snapshot save) a new member's
+  // data dir starts from; every member of the new cluster names the same
+  // one. Ignored once the data dir exists. Needs --initial-cluster-state=new.
+  std::string restore_snapshot;
   // --auth-token-ttl: how long a simple token stays valid without use.
   uint64_t auth_token_ttl_seconds = 300;
   std::string auto_compaction_mode = "periodic";

@@ -120,6 +120,8 @@ TEST(FlagsTest, BadInputNamesWhatIsWrong) {
        "must be provided for client url https://127.0.0.1:2379"},
       {{"--auth-token=jwt,pub-key=a.pub"}, "only 'simple' tokens"},
       {{"--auth-token-ttl=0"}, "--auth-token-ttl: must be positive"},
+      {{"--restore-snapshot=b.db", "--initial-cluster-state=existing"},
+       "--restore-snapshot starts a new cluster"},
       {{"--cert-file=server.crt"},
        "--cert-file and --key-file must be given together"},
       {{"--cert-file=s.crt", "--key-file=s.key", "--client-cert-auth"},
