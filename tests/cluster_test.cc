@@ -609,6 +609,39 @@ class MembershipTest : public ClusterTest {
   }
 };
 
+// A member removed while it was down never applies its own removal; when it
+// comes back, a peer tells it (etcd's 410 Gone), and it stops, exit 0.
+TEST_F(MembershipTest, MemberRemovedWhileDownStopsWhenItComesBack) {
+  StartCluster();
+  absl::StatusOr<int> leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok());
+  for (int down = 0; down < 3; ++down) {
+    if (down == *leader) continue;
+    const uint64_t id = IdOf(down, *leader);
+    ASSERT_NE(id, 0u);
+    cluster_->Signal(down, SIGTERM);
+    CommandResult r = Through(*leader).Run(
+        absl::StrCat("member remove ", absl::Hex(id)));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    cluster_->MarkRemoved(down);
+    ASSERT_TRUE(cluster_->Start(down).ok());
+    std::string tail;
+    ASSERT_TRUE(Eventually([&] {
+      tail = cluster_->LogTail(down);
+      return tail.find("ended unexpectedly") != std::string::npos;
+    })) << tail;
+    EXPECT_NE(tail.find("exit status 0"), std::string::npos) << tail;
+    EXPECT_NE(tail.find("the member has been permanently removed from the "
+                        "cluster"),
+              std::string::npos)
+        << tail;
+    break;  // one follower is enough
+  }
+  // The rest carry on.
+  CommandResult r = Through(*leader).Run("put still-here yes");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 // etcdctl move-leader: the leader hands leadership to the member named,
 // and a follower asked directly refuses.
 TEST_F(MembershipTest, MoveLeaderToAChosenFollower) {

@@ -22,7 +22,7 @@ void PutU64(uint64_t v, std::string* out) {
 
 bool KnownType(uint8_t t) {
   return t >= static_cast<uint8_t>(FrameType::kHello) &&
-         t <= static_cast<uint8_t>(FrameType::kMembers);
+         t <= static_cast<uint8_t>(FrameType::kRemoved);
 }
 
 constexpr size_t kHelloBytes = 4 + 8 + 8 + 8;

@@ -42,6 +42,10 @@ enum class FrameType : uint8_t {
   // After the acknowledgement of a discovery hello (cluster id 0): the
   // cluster's member list, opaque to the transport.
   kMembers = 8,
+  // Instead of a hello's acknowledgement: the sender is a member this
+  // cluster removed (etcd answers such a member with HTTP 410 Gone). The
+  // payload says so in words.
+  kRemoved = 9,
 };
 
 inline constexpr size_t kFrameHeaderBytes = 5;

@@ -64,8 +64,7 @@ PeerTransport::PeerTransport(net::EventLoop* loop, TransportOptions options,
 PeerTransport::~PeerTransport() {
   *alive_ = false;
   for (auto& [id, peer] : peers_) {
-    if (peer.reconnect_timer != 0) loop_->CancelTimer(peer.reconnect_timer);
-    peer.reconnect_timer = 0;
+    CancelTimers(peer);
     Disconnect(peer);
   }
   for (auto& [raw, weak] : unidentified_) {
@@ -88,16 +87,31 @@ void PeerTransport::AddPeer(uint64_t id, const std::string& host,
   peer.id = id;
   peer.host = host;
   peer.port = port;
-  if (Dials(id)) Dial(id);
+  if (Dials(id)) return Dial(id);
+  if (options_.probe_after_ms == 0) return;
+  absl::StatusOr<net::TimerId> timer =
+      loop_->AddTimer(options_.probe_after_ms, options_.probe_after_ms,
+                      [this, id] { Probe(id); });
+  if (timer.ok()) peer.probe_timer = *timer;
+}
+
+void PeerTransport::CancelTimers(Peer& peer) {
+  if (peer.reconnect_timer != 0) loop_->CancelTimer(peer.reconnect_timer);
+  peer.reconnect_timer = 0;
+  if (peer.probe_timer != 0) loop_->CancelTimer(peer.probe_timer);
+  peer.probe_timer = 0;
+}
+
+void PeerTransport::Probe(uint64_t id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end() || it->second.conn != nullptr) return;
+  Dial(id);
 }
 
 void PeerTransport::RemovePeer(uint64_t id) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
-  if (it->second.reconnect_timer != 0) {
-    loop_->CancelTimer(it->second.reconnect_timer);
-  }
-  it->second.reconnect_timer = 0;
+  CancelTimers(it->second);
   Peer& peer = it->second;
   // What raft already sent the member leaves before the connection closes:
   // a removed member learns of its removal from the commit index these
@@ -154,12 +168,24 @@ void PeerTransport::OnDialed(uint64_t id, absl::StatusOr<int> fd) {
     if (fd.ok()) close(*fd);
     return;
   }
-  if (!fd.ok()) return ScheduleRedial(id);
+  // A probe (the peer is the one that dials) retries on its own timer.
+  const bool probe = !Dials(id);
+  if (probe && it->second.conn != nullptr) {
+    if (fd.ok()) close(*fd);  // the peer dialed meanwhile
+    return;
+  }
+  if (!fd.ok()) {
+    if (!probe) ScheduleRedial(id);
+    return;
+  }
   auto state = std::make_shared<ConnState>();
   state->peer = id;
   absl::StatusOr<std::shared_ptr<net::TcpConnection>> conn =
       Adopt(*fd, state, &it->second.host);
-  if (!conn.ok()) return ScheduleRedial(id);
+  if (!conn.ok()) {
+    if (!probe) ScheduleRedial(id);
+    return;
+  }
   Disconnect(it->second);
   it->second.conn = *conn;
   std::string hello;
@@ -261,6 +287,12 @@ void PeerTransport::OnHello(const std::shared_ptr<ConnState>& state,
                                      absl::Hex(hello->to), ", local is ",
                                      absl::Hex(options_.member_id)));
   }
+  if (callbacks_.is_removed && callbacks_.is_removed(hello->from)) {
+    return Reject(conn,
+                  absl::StrCat("member ", absl::Hex(hello->from),
+                               " was removed from the cluster"),
+                  FrameType::kRemoved);
+  }
   auto it = peers_.find(hello->from);
   if (it == peers_.end() || Dials(hello->from)) {
     return Reject(conn, absl::StrCat("unknown peer ", absl::Hex(hello->from)));
@@ -294,12 +326,12 @@ void PeerTransport::AnswerDiscovery(net::TcpConnection* conn, uint64_t from) {
   conn->CloseAfterFlush();
 }
 
-void PeerTransport::Reject(net::TcpConnection* conn,
-                           const std::string& reason) {
+void PeerTransport::Reject(net::TcpConnection* conn, const std::string& reason,
+                           FrameType type) {
   ++stats_.handshakes_rejected;
   unidentified_.erase(conn);
   std::string frame;
-  AppendFrame(FrameType::kReject, reason, &frame);
+  AppendFrame(type, reason, &frame);
   conn->Send(frame);
   conn->CloseAfterFlush();
 }
@@ -321,6 +353,11 @@ void PeerTransport::OnFrame(Peer& peer, const Frame& frame) {
       // the operator may fix the peer's configuration.
       ++stats_.handshakes_rejected;
       peer.conn->Close();
+      return;
+    case FrameType::kRemoved:
+      ++stats_.handshakes_rejected;
+      peer.conn->Close();
+      if (callbacks_.on_removed) callbacks_.on_removed();
       return;
     case FrameType::kMessages:
       return OnMessages(peer.id, frame.payload);

@@ -45,6 +45,11 @@ struct TransportOptions {
   size_t snapshot_chunk_bytes = 256 << 10;
   // Snapshot bytes buffered ahead of other traffic before pausing.
   size_t snapshot_window_bytes = 1 << 20;
+  // A peer that should dial this member (a lower id) but has not connected
+  // for this long is dialed anyway, with a hello it answers with kRemoved
+  // if it removed this member (and refuses otherwise): a member removed
+  // while it was down learns it, whichever its id. 0: never.
+  uint64_t probe_after_ms = 3000;
   // Peer TLS (https:// peer URLs): every connection, accepted or dialed,
   // runs through it, and a dialed peer's certificate must name the host it
   // was dialed at. Null: plaintext.
@@ -67,6 +72,11 @@ struct TransportCallbacks {
   // operator's log; the transport redials by itself.
   std::function<void(uint64_t peer, const absl::Status& status)>
       on_connection_error;
+  // Whether `id` is a member this cluster removed; a hello from one is
+  // answered with kRemoved.
+  std::function<bool(uint64_t id)> is_removed;
+  // A peer answered this member's hello with kRemoved.
+  std::function<void()> on_removed;
   // The member list sent to a joining member after the answer to its
   // discovery hello (kMembers); unset: none is sent.
   std::function<std::string()> member_list;
@@ -131,6 +141,7 @@ class PeerTransport {
     std::vector<raftpb::Message> pending;
     uint64_t backoff_ms = 0;
     net::TimerId reconnect_timer = 0;
+    net::TimerId probe_timer = 0;  // for a peer that dials this member
     std::deque<OutgoingSnapshot> snapshots;
     IncomingSnapshot incoming;
   };
@@ -157,7 +168,12 @@ class PeerTransport {
   void OnData(const std::shared_ptr<ConnState>& state, std::string_view data);
   void OnClosed(const std::shared_ptr<ConnState>& state);
   void OnHello(const std::shared_ptr<ConnState>& state, const Frame& frame);
-  void Reject(net::TcpConnection* conn, const std::string& reason);
+  void Reject(net::TcpConnection* conn, const std::string& reason,
+              FrameType type = FrameType::kReject);
+  // Dials a peer that should dial this member but has not (see
+  // TransportOptions::probe_after_ms).
+  void Probe(uint64_t id);
+  void CancelTimers(Peer& peer);
   void AnswerDiscovery(net::TcpConnection* conn, uint64_t from);
   void OnFrame(Peer& peer, const Frame& frame);
   void OnMessages(uint64_t id, const std::string& payload);

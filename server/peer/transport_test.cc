@@ -69,8 +69,11 @@ class TransportTest : public ::testing::Test {
     loop_->Run();
   }
 
-  PeerTransport* Start(uint64_t id, uint64_t cluster = kCluster,
-                       std::shared_ptr<net::TlsContext> tls = nullptr) {
+  PeerTransport* Start(
+      uint64_t id, uint64_t cluster = kCluster,
+      std::shared_ptr<net::TlsContext> tls = nullptr,
+      std::function<void(TransportOptions*, TransportCallbacks*)> configure =
+          nullptr) {
     TransportOptions options;
     options.tls = std::move(tls);
     options.cluster_id = cluster;
@@ -97,6 +100,7 @@ class TransportTest : public ::testing::Test {
     callbacks.member_list = [id] {
       return "the member list of " + std::to_string(id);
     };
+    if (configure) configure(&options, &callbacks);
     auto transport = PeerTransport::Start(loop_.get(), options, callbacks);
     EXPECT_TRUE(transport.ok()) << transport.status();
     PeerTransport* raw = transport->get();
@@ -290,6 +294,38 @@ TEST_F(TransportTest, JoiningMemberDiscoversTheClusterId) {
   // Nobody listening: unavailable.
   EXPECT_EQ(Discover("127.0.0.1", 1, 9, 1, 200, nullptr).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+// A member removed while it was down still lists its old peers; whichever
+// of them it reaches tells it, even one it would wait to be dialed by.
+TEST_F(TransportTest, ARemovedMemberIsToldByAPeerWhateverItsId) {
+  auto removed_three = [](TransportOptions*, TransportCallbacks* callbacks) {
+    callbacks->is_removed = [](uint64_t id) { return id == 3; };
+  };
+  PeerTransport* one = Start(1, kCluster, nullptr, removed_three);
+  PeerTransport* two = Start(2, kCluster, nullptr, [&](TransportOptions* o,
+                                                       TransportCallbacks* c) {
+    removed_three(o, c);
+    o->probe_after_ms = 20;
+  });
+  bool told = false;
+  Start(3, kCluster, nullptr, [&](TransportOptions* o, TransportCallbacks* c) {
+    o->probe_after_ms = 20;
+    c->on_removed = [&told] { told = true; };
+  });
+  // 1 and 2 no longer list 3; 3 still lists both, and both have lower ids:
+  // they would dial 3, so only 3's probe reaches them.
+  Connect(1, 2);
+  members_[3]->AddPeer(1, "127.0.0.1", one->port());
+  members_[3]->AddPeer(2, "127.0.0.1", two->port());
+  RunUntil([&] { return told; });
+  EXPECT_FALSE(members_[3]->Connected(1));
+  // A live member's probe is refused and changes nothing: 2 (a higher id
+  // than 1) probes 1 only while 1 has not dialed it.
+  RunUntil([&] { return one->Connected(2) && two->Connected(1); });
+  one->Send(Msg(1, 2, 5));
+  RunUntil([&] { return inboxes_[2].messages.size() == 1; });
+  EXPECT_TRUE(one->Connected(2));
 }
 
 TEST_F(TransportTest, PeersAddedAndRemovedAtRunTime) {

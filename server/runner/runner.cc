@@ -111,6 +111,19 @@ absl::Status Runner::StartTransport() {
         absl::StrCat("msg=\"peer connection failed\" peer=", absl::Hex(peer),
                      " error=\"", status.message(), "\""));
   };
+  callbacks.is_removed = [this](uint64_t id) {
+    return node_->Members().removed().contains(id);
+  };
+  // Removed while it was down (or cut off), this member never applied its
+  // own removal: a peer tells it, as etcd's peers answer 410 Gone.
+  callbacks.on_removed = [this] {
+    if (halted_) return;
+    halted_ = true;
+    Log(base::LogLevel::kWarn,
+        "msg=\"a peer says this member was removed from the cluster; "
+        "stopping\"");
+    if (on_halt_) on_halt_(server::MemberRemovedError());
+  };
   // A joining member's discovery gets the replicated member list.
   callbacks.member_list = [this] { return node_->Members().Encode(); };
   absl::StatusOr<std::unique_ptr<peer::PeerTransport>> transport =
