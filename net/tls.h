@@ -28,17 +28,21 @@ class TlsContext {
   // files.trusted_ca_pem verifies the other side's certificate (empty: the
   // system's default roots). verify_clients: accepted connections must
   // present a certificate that CA signed (etcd's --peer-client-cert-auth).
+  // verify_servers false: dialed servers are not verified at all (etcd's
+  // --peer-auto-tls, whose self-signed certificates nobody can verify).
   static absl::StatusOr<std::shared_ptr<TlsContext>> Create(
-      const TlsFiles& files, bool verify_clients);
+      const TlsFiles& files, bool verify_clients, bool verify_servers = true);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
   SSL_CTX* get() const { return ctx_; }
+  bool verify_servers() const { return verify_servers_; }
 
  private:
   explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
+  bool verify_servers_ = true;
 };
 
 class TlsSession {

@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "net/tcp.h"
+#include "net/self_signed.h"
 #include "net/tls_files.h"
 #include "tests/test_certs.h"
 
@@ -129,6 +130,41 @@ TEST_F(TlsTest, GarbageInsteadOfAHandshakeIsAnError) {
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(plaintext, "");
+}
+
+TEST_F(TlsTest, SelfSignedCertsAreMadeOnceAndOnlyUnverifiedClientsAcceptThem) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/auto/a";
+  absl::StatusOr<TlsPaths> made =
+      SelfSignedCert(dir, {"127.0.0.1", "localhost"}, "auto-tls");
+  ASSERT_TRUE(made.ok()) << made.status();
+  absl::StatusOr<TlsFiles> files = LoadTlsFiles(*made);
+  ASSERT_TRUE(files.ok()) << files.status();
+  // A restart finds and keeps them.
+  absl::StatusOr<TlsPaths> again = SelfSignedCert(dir, {"127.0.0.1"}, "auto-tls");
+  ASSERT_TRUE(again.ok());
+  absl::StatusOr<TlsFiles> same = LoadTlsFiles(*again);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->cert_chain_pem, files->cert_chain_pem);
+  EXPECT_EQ(same->private_key_pem, files->private_key_pem);
+
+  auto self_signed = TlsContext::Create(*files, /*verify_clients=*/false,
+                                        /*verify_servers=*/false);
+  ASSERT_TRUE(self_signed.ok()) << self_signed.status();
+  // Two --peer-auto-tls members talk, unverified.
+  auto client = TlsSession::Client(*self_signed, "127.0.0.1");
+  auto server = TlsSession::Server(*self_signed);
+  ASSERT_TRUE(client.ok() && server.ok());
+  ASSERT_TRUE((*client)->Send("hello").ok());
+  std::string to_client, to_server;
+  ASSERT_TRUE(Pump(**client, **server, &to_client, &to_server).ok());
+  EXPECT_EQ(to_server, "hello");
+  // A verifying client refuses the self-signed server.
+  auto verifying = TlsSession::Client(ClientContext(), "127.0.0.1");
+  auto server2 = TlsSession::Server(*self_signed);
+  ASSERT_TRUE(verifying.ok() && server2.ok());
+  absl::Status s = Pump(**verifying, **server2, &to_client, &to_server);
+  EXPECT_NE(s.message().find("certificate verify failed"), std::string::npos)
+      << s;
 }
 
 // TcpConnection with a session on each end: 5 MiB echoed through a small

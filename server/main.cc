@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "net/event_loop.h"
+#include "net/self_signed.h"
 #include "net/tls.h"
 #include "net/tls_files.h"
 #include "server/config/flags.h"
@@ -72,22 +73,60 @@ std::string Host(const config::Url& url) {
   return url.host == "localhost" ? "127.0.0.1" : url.host;
 }
 
+// The hosts of `urls`, for a self-signed certificate.
+std::vector<std::string> Hosts(const std::vector<config::Url>& urls) {
+  std::vector<std::string> hosts;
+  for (const config::Url& u : urls) {
+    if (std::find(hosts.begin(), hosts.end(), u.host) == hosts.end()) {
+      hosts.push_back(u.host);
+    }
+  }
+  return hosts;
+}
+
+bool AnyHttps(const std::vector<config::Url>& urls) {
+  return std::any_of(urls.begin(), urls.end(), [](const config::Url& u) {
+    return u.scheme == "https";
+  });
+}
+
 absl::StatusOr<std::optional<rpc::ClientTls>> LoadClientTls(
-    const config::TlsFlags& flags) {
-  if (flags.empty()) return std::nullopt;
-  absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(
-      {flags.cert_file, flags.key_file, flags.trusted_ca_file, ""});
+    const config::ServerFlags& flags) {
+  net::TlsPaths paths{flags.client_tls.cert_file, flags.client_tls.key_file,
+                      flags.client_tls.trusted_ca_file, ""};
+  if (flags.client_tls.empty()) {
+    if (!flags.auto_tls || !AnyHttps(flags.listen_client_urls)) {
+      return std::nullopt;
+    }
+    absl::StatusOr<net::TlsPaths> made = net::SelfSignedCert(
+        flags.data_dir + "/fixtures/client", Hosts(flags.listen_client_urls),
+        "auto-tls");
+    if (!made.ok()) return made.status();
+    paths = *made;
+  }
+  absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(paths);
   if (!files.ok()) return files.status();
   return rpc::ClientTls{files->cert_chain_pem, files->private_key_pem,
-                        files->trusted_ca_pem, flags.client_cert_auth};
+                        files->trusted_ca_pem,
+                        flags.client_tls.client_cert_auth};
 }
 
 // The peer TLS context when the peer URLs are https:// (the flags checked
-// they all are, and that the key pair was given); null otherwise.
+// they all are, with a key pair or --peer-auto-tls); null otherwise.
 absl::StatusOr<std::shared_ptr<net::TlsContext>> LoadPeerTls(
     const config::ServerFlags& flags) {
   if (flags.listen_peer_urls[0].scheme != "https") return nullptr;
   const config::TlsFlags& tls = flags.peer_tls;
+  if (tls.empty()) {  // --peer-auto-tls: nobody can verify anybody
+    absl::StatusOr<net::TlsPaths> made = net::SelfSignedCert(
+        flags.data_dir + "/fixtures/peer", Hosts(flags.listen_peer_urls),
+        "peer-auto-tls");
+    if (!made.ok()) return made.status();
+    absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(*made);
+    if (!files.ok()) return files.status();
+    return net::TlsContext::Create(*files, /*verify_clients=*/false,
+                                   /*verify_servers=*/false);
+  }
   absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(
       {tls.cert_file, tls.key_file, tls.trusted_ca_file, "peer-"});
   if (!files.ok()) return files.status();
@@ -273,7 +312,7 @@ int Run(const config::ServerFlags& flags) {
   if (!membership.ok()) Fail(membership.status());
   // Bad key material fails before the data dir is touched.
   absl::StatusOr<std::optional<rpc::ClientTls>> client_tls =
-      LoadClientTls(flags.client_tls);
+      LoadClientTls(flags);
   if (!client_tls.ok()) Fail(client_tls.status());
   absl::StatusOr<std::shared_ptr<net::TlsContext>> peer_tls =
       LoadPeerTls(flags);

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -26,8 +27,13 @@ namespace etcdpp::tests {
 uint16_t FreePort() {
   static std::mt19937 random(static_cast<uint32_t>(getpid()) ^
                              static_cast<uint32_t>(absl::ToUnixNanos(absl::Now())));
+  // A port handed out is not bound until its member starts, so a later
+  // call would find it free again: never hand one out twice (two members
+  // of one cluster on one port was a flaky test's cause).
+  static std::set<uint16_t> handed_out;
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const uint16_t port = static_cast<uint16_t>(20000 + random() % 12000);
+    if (handed_out.contains(port)) continue;
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -36,7 +42,10 @@ uint16_t FreePort() {
     const bool free =
         bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
-    if (free) return port;
+    if (free) {
+      handed_out.insert(port);
+      return port;
+    }
   }
   return 0;
 }

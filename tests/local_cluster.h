@@ -20,7 +20,7 @@
 namespace etcdpp::tests {
 
 // A port that was free a moment ago (bound and released), outside the
-// ephemeral range.
+// ephemeral range, and never one this process was given before.
 uint16_t FreePort();
 
 struct Member {

@@ -210,6 +210,12 @@ const std::vector<FlagSpec>& Specs() {
          return SetBool("client-cert-auth", v,
                         &f->client_tls.client_cert_auth);
        }},
+      {"auto-tls", "false",
+       "Client TLS using generated certificates.", true,
+       BoolSetter("auto-tls", &ServerFlags::auto_tls)},
+      {"peer-auto-tls", "false",
+       "Peer TLS using generated certificates.", true,
+       BoolSetter("peer-auto-tls", &ServerFlags::peer_auto_tls)},
       {"peer-cert-file", "",
        "Path to the peer server TLS cert file.",
        false, TlsSetter(&TlsFlags::cert_file, &ServerFlags::peer_tls)},
@@ -357,7 +363,7 @@ absl::Status ValidateTls(const ServerFlags& f) {
   for (const std::vector<Url>* urls :
        {&f.listen_client_urls, &f.advertise_client_urls}) {
     for (const Url& u : *urls) {
-      if (u.scheme == "https" && c.empty()) {
+      if (u.scheme == "https" && c.empty() && !f.auto_tls) {
         return absl::InvalidArgumentError(absl::StrCat(
             "TLS key/cert (--cert-file, --key-file) must be provided for "
             "client url ",
@@ -384,7 +390,7 @@ absl::Status ValidateTls(const ServerFlags& f) {
     for (const Url& u : m.peer_urls) peer_urls.push_back(&u);
   }
   for (const Url* u : peer_urls) {
-    if (u->scheme == "https" && p.empty()) {
+    if (u->scheme == "https" && p.empty() && !f.peer_auto_tls) {
       return absl::InvalidArgumentError(absl::StrCat(
           "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided "
           "for peer url ",

@@ -97,8 +97,12 @@ struct ServerFlags {
   // Serves https:// client URLs; required when one is given.
   TlsFlags client_tls;
   // Secures every peer connection, served and dialed, when the peer URLs
-  // are https:// (required then).
+  // are https:// (required then, unless --peer-auto-tls).
   TlsFlags peer_tls;
+  // --auto-tls / --peer-auto-tls: https:// URLs without a key pair get a
+  // self-signed one under <data-dir>/fixtures (net/self_signed.h).
+  bool auto_tls = false;
+  bool peer_auto_tls = false;
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;
   bool version = false;

@@ -193,6 +193,15 @@ TEST(FlagsTest, TlsFlags) {
   EXPECT_TRUE(f->peer_tls.client_cert_auth);
   EXPECT_TRUE(f->client_tls.empty());
 
+  f = Parse({"--listen-client-urls=https://127.0.0.1:2379",
+             "--advertise-client-urls=https://127.0.0.1:2379", "--auto-tls",
+             "--listen-peer-urls=https://127.0.0.1:2380",
+             "--initial-advertise-peer-urls=https://127.0.0.1:2380",
+             "--peer-auto-tls"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->auto_tls);
+  EXPECT_TRUE(f->peer_auto_tls);
+
   f = Parse({});
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_TRUE(f->client_tls.empty());
