@@ -11,23 +11,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "net/openssl_ptr.h"
 
 namespace etcdpp::net {
 namespace {
-
-struct KeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct CertFree {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 
 absl::Status Failed(const std::string& flag, const std::string& what) {
   return absl::InternalError(absl::StrCat("--", flag, ": ", what));
@@ -69,7 +59,7 @@ absl::Status WriteFile(const std::string& path, const std::string& data,
 }
 
 std::string Pem(int (*write)(BIO*, void*), void* object) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  Bio bio(BIO_new(BIO_s_mem()));
   if (write(bio.get(), object) != 1) return "";
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
@@ -96,8 +86,8 @@ absl::StatusOr<TlsPaths> SelfSignedCert(const std::string& dir,
   if (Exists(paths.cert_file) && Exists(paths.key_file)) return paths;
   if (absl::Status s = MakeDirs(dir, flag); !s.ok()) return s;
 
-  std::unique_ptr<EVP_PKEY, KeyFree> key(EVP_EC_gen("P-256"));
-  std::unique_ptr<X509, CertFree> cert(X509_new());
+  Key key(EVP_EC_gen("P-256"));
+  Cert cert(X509_new());
   if (key == nullptr || cert == nullptr) return Failed(flag, "out of memory");
   unsigned char serial[8];
   if (RAND_bytes(serial, sizeof(serial)) != 1) {
