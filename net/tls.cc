@@ -113,23 +113,22 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Client(
   if (!session.ok()) return session;
   SSL* ssl = (*session)->ssl_;
   SSL_set_connect_state(ssl);
-  if (!(*session)->context_->verify_servers()) {
+  if ((*session)->context_->verify_servers()) {
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    in_addr ip;
+    const bool is_ip = inet_pton(AF_INET, expected_host.c_str(), &ip) == 1;
+    const int named =
+        is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, expected_host.c_str())
+              : X509_VERIFY_PARAM_set1_host(param, expected_host.c_str(), 0);
+    if (named != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot verify TLS peers as ", expected_host));
+    }
+    if (!is_ip) SSL_set_tlsext_host_name(ssl, expected_host.c_str());
+  } else {
     SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
-    if (absl::Status s = (*session)->Progress(); !s.ok()) return s;
-    return session;
   }
-  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  in_addr ip;
-  const bool is_ip = inet_pton(AF_INET, expected_host.c_str(), &ip) == 1;
-  const int named =
-      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, expected_host.c_str())
-            : X509_VERIFY_PARAM_set1_host(param, expected_host.c_str(), 0);
-  if (named != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot verify TLS peers as ", expected_host));
-  }
-  if (!is_ip) SSL_set_tlsext_host_name(ssl, expected_host.c_str());
   if (absl::Status s = (*session)->Progress(); !s.ok()) return s;
   return session;
 }

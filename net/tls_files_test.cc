@@ -12,10 +12,10 @@ namespace {
 class TlsFilesTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(std::string(std::getenv("TEST_TMPDIR")) + "/pki");
-    absl::StatusOr<tests::TestCerts> certs = tests::MakeTestCerts(*dir_);
+    dir_ = new std::string(std::getenv("TEST_TMPDIR"));
+    absl::StatusOr<const tests::TestCerts*> certs = tests::SharedTestCerts();
     ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = new tests::TestCerts(*std::move(certs));
+    certs_ = *certs;
   }
 
   static std::string Write(const std::string& name, const std::string& text) {
@@ -25,11 +25,11 @@ class TlsFilesTest : public testing::Test {
   }
 
   static std::string* dir_;
-  static tests::TestCerts* certs_;
+  static const tests::TestCerts* certs_;
 };
 
 std::string* TlsFilesTest::dir_ = nullptr;
-tests::TestCerts* TlsFilesTest::certs_ = nullptr;
+const tests::TestCerts* TlsFilesTest::certs_ = nullptr;
 
 TEST_F(TlsFilesTest, LoadsAMatchingPairAndItsCa) {
   absl::StatusOr<TlsFiles> files = LoadTlsFiles(

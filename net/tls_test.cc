@@ -15,10 +15,9 @@ namespace {
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<tests::TestCerts> certs = tests::MakeTestCerts(
-        std::string(std::getenv("TEST_TMPDIR")) + "/pki");
+    absl::StatusOr<const tests::TestCerts*> certs = tests::SharedTestCerts();
     ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = new tests::TestCerts(*std::move(certs));
+    certs_ = *certs;
   }
 
   static std::shared_ptr<TlsContext> Context(const std::string& cert,
@@ -58,10 +57,25 @@ class TlsTest : public ::testing::Test {
     return absl::InternalError("the sessions never went quiet");
   }
 
-  static tests::TestCerts* certs_;
+  // An event loop that stops, failing the test, if it still runs after
+  // 20 s: a hung test fails instead of timing out silently.
+  static std::unique_ptr<EventLoop> LoopWithWatchdog() {
+    absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+    if (!loop.ok()) return nullptr;
+    EventLoop* raw = loop->get();
+    if (!raw->AddTimer(20000, 0, [raw] {
+               ADD_FAILURE() << "watchdog fired";
+               raw->Stop();
+             }).ok()) {
+      return nullptr;
+    }
+    return *std::move(loop);
+  }
+
+  static const tests::TestCerts* certs_;
 };
 
-tests::TestCerts* TlsTest::certs_ = nullptr;
+const tests::TestCerts* TlsTest::certs_ = nullptr;
 
 TEST_F(TlsTest, SessionsCarryPlaintextBothWaysAfterTheHandshake) {
   auto client = TlsSession::Client(ClientContext(), "127.0.0.1");
@@ -170,13 +184,9 @@ TEST_F(TlsTest, SelfSignedCertsAreMadeOnceAndOnlyUnverifiedClientsAcceptThem) {
 // TcpConnection with a session on each end: 5 MiB echoed through a small
 // high-water mark, so backpressure and partial writes are exercised.
 TEST_F(TlsTest, TcpConnectionsEchoThroughTls) {
-  auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
-  EventLoop* raw_loop = loop->get();
-  ASSERT_TRUE(raw_loop->AddTimer(20000, 0, [&] {
-                 ADD_FAILURE() << "watchdog fired";
-                 raw_loop->Stop();
-               }).ok());
+  std::unique_ptr<EventLoop> loop = LoopWithWatchdog();
+  ASSERT_NE(loop, nullptr);
+  EventLoop* raw_loop = loop.get();
   std::shared_ptr<TlsContext> server_context = ServerContext(true);
   std::shared_ptr<TcpConnection> server_conn;
   auto listener = TcpListener::Listen(
@@ -232,13 +242,9 @@ TEST_F(TlsTest, TcpConnectionsEchoThroughTls) {
 // A plaintext client against a TLS server: the server closes with the
 // handshake's reason, and delivers nothing.
 TEST_F(TlsTest, PlaintextToATlsConnectionClosesIt) {
-  auto loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
-  EventLoop* raw_loop = loop->get();
-  ASSERT_TRUE(raw_loop->AddTimer(10000, 0, [&] {
-                 ADD_FAILURE() << "watchdog fired";
-                 raw_loop->Stop();
-               }).ok());
+  std::unique_ptr<EventLoop> loop = LoopWithWatchdog();
+  ASSERT_NE(loop, nullptr);
+  EventLoop* raw_loop = loop.get();
   std::shared_ptr<TlsContext> server_context = ServerContext(false);
   std::shared_ptr<TcpConnection> server_conn;
   absl::Status closed_with = absl::OkStatus();

@@ -106,9 +106,7 @@ absl::StatusOr<std::optional<rpc::ClientTls>> LoadClientTls(
   }
   absl::StatusOr<net::TlsFiles> files = net::LoadTlsFiles(paths);
   if (!files.ok()) return files.status();
-  return rpc::ClientTls{files->cert_chain_pem, files->private_key_pem,
-                        files->trusted_ca_pem,
-                        flags.client_tls.client_cert_auth};
+  return rpc::ClientTls{*std::move(files), flags.client_tls.client_cert_auth};
 }
 
 // The peer TLS context when the peer URLs are https:// (the flags checked

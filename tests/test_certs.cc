@@ -1,5 +1,6 @@
 #include "tests/test_certs.h"
 
+#include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +67,16 @@ absl::StatusOr<TestCerts> MakeTestCerts(const std::string& dir) {
   certs.stranger_cert = dir + "/stranger.crt";
   certs.stranger_key = dir + "/stranger.key";
   return certs;
+}
+
+absl::StatusOr<const TestCerts*> SharedTestCerts() {
+  static const absl::StatusOr<TestCerts>* made = [] {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    return new absl::StatusOr<TestCerts>(MakeTestCerts(
+        std::string(tmp != nullptr ? tmp : "/tmp") + "/pki"));
+  }();
+  if (!made->ok()) return made->status();
+  return &**made;
 }
 
 }  // namespace etcdpp::tests

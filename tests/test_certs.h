@@ -26,6 +26,10 @@ struct TestCerts {
 // openssl command that failed, with its output.
 absl::StatusOr<TestCerts> MakeTestCerts(const std::string& dir);
 
+// This test process's certificates, made on first use under
+// $TEST_TMPDIR/pki (or /tmp when unset) and the same for every later call.
+absl::StatusOr<const TestCerts*> SharedTestCerts();
+
 }  // namespace etcdpp::tests
 
 #endif  // ETCDPP_TESTS_TEST_CERTS_H_

@@ -33,9 +33,9 @@ std::string TempRoot(const std::string& name) {
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<TestCerts> certs = MakeTestCerts(TempRoot("pki"));
+    absl::StatusOr<const TestCerts*> certs = SharedTestCerts();
     ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = new TestCerts(*std::move(certs));
+    certs_ = *certs;
   }
 
   static std::vector<std::string> ServerFlags() {
@@ -49,10 +49,10 @@ class TlsTest : public ::testing::Test {
                         " --key=", certs_->client_key);
   }
 
-  static TestCerts* certs_;
+  static const TestCerts* certs_;
 };
 
-TestCerts* TlsTest::certs_ = nullptr;
+const TestCerts* TlsTest::certs_ = nullptr;
 
 TEST_F(TlsTest, ClusterServesEtcdctlOverTlsWithClientCertificates) {
   LocalCluster cluster(Binary(), TempRoot("cluster"), 3);

@@ -355,10 +355,9 @@ TEST_F(TransportTest, PeersAddedAndRemovedAtRunTime) {
 class TransportTlsTest : public TransportTest {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<tests::TestCerts> certs =
-        tests::MakeTestCerts(TempDir() + "/pki");
+    absl::StatusOr<const tests::TestCerts*> certs = tests::SharedTestCerts();
     ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = new tests::TestCerts(*std::move(certs));
+    certs_ = *certs;
   }
 
   // A member's peer TLS context: its key pair, trusting the test CA, and
@@ -384,10 +383,10 @@ class TransportTlsTest : public TransportTest {
     loop_->Run();
   }
 
-  static tests::TestCerts* certs_;
+  static const tests::TestCerts* certs_;
 };
 
-tests::TestCerts* TransportTlsTest::certs_ = nullptr;
+const tests::TestCerts* TransportTlsTest::certs_ = nullptr;
 
 TEST_F(TransportTlsTest, MessagesAndSnapshotsFlowOverTls) {
   PeerTransport* one = Start(1, kCluster, MemberTls());

@@ -49,9 +49,9 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const ClientTls& tls) {
       tls.client_cert_auth
           ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_root_certs = tls.files.trusted_ca_pem;
   options.pem_key_cert_pairs.push_back(
-      {tls.private_key_pem, tls.cert_chain_pem});
+      {tls.files.private_key_pem, tls.files.cert_chain_pem});
   return grpc::SslServerCredentials(options);
 }
 

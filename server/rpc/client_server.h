@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "net/tls_files.h"
 #include "server/rpc/auth_service.h"
 #include "server/rpc/backend.h"
 #include "server/rpc/cluster_service.h"
@@ -19,13 +20,11 @@
 
 namespace etcdpp::rpc {
 
-// Server TLS for https:// client URLs, as PEM text.
+// Server TLS for https:// client URLs.
 struct ClientTls {
-  std::string cert_chain_pem;
-  std::string private_key_pem;
-  // Clients must present a certificate signed by this CA (etcd's
-  // --client-cert-auth with --trusted-ca-file) when client_cert_auth is set.
-  std::string trusted_ca_pem;
+  net::TlsFiles files;
+  // Clients must present a certificate signed by files.trusted_ca_pem
+  // (etcd's --client-cert-auth with --trusted-ca-file).
   bool client_cert_auth = false;
 };
 

@@ -22,10 +22,9 @@ using tests::Etcdctl;
 class ClientTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<tests::TestCerts> certs = tests::MakeTestCerts(
-        std::string(std::getenv("TEST_TMPDIR")) + "/pki");
+    absl::StatusOr<const tests::TestCerts*> certs = tests::SharedTestCerts();
     ASSERT_TRUE(certs.ok()) << certs.status();
-    certs_ = new tests::TestCerts(*std::move(certs));
+    certs_ = *certs;
   }
 
   // Starts a server with a TLS port and a plaintext port.
@@ -37,8 +36,7 @@ class ClientTlsTest : public ::testing::Test {
     ClientServerOptions options;
     options.listen_addresses = {{"127.0.0.1:0", /*tls=*/true},
                                 {"127.0.0.1:0", /*tls=*/false}};
-    options.tls = ClientTls{files->cert_chain_pem, files->private_key_pem,
-                            files->trusted_ca_pem, client_cert_auth};
+    options.tls = ClientTls{*std::move(files), client_cert_auth};
     options.limits.max_request_bytes = 64 * 1024;
     options.limits.max_txn_ops = 4;
     auto server = ClientServer::Start(backend_.get(), options);
@@ -62,12 +60,12 @@ class ClientTlsTest : public ::testing::Test {
                      command));
   }
 
-  static tests::TestCerts* certs_;
+  static const tests::TestCerts* certs_;
   std::unique_ptr<LocalBackend> backend_;
   std::unique_ptr<ClientServer> server_;
 };
 
-tests::TestCerts* ClientTlsTest::certs_ = nullptr;
+const tests::TestCerts* ClientTlsTest::certs_ = nullptr;
 
 TEST_F(ClientTlsTest, EtcdctlTrustingTheCaReadsAndWritesOverTls) {
   Start(/*client_cert_auth=*/false);
