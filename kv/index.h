@@ -42,7 +42,7 @@ class Index {
                             int64_t limit) const;
   int64_t CountRevisions(const KeyRange& range, int64_t at_rev) const;
   // Every change in `range` with main revision >= rev, in revision order
-  // (one per key per transaction, as KeyIndex::Since).
+  // (every change of a transaction, as KeyIndex::Since).
   std::vector<Revision> RangeSince(const KeyRange& range, int64_t rev) const;
 
   void Put(std::string_view key, Revision rev);

@@ -69,13 +69,7 @@ std::vector<Revision> KeyIndex::Since(int64_t rev) const {
   std::vector<Revision> out;
   for (const Generation& g : generations_) {
     for (const Revision& r : g.revs) {
-      if (r < since) continue;
-      // Only the last change of a transaction is visible from outside it.
-      if (!out.empty() && out.back().main == r.main) {
-        out.back() = r;
-      } else {
-        out.push_back(r);
-      }
+      if (r >= since) out.push_back(r);
     }
   }
   return out;

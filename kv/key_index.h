@@ -55,9 +55,10 @@ class KeyIndex {
   // then (never created, deleted, or compacted away).
   std::optional<KeyAt> Get(int64_t at_rev) const;
 
-  // Every change with main revision >= `rev`, oldest first, keeping only the
-  // last change of each main revision (a watcher sees one event per key per
-  // transaction).
+  // Every change with main revision >= `rev`, oldest first, each change of
+  // one transaction too: a watcher catching up from history gets the events
+  // a synced one got (etcd's syncWatchers reads every sub-revision from the
+  // backend), such as a put and then a delete of the key in one txn.
   std::vector<Revision> Since(int64_t rev) const;
 
   // Drops the changes older than `at_rev` that no read at or after `at_rev`

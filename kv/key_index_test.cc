@@ -48,13 +48,14 @@ TEST(KeyIndexTest, GetFollowsGenerations) {
   }
 }
 
-TEST(KeyIndexTest, SinceKeepsLastSubOfEachMain) {
+TEST(KeyIndexTest, SinceGivesEveryChangeOfATransaction) {
   KeyIndex ki("k");
   ki.Put({2, 0});
   ki.Put({2, 3});  // the same transaction wrote twice
   ki.Tombstone({3, 0});
   ki.Put({5, 1});
-  EXPECT_EQ(ki.Since(1), (Revs{{2, 3}, {3, 0}, {5, 1}}));
+  EXPECT_EQ(ki.Since(1), (Revs{{2, 0}, {2, 3}, {3, 0}, {5, 1}}));
+  EXPECT_EQ(ki.Since(2), (Revs{{2, 0}, {2, 3}, {3, 0}, {5, 1}}));
   EXPECT_EQ(ki.Since(3), (Revs{{3, 0}, {5, 1}}));
   EXPECT_EQ(ki.Since(4), (Revs{{5, 1}}));
   EXPECT_EQ(ki.Since(6), Revs{});

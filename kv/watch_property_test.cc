@@ -54,11 +54,18 @@ class World {
     const ApplyResult r = applier_.Apply(
         testing::GenRequest(applier_.store().current_revision()));
     if (r.events.empty()) return;
+    // etcd reads an event's prev_kv at mod_revision - 1: the key as it was
+    // before the whole request. It differs from the change just before only
+    // for a delete after a put of the same key in one txn, which etcd's
+    // duplicate-key check lets through when the two sit in sibling nested
+    // txns, put first.
     for (const Event& e : r.events) {
       HistoryEvent& h = history_.emplace_back();
       h.event = e;
       auto it = live_.find(e.kv().key());
       if (it != live_.end()) h.prev = it->second;
+    }
+    for (const Event& e : r.events) {
       if (e.type() == Event::PUT) {
         live_[e.kv().key()] = e.kv();
       } else {
@@ -191,6 +198,9 @@ class World {
     auto it = got_.find(id);
     RC_ASSERT(it != got_.end());
     const std::vector<WatchResponse>& responses = it->second;
+    for (const WatchResponse& r : responses) {
+      RC_LOG() << "  got " << r.ShortDebugString() << "\n";
+    }
     RC_ASSERT(!responses.empty());
     RC_ASSERT(responses.front().created());
     size_t delivered = 0;

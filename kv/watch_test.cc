@@ -119,6 +119,36 @@ TEST_F(WatchTest, HistoricStartReplaysFromTheStore) {
   EXPECT_EQ(Keys(Events(1)), (Strings{"+a@6"}));
 }
 
+// etcd lets a txn put a key and then delete it when the two sit in sibling
+// nested txns, put first. A synced watcher hears both changes; one catching
+// up from history must hear the same (etcd replays every sub-revision), and
+// the delete's prev_kv is the key before the txn (etcd reads it at
+// mod_revision - 1), for both.
+TEST_F(WatchTest, PutThenDeleteInOneTxnReachesSyncedAndReplayingWatchers) {
+  Put("a", "old");  // 2
+  Watch(1, R"pb(key: "a" prev_kv: true)pb");
+  Apply(
+      R"pb(txn {
+             success {
+               request_txn { success { request_put { key: "a" value: "new" } } }
+             }
+             success {
+               request_txn { success { request_delete_range { key: "a" } } }
+             }
+           })pb");  // 3
+  Watch(2, R"pb(key: "a" start_revision: 3 prev_kv: true)pb");
+  hub_.SyncUnsynced();
+  for (int64_t id : {1, 2}) {
+    SCOPED_TRACE(id);
+    const std::vector<Event> events = Events(id);
+    EXPECT_EQ(Keys(events), (Strings{"+a@3", "-a@3"}));
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].kv().value(), "new");
+    EXPECT_EQ(events[0].prev_kv().value(), "old");
+    EXPECT_EQ(events[1].prev_kv().value(), "old");
+  }
+}
+
 TEST_F(WatchTest, FutureStartSkipsEarlierRevisions) {
   Watch(1, R"pb(key: "a" start_revision: 4)pb");
   Put("a", "1");  // 2

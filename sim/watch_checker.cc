@@ -156,11 +156,12 @@ std::vector<std::string> CheckWritesInStore(const History& history,
         break;
     }
     if (key.empty()) continue;
+    // The key as the request left it: its last change at that revision.
     const mvccpb::KeyValue* change = nullptr;
     for (const kv::Revision& rev :
          store.ChangesSince(kv::KeyRange::Single(key), op.revision)) {
-      if (rev.main == op.revision) change = store.FindChange(rev);
-      break;
+      if (rev.main != op.revision) break;
+      change = store.FindChange(rev);
     }
     const bool matches =
         change != nullptr && (is_delete ? change->create_revision() == 0
