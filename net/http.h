@@ -14,11 +14,22 @@
 // Threading: the server and its connections live on the loop thread. The
 // handler runs there and must not block; a responder may be used from any
 // thread (it posts to the loop), so a handler may answer later, from a gRPC
-// callback.
+// callback. A responder may outlive its connection and the server (its calls
+// are then dropped), but not the EventLoop unless the server was destroyed
+// first.
+//
+// Bounds: a connection waiting for a request is closed after
+// idle_timeout_ms (with 408 if part of a request had arrived); bytes a
+// client pipelines ahead of the answers are held up to max_header_bytes +
+// 2 * max_body_bytes, beyond which the connection is closed; a streamed
+// response is cut off (the connection closed, OnClose run) once 16 MiB of it
+// wait to be sent, whether the client reads too slowly or the loop is behind
+// its producer. A producer should poll Open() and stop when it turns false.
 #ifndef ETCDPP_NET_HTTP_H_
 #define ETCDPP_NET_HTTP_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,17 +64,26 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  // 200..999; anything else is sent as 500 (there are no interim responses).
   int status = 200;
   // Content-Type and Content-Length are the server's to write; Date too.
+  // An empty content_type writes none.
   std::string content_type = "text/plain; charset=utf-8";
-  HttpHeaders headers;  // any others, written as given
-  std::string body;
+  // Any others, written as given, except the framing ones the server owns
+  // (Content-Length, Transfer-Encoding, Connection, Date) and any with a
+  // character a header cannot carry, which are left out. "Connection: close"
+  // here closes the connection after the response.
+  HttpHeaders headers;
+  std::string body;  // not sent for HEAD, 204 and 304
 };
 
 // The way back for one request. Exactly one of: Respond; or Start, any
-// number of Write, then Finish (a chunked stream, for watches). Calls after
-// the end, or after the client went away, are dropped. Thread-safe. A
-// responder dropped without an answer answers 500 "no response".
+// number of Write, then Finish (a chunked stream, for watches; to an HTTP/1.0
+// client the stream is sent raw and ends by closing). Calls after the end, or
+// after the client went away, are dropped. Thread-safe. A responder dropped
+// without an answer answers 500 "no response"; one dropped in the middle of a
+// stream closes the connection, since only that tells the client the stream
+// is incomplete.
 class HttpResponder {
  public:
   virtual ~HttpResponder() = default;
@@ -77,12 +97,13 @@ class HttpResponder {
   // stop early.
   virtual bool Open() const = 0;
   // Set before Start: called (on the loop thread) when the client goes away
-  // before Finish, so a stream can end.
+  // before Finish, so a stream can end. Set after the client went away (but
+  // before Finish), it is called at once, on the loop thread.
   virtual void OnClose(std::function<void()> on_close) = 0;
 };
 
-using HttpHandler = std::function<void(HttpRequest request,
-                                       std::shared_ptr<HttpResponder>)>;
+using HttpHandler =
+    std::function<void(HttpRequest request, std::shared_ptr<HttpResponder>)>;
 
 struct HttpServerOptions {
   // The request line and headers together.
@@ -90,7 +111,9 @@ struct HttpServerOptions {
   // Bodies beyond this are refused with 413 (etcd's --max-request-bytes
   // plus room for the JSON around it).
   size_t max_body_bytes = 4 << 20;
-  // A connection with no complete request for this long is closed.
+  // A connection with no complete request for this long is closed (0:
+  // never). The time runs from when the connection starts waiting for a
+  // request, so a client trickling one byte at a time is closed too.
   uint64_t idle_timeout_ms = 5 * 60 * 1000;
 };
 
@@ -109,12 +132,18 @@ class HttpServer {
   absl::StatusOr<uint16_t> Listen(const std::string& host, uint16_t port,
                                   std::shared_ptr<TlsContext> tls = nullptr);
   // Serves an accepted non-blocking socket (owned from now on), through a
-  // TLS session when given. Bytes the caller already read from it (e.g. to
-  // tell HTTP from gRPC) go in `already_read`. Loop thread.
+  // TLS session when given. Bytes of the HTTP stream the caller already read
+  // (e.g. to tell HTTP from gRPC; plaintext, after the session when there is
+  // one) go in `already_read`. Loop thread.
   void Serve(int fd, std::unique_ptr<TlsSession> tls = nullptr,
              std::string already_read = "");
 
+  // Open connections. Any thread.
   size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The reason phrase of a status code ("OK", "Not Found", ...).
