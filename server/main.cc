@@ -446,6 +446,11 @@ int Run(const config::ServerFlags& flags) {
     client_options.listen_addresses.push_back(
         {absl::StrCat(Host(url), ":", url.port), url.scheme == "https"});
   }
+  for (const config::Url& url : flags.listen_metrics_urls) {
+    client_options.metrics_addresses.push_back(
+        {absl::StrCat(Host(url), ":", url.port), url.scheme == "https"});
+  }
+  client_options.loop = raw_loop;
   client_options.tls = *std::move(client_tls);
   client_options.limits.max_request_bytes = flags.max_request_bytes;
   client_options.limits.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);

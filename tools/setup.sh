@@ -22,7 +22,7 @@ PACKAGES=(
   # Reference client and server for compatibility tests.
   etcd-client etcd-server
   # Test and tool helpers.
-  python3 procps iproute2
+  python3 procps iproute2 curl
   # Makes throwaway certificates for the TLS tests.
   openssl
 )

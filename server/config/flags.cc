@@ -97,6 +97,15 @@ const std::vector<FlagSpec>& Specs() {
        "List of this member's client URLs to advertise to the public.", false,
        UrlsSetter("advertise-client-urls",
                   &ServerFlags::advertise_client_urls)},
+      {"listen-metrics-urls", "",
+       "List of URLs to listen on for the metrics and health endpoints.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         f->listen_metrics_urls.clear();
+         if (v.empty()) return absl::OkStatus();
+         return UrlsSetter("listen-metrics-urls",
+                           &ServerFlags::listen_metrics_urls)(v, f);
+       }},
       {"listen-peer-urls", "http://localhost:2380",
        "List of URLs to listen on for peer traffic.", false,
        UrlsSetter("listen-peer-urls", &ServerFlags::listen_peer_urls)},
@@ -360,8 +369,9 @@ absl::Status ValidateTls(const ServerFlags& f) {
         "--client-cert-auth needs --trusted-ca-file to verify client "
         "certificates against");
   }
-  for (const std::vector<Url>* urls :
-       {&f.listen_client_urls, &f.advertise_client_urls}) {
+  for (const std::vector<Url>* urls : {&f.listen_client_urls,
+                                       &f.advertise_client_urls,
+                                       &f.listen_metrics_urls}) {
     for (const Url& u : *urls) {
       if (u.scheme == "https" && c.empty() && !f.auto_tls) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -65,6 +65,8 @@ struct ServerFlags {
   std::string data_dir;  // default: <name>.etcdpp
   std::vector<Url> listen_client_urls;
   std::vector<Url> advertise_client_urls;
+  // /metrics and /health (https ones with the client key pair).
+  std::vector<Url> listen_metrics_urls;
   std::vector<Url> listen_peer_urls;
   std::vector<Url> initial_advertise_peer_urls;
   std::vector<InitialMember> initial_cluster;

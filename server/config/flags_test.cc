@@ -32,6 +32,27 @@ TEST(FlagsTest, NoFlagsIsASingleMemberClusterOnLocalhost) {
   EXPECT_EQ(f->max_txn_ops, 128u);
   EXPECT_EQ(f->bcrypt_cost, 10);
   EXPECT_EQ(f->auto_compaction_mode, "periodic");
+  EXPECT_TRUE(f->listen_metrics_urls.empty());
+}
+
+TEST(FlagsTest, ListenMetricsUrls) {
+  absl::StatusOr<ServerFlags> f = Parse(
+      {"--listen-metrics-urls=http://127.0.0.1:2381,http://10.0.0.1:2381"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(f->listen_metrics_urls.size(), 2u);
+  EXPECT_EQ(f->listen_metrics_urls[1].ToString(), "http://10.0.0.1:2381");
+
+  f = Parse({"--listen-metrics-urls=nope"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("--listen-metrics-urls"),
+            std::string::npos)
+      << f.status();
+  // An https one needs the client key pair, as for client URLs.
+  f = Parse({"--listen-metrics-urls=https://127.0.0.1:2381"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("https://127.0.0.1:2381"),
+            std::string::npos)
+      << f.status();
 }
 
 TEST(FlagsTest, ThreeMemberClusterBothSyntaxes) {

@@ -953,6 +953,7 @@ NodeStatus Node::GetStatus() const {
   status.last_index = raw_->raft().log().LastIndex();
   status.revision = applier_->store().current_revision();
   status.is_leader = raw_->raft().state() == raft::StateType::kLeader;
+  status.is_learner = IsLearner();
   return status;
 }
 

@@ -191,6 +191,7 @@ struct NodeStatus {
   uint64_t last_index = 0;
   int64_t revision = 0;
   bool is_leader = false;
+  bool is_learner = false;
 };
 
 class Node {

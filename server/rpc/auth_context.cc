@@ -7,8 +7,11 @@
 namespace etcdpp::rpc {
 
 std::string TokenOf(const grpc::ServerContextBase& context) {
+  // etcd's AuthInfoFromCtx: "token", else "authorization" (what the JSON
+  // gateway forwards an HTTP Authorization header as).
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(kTokenMetadataKey);
+  if (it == metadata.end()) it = metadata.find("authorization");
   if (it == metadata.end()) return "";
   return std::string(it->second.data(), it->second.size());
 }

@@ -288,7 +288,19 @@ void Runner::Status(
     response.set_raftindex(s.commit_index);
     response.set_raftterm(s.term);
     response.set_raftappliedindex(s.applied_index);
+    response.set_islearner(s.is_learner);
+    // etcd's figures for the backend file; ours is the store's own
+    // deterministic size estimate (the one the space quota counts).
+    const int64_t size =
+        static_cast<int64_t>(node_->applier().store().size_bytes());
+    response.set_dbsize(size);
+    response.set_dbsizeinuse(size);
     if (s.leader == 0) response.add_errors("etcdserver: no leader");
+    // As etcd: each active alarm, as its text form.
+    for (const etcdserverpb::AlarmMember& alarm :
+         node_->applier().alarms().Get(etcdserverpb::NONE)) {
+      response.add_errors(alarm.ShortDebugString());
+    }
     done(std::move(response));
   });
 }
