@@ -110,3 +110,13 @@ kv auth-manage 'auth_role_add { name: "r" }' 'auth_user_add { name: "cn" options
   'auth_user_grant_role { user: "cn" role: "r" }' 'auth_role_get { role: "r" }' \
   'auth_role_revoke_permission { role: "r" key: "a" }' 'auth_user_revoke_role { name: "cn" role: "r" }' \
   'auth_role_delete { role: "r" }' 'auth_user_list { }' 'auth_status { }'
+
+# http_request: the first byte picks the size of the pieces the second
+# reading takes; the rest is what a client sends.
+http() {  # http NAME PIECE-BYTE TEXT (printf escapes)
+  printf "$2$3" > "fuzz/corpus/http_request/seed-$1"
+}
+http get '\003' 'GET /health?exclude=NOSPACE HTTP/1.1\r\nHost: a\r\n\r\n'
+http pipelined '\005' 'POST /v3/kv/put HTTP/1.1\r\nContent-Length: 29\r\n\r\n{"key":"Zm9v","value":"YmFy"}GET / HTTP/1.0\r\n\r\n'
+http chunked '\001' 'POST /v3/watch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\n{"a"\r\n2\r\n:1\r\n0\r\nT: v\r\n\r\n'
+http h2 '\007' 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'

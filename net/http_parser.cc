@@ -10,6 +10,23 @@
 namespace etcdpp::net {
 namespace {
 
+// Client bytes quoted in a refusal: printable ASCII as it is, anything else
+// as \xNN, at most 64 of them, so the reason stays one readable line.
+std::string Quoted(std::string_view text) {
+  constexpr size_t kMax = 64;
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  if (text.size() > kMax) out += "...";
+  return out + "'";
+}
+
 // A chunk-size line carries extensions we ignore; none legitimately needs
 // more.
 constexpr size_t kMaxChunkLineBytes = 4096;
@@ -236,8 +253,8 @@ HttpRequestParser::Result HttpRequestParser::OnVersion(
         return absl::ascii_isdigit(static_cast<unsigned char>(c));
       });
   if (numeric && major != "1") {
-    return Fail(505, absl::StrCat("HTTP version '", std::string(version),
-                                  "' is not supported; use HTTP/1.1"));
+    return Fail(505, absl::StrCat("HTTP version ", Quoted(version),
+                                  " is not supported; use HTTP/1.1"));
   }
   if (number.size() != 3 || number[0] != '1' || number[1] != '.' ||
       !absl::ascii_isdigit(static_cast<unsigned char>(number[2]))) {
@@ -323,8 +340,8 @@ HttpRequestParser::Result HttpRequestParser::StartChunked(
     const std::vector<std::string>& codings) {
   for (const std::string& coding : codings) {
     if (coding != "chunked") {
-      return Fail(501, absl::StrCat("transfer coding '", coding,
-                                    "' is not implemented"));
+      return Fail(501, absl::StrCat("transfer coding ", Quoted(coding),
+                                    " is not implemented"));
     }
   }
   if (codings.size() != 1) return Fail(400, "invalid Transfer-Encoding");
