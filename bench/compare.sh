@@ -7,6 +7,9 @@
 #   bash bench/compare.sh [loadgen flags...]
 #   bash bench/compare.sh --op=put --conns=10 --clients=200 --total=50000
 #
+# COMPARE_WITH=/path/to/binary compares with that server (another etcdpp
+# build, say) instead of Debian's etcd.
+#
 # Default load: puts of 256-byte values over 100k keys, 200 clients in
 # flight over 10 connections, 30000 requests. The machine is shared: run it
 # more than once and on a quiet machine before believing a difference.
@@ -18,7 +21,7 @@ load=("$@")
 bazel build -c opt //server:etcdpp //bench:loadgen >/dev/null 2>&1
 etcdpp=bazel-bin/server/etcdpp
 loadgen=bazel-bin/bench/loadgen
-etcd="$(command -v etcd || true)"
+etcd="${COMPARE_WITH:-$(command -v etcd || true)}"
 root="$(mktemp -d -t etcdpp-compare.XXXXXX)"
 pids=()
 cleanup() { kill -9 "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$root"; }

@@ -166,6 +166,8 @@ class Raft {
   bool StepTerm(const raftpb::Message& m);
   bool InLease() const;
   void StepVoteRequest(const raftpb::Message& m);
+  // Commits what a refused vote says is committed, when we hold it.
+  void LearnCommit(const raftpb::Message& m);
   absl::Status StepByRole(raftpb::Message m);
   absl::Status StepFollower(raftpb::Message m);
   absl::Status StepCandidate(const raftpb::Message& m);

@@ -14,9 +14,18 @@
 //
 // RaftPlantedBugsTest turns on each raft::PlantedBugs in turn and shows
 // the property catches it.
+//
+// RaftSafetyRegressionTest replays every schedule that ever failed, as the
+// property printed it ("first failing schedule ..."), one per file under
+// raft/testdata/safety_schedules/.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -88,13 +97,14 @@ struct Op {
   int b;
 };
 
+constexpr const char* kOpNames[] = {
+    "TickAll",    "TickOne", "Propose",    "Deliver", "DeliverMany", "Drop",
+    "Duplicate",  "ProcessReady", "Partition", "Heal", "Restart",
+    "ProcessAll", "Compact", "ConfChange", "Read",    "Transfer",
+    "CrashBeforePersist"};
+
 void showValue(const Op& op, std::ostream& os) {
-  static const char* const kNames[] = {
-      "TickAll", "TickOne",      "Propose",   "Deliver", "DeliverMany", "Drop",
-      "Duplicate", "ProcessReady", "Partition", "Heal",    "Restart",
-      "ProcessAll", "Compact", "ConfChange", "Read", "Transfer",
-      "CrashBeforePersist"};
-  os << kNames[op.kind] << "(" << op.a << "," << op.b << ")";
+  os << kOpNames[op.kind] << "(" << op.a << "," << op.b << ")";
 }
 
 // Full-size draws from the first test on: RapidCheck scales generated
@@ -609,5 +619,81 @@ TEST(RaftPlantedBugsTest, FailingScheduleShrinks) {
   EXPECT_LE(r.min_failing_ops, 60u) << r.counterexample;
 }
 
+// A schedule as the property prints it: "... n=3 pre_vote=0
+// check_quorum=1 seed=6376439 ops=1121: TickAll(782,711) ...".
+struct RecordedSchedule {
+  int n = 0;
+  bool pre_vote = false;
+  bool check_quorum = false;
+  uint64_t seed = 0;
+  std::vector<Op> ops;
+};
+
+std::optional<RecordedSchedule> ParseSchedule(const std::string& text) {
+  RecordedSchedule s;
+  int pre_vote = 0, check_quorum = 0;
+  unsigned long long seed = 0;
+  size_t count = 0;
+  const size_t at = text.find("n=");
+  if (at == std::string::npos ||
+      std::sscanf(text.c_str() + at,
+                  "n=%d pre_vote=%d check_quorum=%d seed=%llu ops=%zu", &s.n,
+                  &pre_vote, &check_quorum, &seed, &count) != 5) {
+    return std::nullopt;
+  }
+  s.pre_vote = pre_vote != 0;
+  s.check_quorum = check_quorum != 0;
+  s.seed = seed;
+  std::istringstream in(text.substr(text.find(':', at) + 1));
+  for (std::string word; in >> word;) {
+    const size_t open = word.find('(');
+    Op op{-1, 0, 0};
+    for (int k = 0; k < static_cast<int>(std::size(kOpNames)); ++k) {
+      if (word.compare(0, open, kOpNames[k]) == 0 &&
+          std::strlen(kOpNames[k]) == open) {
+        op.kind = k;
+      }
+    }
+    if (op.kind < 0 || std::sscanf(word.c_str() + open, "(%d,%d)", &op.a,
+                                   &op.b) != 2) {
+      return std::nullopt;
+    }
+    s.ops.push_back(op);
+  }
+  if (s.ops.size() != count) return std::nullopt;
+  return s;
+}
+
+TEST(RaftSafetyRegressionTest, RecordedSchedulesKeepSafetyAndLiveness) {
+  int replayed = 0;
+  for (const auto& file : std::filesystem::directory_iterator(
+           "raft/testdata/safety_schedules")) {
+    SCOPED_TRACE(file.path().string());
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+    const std::optional<RecordedSchedule> s = ParseSchedule(text);
+    ASSERT_TRUE(s.has_value()) << "not a schedule as the property prints it";
+    // One run of a fixed schedule, under RapidCheck for its assertions.
+    rc::detail::TestParams params;
+    params.maxSuccess = 1;
+    params.disableShrinking = true;
+    rc::detail::TestMetadata metadata;
+    metadata.id = "RaftSafetyRegressionTest";
+    const rc::detail::TestResult result = rc::detail::checkProperty(
+        rc::detail::toProperty([&] {
+          RunSchedule(s->n, s->pre_vote, s->check_quorum, s->seed, s->ops,
+                      PlantedBugs(), /*liveness=*/true);
+        }),
+        metadata, params);
+    if (result.is<rc::detail::FailureResult>()) {
+      ADD_FAILURE() << result.get<rc::detail::FailureResult>().description;
+    }
+    ++replayed;
+  }
+  EXPECT_GT(replayed, 0) << "no schedules found";
+}
+
 }  // namespace
 }  // namespace etcdpp::raft
+

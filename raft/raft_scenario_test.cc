@@ -448,6 +448,49 @@ TEST(MembershipTest, JointConsensusReplacesMajorityIncludingLeader) {
   }
 }
 
+// A leader demotes itself, and the link to the only voter left fails just
+// after that voter acknowledged the change: the voter never hears it
+// committed, so it still campaigns in the old configuration and needs the
+// old leader's vote, which its shorter log cannot win; the old leader, a
+// learner now, cannot campaign. The refused vote carries the commit point,
+// the voter commits and applies the change and leads alone. (Found by
+// RaftSafetyTest's liveness phase.)
+TEST(MembershipTest, VoterLearnsTheCommitFromARefusedVote) {
+  Network net(Opts({1, 2}, [](Config& c) { c.check_quorum = true; }));
+  net.Campaign(1);
+  ASSERT_EQ(net.raft(1).state(), StateType::kLeader);
+  raftpb::ConfChangeV2 cc;
+  *cc.add_changes() = Change(raftpb::ConfChangeAddLearnerNode, 1);
+  ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
+  net.ProcessReadies();  // 1 appends and sends the change
+  net.DeliverAll();      // 2 takes it
+  // A proposal after it reaches only 1's log.
+  ASSERT_TRUE(net.node(1).Propose("only on 1").ok());
+  net.ProcessReadies();  // 2 acknowledges the change; 1 sends the proposal
+  std::erase_if(net.queue(),
+                [](const raftpb::Message& m) { return m.from() == 1; });
+  net.DeliverAll();      // 1 commits the change (the old config counts 1, 2)
+  net.ProcessReadies();  // 1 applies it: a learner now
+  net.queue().clear();   // what would tell 2 of the commit is lost
+  net.Cut(1, 2);
+  ASSERT_EQ(net.raft(1).tracker().VoterNodes(), std::vector<uint64_t>{2});
+  ASSERT_EQ(net.raft(2).tracker().VoterNodes(), (std::vector<uint64_t>{1, 2}));
+  // Check-quorum deposes 1: its only voter does not answer.
+  TickAndStabilize(net, 30);
+  ASSERT_NE(net.raft(1).state(), StateType::kLeader);
+  ASSERT_GT(net.raft(1).log().LastIndex(), net.raft(2).log().LastIndex());
+  ASSERT_LT(net.raft(2).log().committed(), net.raft(1).log().committed());
+
+  net.Recover();
+  TickAndStabilize(net, 50);
+  EXPECT_EQ(net.raft(2).state(), StateType::kLeader);
+  EXPECT_EQ(net.raft(2).tracker().VoterNodes(), std::vector<uint64_t>{2});
+  ASSERT_TRUE(net.node(2).Propose("after").ok());
+  net.Stabilize();
+  EXPECT_EQ(net.AppliedData(1), std::vector<std::string>{"after"});
+  EXPECT_EQ(net.AppliedData(2), std::vector<std::string>{"after"});
+}
+
 TEST(MembershipTest, LearnerReceivesLogNeverVotesAndIsPromoted) {
   NetworkOptions o;
   o.voters = {1, 2, 3};

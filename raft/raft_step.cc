@@ -99,11 +99,12 @@ absl::Status Raft::ValidatePeerMessage(const raftpb::Message& m) const {
     return absl::InvalidArgumentError("a forwarded request with a term");
   }
   if (absl::Status s = ValidateBounds(m); !s.ok()) return s;
-  // The last log term of a candidate, the term at an append's index and a
-  // rejection's hint term are all terms of entries the sender holds, which
-  // never pass its term.
+  // The last log term of a candidate, the term at an append's index, a
+  // rejection's hint term and a refused vote's committed entry's term are
+  // all terms of entries the sender holds, which never pass its term.
   if ((t == raftpb::MsgVote || t == raftpb::MsgPreVote ||
-       t == raftpb::MsgAppResp) &&
+       t == raftpb::MsgAppResp || t == raftpb::MsgVoteResp ||
+       t == raftpb::MsgPreVoteResp) &&
       m.log_term() > m.term()) {
     return absl::InvalidArgumentError("a log term past the message term");
   }
@@ -134,17 +135,23 @@ absl::Status Raft::ValidatePeerMessage(const raftpb::Message& m) const {
 }
 
 absl::Status Raft::Step(raftpb::Message m) {
-  const bool local = IsLocalType(m.type()) ||
-                     ((m.type() == raftpb::MsgProp ||
-                       m.type() == raftpb::MsgReadIndex ||
-                       m.type() == raftpb::MsgTransferLeader) &&
-                      m.to() == kNone && m.term() == 0);
+  const bool local =
+      IsLocalType(m.type()) ||
+      ((m.type() == raftpb::MsgProp || m.type() == raftpb::MsgReadIndex ||
+        m.type() == raftpb::MsgTransferLeader) &&
+       m.to() == kNone && m.term() == 0);
   if (!local) {
     if (absl::Status s = ValidatePeerMessage(m); !s.ok()) {
       Drop(absl::IsNotFound(s) ? &DropCounters::unknown_peer
                                : &DropCounters::invalid);
       return s;
     }
+  }
+  // Before the term checks: what a refusal says of the commit point holds
+  // in any term.
+  if (!local && m.reject() &&
+      (m.type() == raftpb::MsgVoteResp || m.type() == raftpb::MsgPreVoteResp)) {
+    LearnCommit(m);
   }
   if (m.term() != 0 && !StepTerm(m)) return absl::OkStatus();
   switch (m.type()) {
@@ -232,10 +239,10 @@ bool Raft::StepTerm(const raftpb::Message& m) {
 void Raft::StepVoteRequest(const raftpb::Message& m) {
   // §5.2: one vote per term (a repeat for the same candidate is fine); a
   // pre-vote for a future term may be granted freely.
-  const bool can_vote = vote_ == m.from() ||
-                        (vote_ == kNone && lead_ == kNone) ||
-                        (m.type() == raftpb::MsgPreVote && m.term() > term_) ||
-                        (bugs_.vote_twice_in_term && state_ == StateType::kFollower);
+  const bool can_vote =
+      vote_ == m.from() || (vote_ == kNone && lead_ == kNone) ||
+      (m.type() == raftpb::MsgPreVote && m.term() > term_) ||
+      (bugs_.vote_twice_in_term && state_ == StateType::kFollower);
   raftpb::Message resp;
   resp.set_to(m.from());
   resp.set_type(m.type() == raftpb::MsgVote ? raftpb::MsgVoteResp
@@ -252,8 +259,30 @@ void Raft::StepVoteRequest(const raftpb::Message& m) {
   } else {
     resp.set_term(term_);
     resp.set_reject(true);
+    // How far we know the log committed (see LearnCommit): a refused
+    // candidate holding that entry may commit it too.
+    const uint64_t committed = log_.committed();
+    const uint64_t committed_term = log_.TermOrZero(committed);
+    if (committed > 0 && committed_term > 0) {
+      resp.set_commit(committed);
+      resp.set_log_term(committed_term);
+    }
   }
   Send(std::move(resp));
+}
+
+void Raft::LearnCommit(const raftpb::Message& m) {
+  // A committed entry stays committed, and by Log Matching a log holding
+  // the same (index, term) holds the same entries up to it: committing
+  // them here is safe whoever says so. It is needed when the only voters
+  // of a committed configuration have not heard it committed, while the
+  // nodes that have are learners in it (a demoted leader): they cannot
+  // campaign, and refuse the voters' campaigns for their longer logs, so
+  // no leader would ever come to tell them.
+  if (m.commit() > log_.committed() && m.commit() <= log_.LastIndex() &&
+      log_.MatchTerm(m.commit(), m.log_term())) {
+    log_.CommitTo(m.commit());
+  }
 }
 
 absl::Status Raft::StepByRole(raftpb::Message m) {
@@ -453,7 +482,8 @@ bool Raft::Restore(const raftpb::Snapshot& snapshot) {
   // is not one a correct leader sends us.
   const raftpb::ConfState& cs = md.conf_state();
   bool found = false;
-  for (const auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
+  for (const auto* set :
+       {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
     for (uint64_t id : *set) found = found || id == id_;
   }
   if (!found) {
