@@ -170,6 +170,39 @@ TEST_F(HttpTest, GatewayKvLeaseAndErrors) {
   EXPECT_TRUE(absl::StrContains(r.body, R"("version":"3.5.0")")) << r.body;
 }
 
+TEST_F(HttpTest, GatewayLockAndElection) {
+  HttpResult r = Curl(Url("/v3/lease/grant"), R"({"TTL":"30","ID":"99"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Curl(Url("/v3/lock/lock"),
+           absl::StrCat(R"({"name":")", B64("gw-lock"), R"(","lease":"99"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(r.body, m, std::regex(R"re("key":"([^"]+)")re")))
+      << r.body;
+  std::string key;
+  ASSERT_TRUE(absl::Base64Unescape(m[1].str(), &key));
+  EXPECT_EQ(key, "gw-lock/63");  // the lease id in hex
+  r = Curl(Url("/v3/lock/unlock"),
+           absl::StrCat(R"({"key":")", m[1].str(), R"("})"));
+  EXPECT_EQ(r.status, 200) << r.body;
+
+  r = Curl(Url("/v3/election/campaign"),
+           absl::StrCat(R"({"name":")", B64("gw-elect"), R"(","lease":"99",)",
+                        R"("value":")", B64("me"), R"("})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Curl(Url("/v3/election/leader"),
+           absl::StrCat(R"({"name":")", B64("gw-elect"), R"("})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(
+      absl::StrContains(r.body, absl::StrCat(R"("value":")", B64("me"))))
+      << r.body;
+  r = Curl(Url("/v3/election/leader"),
+           absl::StrCat(R"({"name":")", B64("nobody"), R"("})"));
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, "election: no leader")) << r.body;
+}
+
 TEST_F(HttpTest, GatewayWatchStreamsEvents) {
   // curl holds the stream open for 3 s; a put lands in the middle.
   const std::string command =

@@ -88,7 +88,9 @@ ClientServer::ClientServer(Backend* backend, const ClientServerOptions& options)
       cluster_(std::make_unique<ClusterService>(backend)),
       lease_(std::make_unique<LeaseService>(backend)),
       watch_(std::make_unique<WatchService>(backend)),
-      auth_(std::make_unique<AuthService>(backend, options.bcrypt_cost)) {}
+      auth_(std::make_unique<AuthService>(backend, options.bcrypt_cost)),
+      lock_(std::make_unique<LockService>()),
+      election_(std::make_unique<ElectionService>()) {}
 
 ClientServer::~ClientServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -128,6 +130,8 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   builder.RegisterService(server->lease_.get());
   builder.RegisterService(server->watch_.get());
   builder.RegisterService(server->auth_.get());
+  builder.RegisterService(server->lock_.get());
+  builder.RegisterService(server->election_.get());
   server->server_ = builder.BuildAndStart();
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     if (!grpc_only(options.listen_addresses[i])) continue;
@@ -140,15 +144,19 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   if (server->server_ == nullptr) {
     return absl::InternalError("the gRPC server did not start");
   }
-  if (options.loop == nullptr) return server;
-
-  // The HTTP side: the gateway reaches the services in-process.
+  // Lock, Election and the HTTP gateway reach the services in-process.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
+  const std::shared_ptr<grpc::Channel> self =
+      server->server_->InProcessChannel(args);
+  server->lock_->Connect(self);
+  server->election_->Connect(self);
+  if (options.loop == nullptr) return server;
+
+  // The HTTP side.
   server->endpoints_ = std::make_unique<HttpEndpoints>(
-      backend, server->server_->InProcessChannel(args),
-      HttpEndpointsOptions{.client_port = true});
+      backend, self, HttpEndpointsOptions{.client_port = true});
   net::HttpServerOptions http_options;
   // JSON's base64 makes a request up to 4/3 its size, plus the JSON around.
   http_options.max_body_bytes =
@@ -303,6 +311,10 @@ void ClientServer::Shutdown(absl::Duration grace) {
   if (loop_ != nullptr) CloseSniffing();
   http_.reset();
   metrics_http_.reset();
+  // gRPC 1.51's in-process transport crashes on a call started during
+  // shutdown: the recipes start no more calls from here on.
+  lock_->Disconnect();
+  election_->Disconnect();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   server_.reset();

@@ -24,9 +24,11 @@
 #include "server/rpc/auth_service.h"
 #include "server/rpc/backend.h"
 #include "server/rpc/cluster_service.h"
+#include "server/rpc/election_service.h"
 #include "server/rpc/http_endpoints.h"
 #include "server/rpc/kv_service.h"
 #include "server/rpc/lease_service.h"
+#include "server/rpc/lock_service.h"
 #include "server/rpc/watch_service.h"
 
 namespace etcdpp::rpc {
@@ -98,6 +100,10 @@ class ClientServer {
   std::unique_ptr<LeaseService> lease_;
   std::unique_ptr<WatchService> watch_;
   std::unique_ptr<AuthService> auth_;
+  // etcd's v3lock and v3election: clients of the services above, through
+  // the server's in-process channel.
+  std::unique_ptr<LockService> lock_;
+  std::unique_ptr<ElectionService> election_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
   std::vector<int> metrics_ports_;

@@ -39,8 +39,9 @@ constexpr char kServerVersion[] = "3.5.0";
 constexpr char kClusterVersion[] = "3.5.0";
 
 // grpc-gateway's routes for etcd's services (the google.api.http options of
-// etcd 3.5's rpc.proto), by path after the /v3/ prefix. Watch and lease
-// keepalive are bidirectional streams; the rest are unary.
+// etcd 3.5's rpc.proto, v3lock.proto and v3election.proto), by path after
+// the /v3/ prefix. Watch and lease keepalive are bidirectional streams; the
+// rest are unary. (Election's Observe, a server stream, is not served.)
 struct Route {
   absl::string_view path;
   absl::string_view method;  // full protobuf name
@@ -90,6 +91,12 @@ constexpr Route kRoutes[] = {
     {"auth/role/delete", "etcdserverpb.Auth.RoleDelete"},
     {"auth/role/grant", "etcdserverpb.Auth.RoleGrantPermission"},
     {"auth/role/revoke", "etcdserverpb.Auth.RoleRevokePermission"},
+    {"lock/lock", "v3lockpb.Lock.Lock"},
+    {"lock/unlock", "v3lockpb.Lock.Unlock"},
+    {"election/campaign", "v3electionpb.Election.Campaign"},
+    {"election/proclaim", "v3electionpb.Election.Proclaim"},
+    {"election/leader", "v3electionpb.Election.Leader"},
+    {"election/resign", "v3electionpb.Election.Resign"},
 };
 
 const Route* FindRoute(absl::string_view path) {
