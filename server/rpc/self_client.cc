@@ -137,87 +137,79 @@ void SelfSession::Unary(bool cancellable, Request request, Start start,
   done(StoppedError(), Response());
 }
 
+namespace {
+
+// The stub calls a session makes, as SelfSession::Unary starts them.
+// `kStub` picks the stub, `kMethod` its callback-API call.
+template <auto kStub, auto kMethod>
+constexpr auto kStart = [](const SelfChannel::Stubs& stubs,
+                           grpc::ClientContext* context, const auto* request,
+                           auto* response,
+                           std::function<void(grpc::Status)> on_done) {
+  ((stubs.*kStub)->async()->*kMethod)(context, request, response,
+                                      std::move(on_done));
+};
+
+using KvAsync = etcdserverpb::KV::Stub::async_interface;
+using LeaseAsync = etcdserverpb::Lease::Stub::async_interface;
+
+// Each callback-API method is overloaded (with and without a reactor):
+// these name the one taking a std::function.
+template <typename Async, typename Request, typename Response>
+using AsyncCall = void (Async::*)(grpc::ClientContext*, const Request*,
+                                  Response*, std::function<void(grpc::Status)>);
+
+constexpr AsyncCall<KvAsync, etcdserverpb::RangeRequest,
+                    etcdserverpb::RangeResponse>
+    kRangeCall = &KvAsync::Range;
+constexpr AsyncCall<KvAsync, etcdserverpb::TxnRequest,
+                    etcdserverpb::TxnResponse>
+    kTxnCall = &KvAsync::Txn;
+constexpr AsyncCall<KvAsync, etcdserverpb::DeleteRangeRequest,
+                    etcdserverpb::DeleteRangeResponse>
+    kDeleteRangeCall = &KvAsync::DeleteRange;
+constexpr AsyncCall<LeaseAsync, etcdserverpb::LeaseGrantRequest,
+                    etcdserverpb::LeaseGrantResponse>
+    kLeaseGrantCall = &LeaseAsync::LeaseGrant;
+
+constexpr auto kRangeStart = kStart<&SelfChannel::Stubs::kv, kRangeCall>;
+constexpr auto kTxnStart = kStart<&SelfChannel::Stubs::kv, kTxnCall>;
+constexpr auto kDeleteRangeStart =
+    kStart<&SelfChannel::Stubs::kv, kDeleteRangeCall>;
+constexpr auto kLeaseGrantStart =
+    kStart<&SelfChannel::Stubs::lease, kLeaseGrantCall>;
+
+}  // namespace
+
 void SelfSession::Range(etcdserverpb::RangeRequest request,
                         Done<etcdserverpb::RangeResponse> done) {
-  Unary(
-      true, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::RangeRequest* request,
-         etcdserverpb::RangeResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.kv->async()->Range(context, request, response,
-                                 std::move(on_done));
-      },
-      std::move(done));
+  Unary(true, std::move(request), kRangeStart, std::move(done));
 }
 
 void SelfSession::Txn(etcdserverpb::TxnRequest request,
                       Done<etcdserverpb::TxnResponse> done) {
-  Unary(
-      true, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::TxnRequest* request,
-         etcdserverpb::TxnResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.kv->async()->Txn(context, request, response, std::move(on_done));
-      },
-      std::move(done));
+  Unary(true, std::move(request), kTxnStart, std::move(done));
 }
 
 void SelfSession::TxnDetached(etcdserverpb::TxnRequest request,
                               Done<etcdserverpb::TxnResponse> done) {
-  Unary(
-      false, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::TxnRequest* request,
-         etcdserverpb::TxnResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.kv->async()->Txn(context, request, response, std::move(on_done));
-      },
-      std::move(done));
+  Unary(false, std::move(request), kTxnStart, std::move(done));
 }
 
 void SelfSession::DeleteRange(etcdserverpb::DeleteRangeRequest request,
                               Done<etcdserverpb::DeleteRangeResponse> done) {
-  Unary(
-      true, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::DeleteRangeRequest* request,
-         etcdserverpb::DeleteRangeResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.kv->async()->DeleteRange(context, request, response,
-                                       std::move(on_done));
-      },
-      std::move(done));
+  Unary(true, std::move(request), kDeleteRangeStart, std::move(done));
 }
 
 void SelfSession::DeleteRangeDetached(
     etcdserverpb::DeleteRangeRequest request,
     Done<etcdserverpb::DeleteRangeResponse> done) {
-  Unary(
-      false, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::DeleteRangeRequest* request,
-         etcdserverpb::DeleteRangeResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.kv->async()->DeleteRange(context, request, response,
-                                       std::move(on_done));
-      },
-      std::move(done));
+  Unary(false, std::move(request), kDeleteRangeStart, std::move(done));
 }
 
 void SelfSession::LeaseGrant(etcdserverpb::LeaseGrantRequest request,
                              Done<etcdserverpb::LeaseGrantResponse> done) {
-  Unary(
-      true, std::move(request),
-      [](const SelfChannel::Stubs& stubs, grpc::ClientContext* context,
-         const etcdserverpb::LeaseGrantRequest* request,
-         etcdserverpb::LeaseGrantResponse* response,
-         std::function<void(grpc::Status)> on_done) {
-        stubs.lease->async()->LeaseGrant(context, request, response,
-                                         std::move(on_done));
-      },
-      std::move(done));
+  Unary(true, std::move(request), kLeaseGrantStart, std::move(done));
 }
 
 std::shared_ptr<SelfWatch> SelfSession::Watch(
