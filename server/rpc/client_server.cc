@@ -28,6 +28,14 @@ constexpr std::string_view kPrefacePrefix = "PRI ";
 // closed.
 constexpr uint64_t kSniffTimeoutMs = 10'000;
 
+// Whether host:port names an IPv4 address (or localhost).
+bool IsIpv4(const std::string& host_port) {
+  std::string host = host_port.substr(0, host_port.rfind(':'));
+  if (host == "localhost") return true;
+  in_addr addr{};
+  return inet_pton(AF_INET, host.c_str(), &addr) == 1;
+}
+
 absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(
     const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -103,8 +111,9 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
     return absl::InvalidArgumentError("metrics addresses need an event loop");
   }
   // Addresses gRPC listens on itself; the others are shared with HTTP.
+  // net::TcpListener binds IPv4 only: gRPC keeps IPv6 addresses.
   auto grpc_only = [&](const ListenAddress& address) {
-    return address.tls || options.loop == nullptr;
+    return address.tls || options.loop == nullptr || !IsIpv4(address.host_port);
   };
   for (size_t i = 0; i < options.listen_addresses.size(); ++i) {
     const ListenAddress& address = options.listen_addresses[i];

@@ -5,8 +5,9 @@
 // Like etcd (which splits its client port with cmux), a plain client port
 // serves both: given an event loop, the server accepts on it, and a
 // connection that opens with HTTP/2's preface goes to gRPC, any other to
-// HTTP/1.1. An https:// address serves gRPC only (gRPC's own TLS); its
-// HTTP endpoints are reached through --listen-metrics-urls.
+// HTTP/1.1. An https:// address serves gRPC only (gRPC's own TLS), and so
+// does an IPv6 one; their HTTP endpoints are reached through
+// --listen-metrics-urls.
 #ifndef ETCDPP_SERVER_RPC_CLIENT_SERVER_H_
 #define ETCDPP_SERVER_RPC_CLIENT_SERVER_H_
 
