@@ -337,12 +337,16 @@ int Run(const config::ServerFlags& flags) {
   // Disk work runs on an I/O thread; its completions wake the loop, which
   // hands them to the runner (once there is one).
   auto runner_slot = std::make_shared<std::atomic<runner::Runner*>>(nullptr);
+  // What /metrics counts as the member runs.
+  rpc::ServerMetrics metrics;
   auto disk = std::make_unique<runner::ThreadedDisk>(
-      *std::move(posix_disk), [raw_loop, runner_slot] {
+      *std::move(posix_disk),
+      [raw_loop, runner_slot] {
         raw_loop->Post([runner_slot] {
           if (runner::Runner* r = runner_slot->load()) r->Poke();
         });
-      });
+      },
+      &metrics.wal_fsync_seconds);
 
   server::NodeOptions options;
   options.member_id = membership->member_id;
@@ -422,6 +426,7 @@ int Run(const config::ServerFlags& flags) {
   runner_options.transport.tls = *peer_tls;
   runner_options.data_dir = flags.data_dir;
   runner_options.peers = membership->peers;
+  runner_options.metrics = &metrics;
   absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
       runner::Runner::Start(
           raw_loop, std::move(disk), *std::move(node), runner_options,
@@ -451,6 +456,7 @@ int Run(const config::ServerFlags& flags) {
         {absl::StrCat(Host(url), ":", url.port), url.scheme == "https"});
   }
   client_options.loop = raw_loop;
+  client_options.metrics = &metrics;
   client_options.tls = *std::move(client_tls);
   client_options.limits.max_request_bytes = flags.max_request_bytes;
   client_options.limits.max_txn_ops = static_cast<int64_t>(flags.max_txn_ops);

@@ -97,6 +97,22 @@ TEST_F(HttpTest, HealthVersionAndMetricsOnTheClientPort) {
   EXPECT_TRUE(absl::StrContains(r.body, "\netcd_server_is_leader 1\n"));
   EXPECT_TRUE(
       absl::StrContains(r.body, "# TYPE process_resident_memory_bytes gauge"));
+  // Counted as the member ran: its own election, the WAL's fsyncs and the
+  // etcdctl calls of the suite's setup (endpoint status).
+  EXPECT_TRUE(
+      absl::StrContains(r.body, "\netcd_server_leader_changes_seen_total 1\n"))
+      << r.body;
+  std::smatch fsyncs;
+  ASSERT_TRUE(std::regex_search(
+      r.body, fsyncs,
+      std::regex(R"re(\netcd_disk_wal_fsync_duration_seconds_count (\d+)\n)re")))
+      << r.body;
+  EXPECT_GT(std::stoi(fsyncs[1].str()), 0);
+  EXPECT_TRUE(absl::StrContains(
+      r.body,
+      "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Status\","
+      "grpc_service=\"etcdserverpb.Maintenance\",grpc_type=\"unary\"}"))
+      << r.body;
   EXPECT_EQ(Curl(Url("/nope")).status, 404);
   EXPECT_EQ(Curl(Url("/health"), "{}").status, 405);
   // gRPC still works on the same port.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/server_posix.h"
+#include "server/rpc/metrics_interceptor.h"
 
 namespace etcdpp::rpc {
 namespace {
@@ -139,6 +140,13 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
   builder.RegisterService(server->lease_.get());
   builder.RegisterService(server->watch_.get());
   builder.RegisterService(server->auth_.get());
+  if (options.metrics != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(MetricsInterceptorFactory(&options.metrics->grpc));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.RegisterService(server->lock_.get());
   builder.RegisterService(server->election_.get());
   server->server_ = builder.BuildAndStart();
@@ -165,7 +173,8 @@ absl::StatusOr<std::unique_ptr<ClientServer>> ClientServer::Start(
 
   // The HTTP side.
   server->endpoints_ = std::make_unique<HttpEndpoints>(
-      backend, self, HttpEndpointsOptions{.client_port = true});
+      backend, self,
+      HttpEndpointsOptions{.client_port = true, .metrics = options.metrics});
   net::HttpServerOptions http_options;
   // JSON's base64 makes a request up to 4/3 its size, plus the JSON around.
   http_options.max_body_bytes =
@@ -230,7 +239,8 @@ absl::Status ClientServer::ListenMetrics(const ClientServerOptions& options,
   }
   if (metrics_http_ == nullptr) {
     metrics_endpoints_ = std::make_unique<HttpEndpoints>(
-        backend_, nullptr, HttpEndpointsOptions{.client_port = false});
+        backend_, nullptr,
+        HttpEndpointsOptions{.client_port = false, .metrics = options.metrics});
     HttpEndpoints* endpoints = metrics_endpoints_.get();
     metrics_http_ = std::make_unique<net::HttpServer>(
         loop_, net::HttpServerOptions{},

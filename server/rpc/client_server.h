@@ -30,6 +30,7 @@
 #include "server/rpc/kv_service.h"
 #include "server/rpc/lease_service.h"
 #include "server/rpc/lock_service.h"
+#include "server/rpc/metrics.h"
 #include "server/rpc/watch_service.h"
 
 namespace etcdpp::rpc {
@@ -60,6 +61,9 @@ struct ClientServerOptions {
   // etcd's --listen-metrics-urls: /metrics and /health only, over HTTP/1.1
   // (https ones with `tls`). Needs `loop`.
   std::vector<ListenAddress> metrics_addresses;
+  // Counts the gRPC calls and is shown by /metrics (may be null; must
+  // outlive the server).
+  ServerMetrics* metrics = nullptr;
 };
 
 class ClientServer {

@@ -626,17 +626,18 @@ void HttpEndpoints::Health(const HttpRequest& request,
 }
 
 void HttpEndpoints::Metrics(std::shared_ptr<HttpResponder> responder) {
-  backend_->Status(
-      [responder](absl::StatusOr<etcdserverpb::StatusResponse> status) {
-        if (!status.ok()) {
-          return responder->Respond(
-              TextResponse(503, std::string(status.status().message())));
-        }
-        HttpResponse r;
-        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        r.body = MetricsText(*status);
-        responder->Respond(std::move(r));
-      });
+  backend_->Status([responder, metrics = options_.metrics](
+                       absl::StatusOr<etcdserverpb::StatusResponse> status) {
+    if (!status.ok()) {
+      return responder->Respond(
+          TextResponse(503, std::string(status.status().message())));
+    }
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = MetricsText(*status);
+    if (metrics != nullptr) metrics->WriteText(&r.body);
+    responder->Respond(std::move(r));
+  });
 }
 
 }  // namespace etcdpp::rpc

@@ -23,6 +23,7 @@
 #include "grpcpp/grpcpp.h"
 #include "net/http.h"
 #include "server/rpc/backend.h"
+#include "server/rpc/metrics.h"
 
 namespace etcdpp::rpc {
 
@@ -30,6 +31,8 @@ struct HttpEndpointsOptions {
   // Client URLs serve everything; etcd's --listen-metrics-urls only
   // /metrics and /health.
   bool client_port = true;
+  // Shown by /metrics beside the node's status (may be null).
+  const ServerMetrics* metrics = nullptr;
 };
 
 class HttpEndpoints {

@@ -155,6 +155,7 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
+    if (options_.metrics != nullptr) CountLeaderChange();
     auth_enabled_.store(node_->applier().auth().enabled(),
                         std::memory_order_relaxed);
     if (watch_hub_ != nullptr) {  // null until Start has made it
@@ -194,6 +195,14 @@ void Runner::Drain() {
     }
     if (quiet) return FlushWatches();
   }
+}
+
+void Runner::CountLeaderChange() {
+  const uint64_t leader = node_->GetStatus().leader;
+  if (leader != 0 && leader != seen_leader_) {
+    options_.metrics->leader_changes.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (leader != 0) seen_leader_ = leader;
 }
 
 void Runner::Deliver(std::vector<server::ClientReply> replies) {

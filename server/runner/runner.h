@@ -29,6 +29,7 @@
 #include "server/node/node.h"
 #include "server/peer/transport.h"
 #include "server/rpc/backend.h"
+#include "server/rpc/metrics.h"
 #include "server/storage/disk.h"
 
 namespace etcdpp::runner {
@@ -62,6 +63,8 @@ struct RunnerOptions {
   uint64_t watch_progress_notify_ms = 10 * 60 * 1000;
   size_t watch_stream_backlog = 16;
   kv::WatchHubOptions watch_hub;
+  // Counts leader changes (may be null; must outlive the runner).
+  rpc::ServerMetrics* metrics = nullptr;
 };
 
 class Runner final : public rpc::Backend {
@@ -141,6 +144,8 @@ class Runner final : public rpc::Backend {
   void Submit(std::function<void(server::Node&)> input);
   void Drain();
   void Deliver(std::vector<server::ClientReply> replies);
+  // Counts a new leader in options_.metrics.
+  void CountLeaderChange();
   // Connects to, reconnects to or drops a peer as the membership changed.
   void ApplyPeerChange(const server::PeerChange& change);
   // Runs a membership input on the loop thread; its reply goes to `done`.
@@ -192,6 +197,7 @@ class Runner final : public rpc::Backend {
   std::unique_ptr<peer::PeerTransport> transport_;
   net::TimerId tick_timer_ = 0;
   bool halted_ = false;
+  uint64_t seen_leader_ = 0;  // for metrics->leader_changes
   bool stopping_ = false;
 
   // Loop thread only.

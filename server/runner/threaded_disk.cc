@@ -1,14 +1,20 @@
 #include "server/runner/threaded_disk.h"
 
+#include <chrono>
 #include <utility>
+#include <variant>
 
 #include "base/check.h"
+#include "server/storage/wal_format.h"
 
 namespace etcdpp::runner {
 
 ThreadedDisk::ThreadedDisk(std::unique_ptr<storage::Disk> inner,
-                           std::function<void()> notify)
-    : inner_(std::move(inner)), notify_(std::move(notify)) {
+                           std::function<void()> notify,
+                           rpc::Histogram* wal_fsync_seconds)
+    : inner_(std::move(inner)),
+      notify_(std::move(notify)),
+      wal_fsync_seconds_(wal_fsync_seconds) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -51,7 +57,7 @@ void ThreadedDisk::Run() {
     queue_.clear();
     busy_ = true;
     lock.unlock();
-    for (storage::DiskOp& op : batch) inner_->Submit(std::move(op));
+    for (storage::DiskOp& op : batch) Execute(std::move(op));
     std::vector<storage::DiskCompletion> done = inner_->TakeCompletions();
     lock.lock();
     busy_ = false;
@@ -63,6 +69,20 @@ void ThreadedDisk::Run() {
     if (notify_) notify_();
     lock.lock();
   }
+}
+
+void ThreadedDisk::Execute(storage::DiskOp op) {
+  const auto* sync = std::get_if<storage::SyncOp>(&op);
+  if (wal_fsync_seconds_ == nullptr || sync == nullptr ||
+      !storage::wal::ParseSegmentName(sync->path).has_value()) {
+    inner_->Submit(std::move(op));
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  inner_->Submit(std::move(op));
+  wal_fsync_seconds_->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
 }
 
 void ThreadedDisk::WaitIdle() {

@@ -26,14 +26,17 @@
 #include <thread>
 #include <vector>
 
+#include "server/rpc/metrics.h"
 #include "server/storage/disk.h"
 
 namespace etcdpp::runner {
 
 class ThreadedDisk final : public storage::Disk {
  public:
+  // `wal_fsync_seconds` (may be null) times every sync of a WAL file.
   ThreadedDisk(std::unique_ptr<storage::Disk> inner,
-               std::function<void()> notify);
+               std::function<void()> notify,
+               rpc::Histogram* wal_fsync_seconds = nullptr);
   // Finishes every queued operation, then joins the thread.
   ~ThreadedDisk() override;
 
@@ -46,11 +49,14 @@ class ThreadedDisk final : public storage::Disk {
 
  private:
   void Run();
+  // Runs one operation on the inner disk (timing WAL syncs).
+  void Execute(storage::DiskOp op);
   void WaitIdle();
 
   std::unique_ptr<storage::Disk> inner_;  // used by the I/O thread, or
                                           // under inner_mu_ when idle
   std::function<void()> notify_;
+  rpc::Histogram* const wal_fsync_seconds_;
 
   std::mutex mu_;
   std::condition_variable work_;   // ops queued, or stopping
