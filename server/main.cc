@@ -427,6 +427,7 @@ int Run(const config::ServerFlags& flags) {
   runner_options.data_dir = flags.data_dir;
   runner_options.peers = membership->peers;
   runner_options.metrics = &metrics;
+  runner_options.election_ticks = static_cast<uint64_t>(flags.ElectionTicks());
   absl::StatusOr<std::unique_ptr<runner::Runner>> runner =
       runner::Runner::Start(
           raw_loop, std::move(disk), *std::move(node), runner_options,

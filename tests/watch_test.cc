@@ -27,12 +27,15 @@ using etcdserverpb::WatchResponse;
 // received message size: a catch-up response may carry many events), ended
 // by the server after `timeout`.
 struct WatchStream {
-  WatchStream(const std::string& endpoint, absl::Duration timeout) {
+  // require_leader: as clientv3's WithRequireLeader ("hasleader" metadata).
+  WatchStream(const std::string& endpoint, absl::Duration timeout,
+              bool require_leader = false) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     stub = etcdserverpb::Watch::NewStub(grpc::CreateCustomChannel(
         endpoint, grpc::InsecureChannelCredentials(), args));
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    if (require_leader) context.AddMetadata("hasleader", "true");
     stream = stub->Watch(&context);
   }
   std::unique_ptr<etcdserverpb::Watch::Stub> stub;
@@ -404,6 +407,57 @@ TEST(WatchSnapshotTest, WatchersSurviveARestoredSnapshot) {
                 .exit_code,
             0)
       << cluster.LogTail(behind);
+}
+
+// Kubernetes watches with clientv3's WithRequireLeader ("hasleader"
+// metadata): on a member that lost its leader such a stream ends with
+// "etcdserver: no leader" after three election timeouts, so the client
+// reconnects to a member that has one, and a new one is refused at once.
+// A stream that did not ask stays open.
+TEST(WatchRequireLeaderTest, StreamsThatRequireALeaderEndWithoutOne) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string root =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/watch_require_leader");
+  RunCommand("rm -rf '" + root + "' && mkdir -p '" + root + "'");
+  LocalCluster cluster("server/etcdpp", root, 3);
+  ASSERT_TRUE(cluster.StartAll().ok());
+  ASSERT_TRUE(cluster.WaitForLeader(absl::Seconds(20)).ok())
+      << cluster.LogTail(0);
+  const std::string endpoint = cluster.member(0).endpoint();
+  WatchRequest create;
+  create.mutable_create_request()->set_key("k");
+  WatchResponse r;
+
+  WatchStream required(endpoint, absl::Seconds(60), /*require_leader=*/true);
+  WatchStream plain(endpoint, absl::Seconds(12));
+  for (WatchStream* s : {&required, &plain}) {
+    ASSERT_TRUE(s->stream->Write(create));
+    ASSERT_TRUE(s->stream->Read(&r));
+    ASSERT_TRUE(r.created());
+  }
+
+  cluster.Signal(1, SIGKILL);
+  cluster.Signal(2, SIGKILL);
+  const absl::Time lost = absl::Now();
+  EXPECT_FALSE(required.stream->Read(&r)) << r.ShortDebugString();
+  const grpc::Status ended = required.stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << ended.error_message();
+  EXPECT_EQ(ended.error_message(), "etcdserver: no leader");
+  // Three election timeouts (500 ms each here) after the leader went.
+  EXPECT_LT(absl::Now() - lost, absl::Seconds(30));
+
+  // A new stream that requires a leader is refused at once.
+  WatchStream refused(endpoint, absl::Seconds(10), /*require_leader=*/true);
+  (void)refused.stream->Write(create);
+  EXPECT_FALSE(refused.stream->Read(&r));
+  EXPECT_EQ(refused.stream->Finish().error_message(), "etcdserver: no leader");
+
+  // The stream that did not ask is still open: it ends only at its
+  // deadline.
+  EXPECT_FALSE(plain.stream->Read(&r));
+  EXPECT_EQ(plain.stream->Finish().error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
 }  // namespace

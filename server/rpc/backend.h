@@ -70,6 +70,9 @@ class WatchSink {
   // backend's bounded buffers, not here; when it falls to zero the stream
   // calls WatchWritable.
   virtual size_t Backlog() const = 0;
+  // Ends the stream with `status`: responses not yet written are dropped,
+  // as are later Sends. Any thread.
+  virtual void End(absl::Status status) = 0;
 };
 
 class Backend {
@@ -177,12 +180,18 @@ class Backend {
   // `token` is the stream's auth token (empty: none); every create request
   // on the stream is checked with it (read permission on the watched range)
   // while auth is enabled, and refused as a created-and-canceled response.
+  // `require_leader` (etcd's "hasleader" metadata, clientv3's
+  // WithRequireLeader, which Kubernetes sets on its watches): the stream is
+  // refused while the member has no leader, and ended (sink->End with
+  // etcd's "no leader") once it has had none for three election timeouts,
+  // so the client moves to a member that has one.
   virtual absl::Status WatchOpen(uint64_t stream,
                                  std::shared_ptr<WatchSink> sink,
-                                 std::string token) {
+                                 std::string token, bool require_leader) {
     (void)stream;
     (void)sink;
     (void)token;
+    (void)require_leader;
     return absl::UnimplementedError("no watches");
   }
   // A create, cancel or progress request from the client.

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "server/rpc/auth_context.h"
 #include "server/rpc/errors.h"
 
@@ -21,13 +22,19 @@ using etcdserverpb::WatchResponse;
 class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse>,
                            public WatchSink {
  public:
-  WatchReactor(Backend* backend, uint64_t stream, std::string token)
-      : backend_(backend), stream_(stream), token_(std::move(token)) {}
+  WatchReactor(Backend* backend, uint64_t stream, std::string token,
+               bool require_leader)
+      : backend_(backend),
+        stream_(stream),
+        token_(std::move(token)),
+        require_leader_(require_leader) {}
 
   // Called once, right after construction.
   void Begin(std::shared_ptr<WatchReactor> self) {
     self_ = std::move(self);
-    if (absl::Status s = backend_->WatchOpen(stream_, self_, token_); !s.ok()) {
+    if (absl::Status s =
+            backend_->WatchOpen(stream_, self_, token_, require_leader_);
+        !s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       FinishLocked(ToGrpcStatus(s));
       return;
@@ -45,6 +52,21 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
   }
 
   size_t Backlog() const override { return backlog_.load(); }
+
+  void End(absl::Status status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_ || closing_) return;
+    closing_ = true;
+    end_status_ = ToGrpcStatus(status);
+    // Only the response being written (if any) still goes out.
+    if (writing_) {
+      queue_.resize(1);
+    } else {
+      queue_.clear();
+    }
+    backlog_.store(queue_.size());
+    if (!writing_) FinishLocked(end_status_);
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -73,7 +95,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
       queue_.pop_front();
       backlog_.store(queue_.size());
       MaybeWriteLocked();
-      if (!writing_ && closing_) FinishLocked(grpc::Status::OK);
+      if (!writing_ && closing_) FinishLocked(end_status_);
       drained = queue_.empty() && !finished_;
     }
     if (drained) backend_->WatchWritable(stream_);
@@ -112,6 +134,7 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
   Backend* const backend_;
   const uint64_t stream_;
   const std::string token_;  // the client's auth token, empty when none
+  const bool require_leader_;  // the client sent etcd's "hasleader"
   std::shared_ptr<WatchReactor> self_;
   bool opened_ = false;
   WatchRequest request_;  // the read in flight
@@ -121,9 +144,19 @@ class WatchReactor final : public grpc::ServerBidiReactor<WatchRequest, WatchRes
   std::atomic<size_t> backlog_{0};
   bool writing_ = false;
   bool closing_ = false;        // no more responses are taken
+  grpc::Status end_status_;     // what the stream ends with once closing
   bool finish_called_ = false;
   bool finished_ = false;       // OnDone ran
 };
+
+// etcd's rpctypes.MetadataRequireLeaderKey, as clientv3's
+// WithRequireLeader sets it.
+bool RequiresLeader(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("hasleader");
+  return it != metadata.end() &&
+         absl::string_view(it->second.data(), it->second.size()) == "true";
+}
 
 }  // namespace
 
@@ -131,7 +164,7 @@ grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(
     grpc::CallbackServerContext* context) {
   auto reactor = std::make_shared<WatchReactor>(
       backend_, next_stream_.fetch_add(1, std::memory_order_relaxed),
-      TokenOf(*context));
+      TokenOf(*context), RequiresLeader(*context));
   WatchReactor* raw = reactor.get();
   raw->Begin(std::move(reactor));
   return raw;

@@ -39,7 +39,10 @@ absl::StatusOr<std::unique_ptr<Runner>> Runner::Start(
   Runner* raw = runner.get();
   absl::StatusOr<net::TimerId> timer = loop->AddTimer(
       runner->options_.tick_ms, runner->options_.tick_ms,
-      [raw] { raw->Submit([](server::Node& node) { node.Tick(); }); });
+      [raw] {
+        raw->Submit([](server::Node& node) { node.Tick(); });
+        raw->CheckLeader();
+      });
   if (!timer.ok()) return timer.status();
   runner->tick_timer_ = *timer;
   runner->watch_hub_ = std::make_unique<kv::WatchHub>(
@@ -155,6 +158,8 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
+    has_leader_.store(node_->GetStatus().leader != 0,
+                      std::memory_order_relaxed);
     if (options_.metrics != nullptr) CountLeaderChange();
     auth_enabled_.store(node_->applier().auth().enabled(),
                         std::memory_order_relaxed);
@@ -203,6 +208,22 @@ void Runner::CountLeaderChange() {
     options_.metrics->leader_changes.fetch_add(1, std::memory_order_relaxed);
   }
   if (leader != 0) seen_leader_ = leader;
+}
+
+void Runner::CheckLeader() {
+  if (has_leader_.load(std::memory_order_relaxed)) {
+    leaderless_ticks_ = 0;
+    return;
+  }
+  if (++leaderless_ticks_ < 3 * options_.election_ticks) return;
+  // etcd's monitorLeader: reconnecting costs a client more than a refused
+  // request, so open streams wait three election timeouts, then end.
+  leaderless_ticks_ = 0;
+  for (auto& [id, s] : watch_streams_) {
+    if (!s.require_leader) continue;
+    s.require_leader = false;  // ended once
+    s.sink->End(server::NoLeaderError());
+  }
 }
 
 void Runner::Deliver(std::vector<server::ClientReply> replies) {
@@ -711,12 +732,17 @@ void Runner::WatchCreate(uint64_t stream, WatchStream& s,
 
 absl::Status Runner::WatchOpen(uint64_t stream,
                                std::shared_ptr<rpc::WatchSink> sink,
-                               std::string token) {
+                               std::string token, bool require_leader) {
+  if (require_leader && !has_leader_.load(std::memory_order_relaxed)) {
+    return server::NoLeaderError();
+  }
   loop_->Post([this, alive = alive_, stream, sink = std::move(sink),
-               token = std::move(token)] {
+               token = std::move(token), require_leader] {
     if (!*alive) return;
-    watch_streams_[stream].sink = sink;
-    watch_streams_[stream].token = token;
+    WatchStream& s = watch_streams_[stream];
+    s.sink = sink;
+    s.token = token;
+    s.require_leader = require_leader;
   });
   return absl::OkStatus();
 }

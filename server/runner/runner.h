@@ -65,6 +65,9 @@ struct RunnerOptions {
   kv::WatchHubOptions watch_hub;
   // Counts leader changes (may be null; must outlive the runner).
   rpc::ServerMetrics* metrics = nullptr;
+  // The election timeout in ticks: watch streams that require a leader end
+  // after three of them without one (etcd's monitorLeader).
+  uint64_t election_ticks = 10;
 };
 
 class Runner final : public rpc::Backend {
@@ -118,7 +121,7 @@ class Runner final : public rpc::Backend {
   // after every drain; a slow stream's watchers fall behind into the hub's
   // unsynced group and catch up from the store, never holding the node.
   absl::Status WatchOpen(uint64_t stream, std::shared_ptr<rpc::WatchSink> sink,
-                         std::string token) override;
+                         std::string token, bool require_leader) override;
   void WatchRequest(uint64_t stream,
                     etcdserverpb::WatchRequest request) override;
   void WatchWritable(uint64_t stream) override;
@@ -146,6 +149,9 @@ class Runner final : public rpc::Backend {
   void Deliver(std::vector<server::ClientReply> replies);
   // Counts a new leader in options_.metrics.
   void CountLeaderChange();
+  // Each tick: ends the streams that require a leader once the member has
+  // had none for three election timeouts.
+  void CheckLeader();
   // Connects to, reconnects to or drops a peer as the membership changed.
   void ApplyPeerChange(const server::PeerChange& change);
   // Runs a membership input on the loop thread; its reply goes to `done`.
@@ -178,6 +184,7 @@ class Runner final : public rpc::Backend {
     std::map<int64_t, int64_t> hub_ids;  // by the client's watch id
     int64_t next_auto_id = 0;            // etcd's watchStream.nextID
     bool progress_wanted = false;        // a progress request is owed
+    bool require_leader = false;         // see rpc::Backend::WatchOpen
   };
   // Catches up unsynced watchers and hands queued output to the streams
   // that can take it.
@@ -216,6 +223,10 @@ class Runner final : public rpc::Backend {
   // thread, read by Authorize on any thread. A request that races with
   // enabling auth still meets the applier's check of its header.
   std::atomic<bool> auth_enabled_{false};
+  // Whether the node knows a leader (after the last drain), for gRPC
+  // threads; and for how many ticks it has known none.
+  std::atomic<bool> has_leader_{false};
+  uint64_t leaderless_ticks_ = 0;
 };
 
 }  // namespace etcdpp::runner
