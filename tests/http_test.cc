@@ -114,6 +114,20 @@ TEST_F(HttpTest, HealthVersionAndMetricsOnTheClientPort) {
       "grpc_service=\"etcdserverpb.Maintenance\",grpc_type=\"unary\"}"))
       << r.body;
   EXPECT_EQ(Curl(Url("/nope")).status, 404);
+  // etcd's CORS headers, and a preflight answered.
+  const CommandResult options =
+      RunCommand("curl -s -i -X OPTIONS '" + Url("/v3/kv/range") + "'");
+  EXPECT_TRUE(absl::StartsWith(options.output, "HTTP/1.1 200 OK\r\n"))
+      << options.output;
+  EXPECT_TRUE(absl::StrContains(options.output,
+                                "Access-Control-Allow-Origin: *\r\n"))
+      << options.output;
+  const CommandResult version =
+      RunCommand("curl -s -i '" + Url("/version") + "'");
+  EXPECT_TRUE(absl::StrContains(
+      version.output,
+      "Access-Control-Allow-Headers: accept, content-type, authorization"))
+      << version.output;
   EXPECT_EQ(Curl(Url("/health"), "{}").status, 405);
   // gRPC still works on the same port.
   const CommandResult put =

@@ -327,6 +327,37 @@ class GatewayStream : public grpc::ClientBidiReactor<Message, Message> {
   std::shared_ptr<GatewayStream> self_;  // until OnDone
 };
 
+// Adds etcd's CORS headers to every response of another responder.
+class CorsResponder final : public HttpResponder {
+ public:
+  explicit CorsResponder(std::shared_ptr<HttpResponder> inner)
+      : inner_(std::move(inner)) {}
+  void Respond(HttpResponse response) override {
+    inner_->Respond(WithCors(std::move(response)));
+  }
+  void Start(HttpResponse head) override {
+    inner_->Start(WithCors(std::move(head)));
+  }
+  void Write(std::string chunk) override { inner_->Write(std::move(chunk)); }
+  void Finish() override { inner_->Finish(); }
+  bool Open() const override { return inner_->Open(); }
+  void OnClose(std::function<void()> on_close) override {
+    inner_->OnClose(std::move(on_close));
+  }
+
+ private:
+  static HttpResponse WithCors(HttpResponse response) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    response.headers.emplace_back("Access-Control-Allow-Methods",
+                                  "POST, GET, OPTIONS, PUT, DELETE");
+    response.headers.emplace_back("Access-Control-Allow-Headers",
+                                  "accept, content-type, authorization");
+    return response;
+  }
+
+  const std::shared_ptr<HttpResponder> inner_;
+};
+
 // --- /metrics: Prometheus' text format.
 
 void Gauge(std::string* out, absl::string_view name, absl::string_view help,
@@ -482,6 +513,12 @@ HttpEndpoints::~HttpEndpoints() = default;
 
 void HttpEndpoints::Handle(HttpRequest request,
                            std::shared_ptr<HttpResponder> responder) {
+  if (options_.client_port) {
+    // etcd's client port answers browsers' cross-origin requests (its
+    // --cors default, "*"); a preflight needs nothing more.
+    responder = std::make_shared<CorsResponder>(std::move(responder));
+    if (request.method == "OPTIONS") return responder->Respond(HttpResponse{});
+  }
   const bool get = request.method == "GET" || request.method == "HEAD";
   if (request.path == "/health") {
     if (!get)
