@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -53,17 +52,14 @@ absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(
 // gRPC does not say why a port could not be bound; binding it ourselves
 // recovers the errno for a clear message.
 std::string WhyCannotBind(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return "bad address";
-  }
-  std::string host = address.substr(0, colon);
+  absl::StatusOr<std::pair<std::string, uint16_t>> where =
+      SplitHostPort(address);
+  if (!where.ok()) return "bad address";
+  std::string host = where->first;
   if (host == "localhost") host = "127.0.0.1";
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_port = htons(where->second);
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
     return "not an IPv4 address";
   }
@@ -257,22 +253,19 @@ absl::Status ClientServer::ListenMetrics(const ClientServerOptions& options,
 }
 
 void ClientServer::Sniff(int fd) {
-  sniffing_.push_back(fd);
+  sniffing_.insert(fd);
   absl::Status watched =
       loop_->Watch(fd, net::kReadable, [this, fd](uint32_t) { Route(fd); });
   if (!watched.ok()) {
-    std::erase(sniffing_, fd);
+    sniffing_.erase(fd);
     close(fd);
     return;
   }
   (void)loop_->AddTimer(kSniffTimeoutMs, 0, [this, alive = Alive(), fd] {
-    if (alive.expired()) return;
-    if (std::find(sniffing_.begin(), sniffing_.end(), fd) == sniffing_.end()) {
-      return;
-    }
+    if (alive.expired() || !sniffing_.contains(fd)) return;
     // Said nothing: neither protocol's client.
     loop_->Unwatch(fd);
-    std::erase(sniffing_, fd);
+    sniffing_.erase(fd);
     close(fd);
   });
 }
@@ -290,18 +283,14 @@ void ClientServer::Route(int fd) {
     // moment rather than spin on a level-triggered loop.
     loop_->Unwatch(fd);
     (void)loop_->AddTimer(2, 0, [this, alive = Alive(), fd] {
-      if (alive.expired()) return;
-      if (std::find(sniffing_.begin(), sniffing_.end(), fd) ==
-          sniffing_.end()) {
-        return;
-      }
+      if (alive.expired() || !sniffing_.contains(fd)) return;
       (void)loop_->Watch(fd, net::kReadable,
                          [this, fd](uint32_t) { Route(fd); });
     });
     return;
   }
   loop_->Unwatch(fd);
-  std::erase(sniffing_, fd);
+  sniffing_.erase(fd);
   if (n <= 0) {  // closed (or failed) before saying anything
     close(fd);
     return;

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,7 @@ class ClientServer {
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> metrics_http_;
   std::vector<std::unique_ptr<net::TcpListener>> listeners_;
-  std::vector<int> sniffing_;  // accepted, protocol not known yet
+  std::set<int> sniffing_;  // accepted, protocol not known yet
   // Expires when the server shuts down, for the loop timers that name it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1,24 +1,16 @@
 #include "server/rpc/http_endpoints.h"
 
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -150,30 +142,11 @@ absl::Status FromJson(absl::string_view json, Message* message) {
   return absl::InvalidArgumentError(std::string(status.message()));
 }
 
+// `text` as a JSON string literal, escaped by protobuf's JSON printer.
 std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  google::protobuf::Value value;
+  value.set_string_value(std::string(text));
+  return ToJson(value);
 }
 
 HttpResponse JsonResponse(int status, std::string body) {
@@ -358,114 +331,51 @@ class CorsResponder final : public HttpResponder {
   const std::shared_ptr<HttpResponder> inner_;
 };
 
-// --- /metrics: Prometheus' text format.
-
-void Gauge(std::string* out, absl::string_view name, absl::string_view help,
-           absl::string_view type, double value,
-           absl::string_view labels = "") {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type,
-                  "\n", name, labels, " ", value, "\n");
-}
-
-// The process_* metrics Prometheus' Go client reports, from /proc.
-void ProcessMetrics(std::string* out) {
-  std::ifstream stat_file("/proc/self/stat");
-  std::string stat((std::istreambuf_iterator<char>(stat_file)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command (which may hold spaces) start at ") ".
-  const size_t close = stat.rfind(") ");
-  if (close != std::string::npos) {
-    const std::vector<std::string> f =
-        absl::StrSplit(stat.substr(close + 2), ' ');
-    // f[0] is field 3 (state): utime is field 14, stime 15, starttime 22,
-    // vsize 23, rss 24 (in pages).
-    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-    double utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
-    if (f.size() > 21 && absl::SimpleAtod(f[11], &utime) &&
-        absl::SimpleAtod(f[12], &stime) && absl::SimpleAtod(f[19], &start) &&
-        absl::SimpleAtod(f[20], &vsize) && absl::SimpleAtod(f[21], &rss)) {
-      Gauge(out, "process_cpu_seconds_total",
-            "Total user and system CPU time spent in seconds.", "counter",
-            (utime + stime) / ticks);
-      Gauge(out, "process_resident_memory_bytes",
-            "Resident memory size in bytes.", "gauge",
-            rss * static_cast<double>(sysconf(_SC_PAGESIZE)));
-      Gauge(out, "process_virtual_memory_bytes",
-            "Virtual memory size in bytes.", "gauge", vsize);
-      // starttime is in ticks since boot.
-      std::ifstream stat_all("/proc/stat");
-      std::string line;
-      double boot = 0;
-      while (std::getline(stat_all, line)) {
-        absl::string_view rest = line;
-        if (absl::ConsumePrefix(&rest, "btime ") &&
-            absl::SimpleAtod(rest, &boot)) {
-          break;
-        }
-      }
-      if (boot > 0) {
-        Gauge(out, "process_start_time_seconds",
-              "Start time of the process since unix epoch in seconds.", "gauge",
-              boot + start / ticks);
-      }
-    }
-  }
-  int fds = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (dirent* e = readdir(dir)) {
-      if (e->d_name[0] != '.') ++fds;
-    }
-    closedir(dir);
-    Gauge(out, "process_open_fds", "Number of open file descriptors.", "gauge",
-          fds - 1);  // less the one reading the directory
-  }
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    Gauge(out, "process_max_fds", "Maximum number of open file descriptors.",
-          "gauge", static_cast<double>(limit.rlim_cur));
-  }
-}
+// --- /metrics: the node's status, then what ServerMetrics counted.
 
 std::string MetricsText(const etcdserverpb::StatusResponse& status) {
   std::string out;
   const bool has_leader = status.leader() != 0;
-  Gauge(&out, "etcd_server_has_leader",
-        "Whether or not a leader exists. 1 is existence, 0 is not.", "gauge",
-        has_leader ? 1 : 0);
-  Gauge(&out, "etcd_server_is_leader",
-        "Whether or not this member is a leader. 1 if is, 0 otherwise.",
-        "gauge", has_leader && status.leader() == status.header().member_id());
-  Gauge(&out, "etcd_server_is_learner",
-        "Whether or not this member is a learner. 1 if is, 0 otherwise.",
-        "gauge", status.islearner() ? 1 : 0);
-  Gauge(&out, "etcd_server_proposals_committed_total",
-        "The total number of consensus proposals committed.", "gauge",
-        static_cast<double>(status.raftindex()));
-  Gauge(&out, "etcd_server_proposals_applied_total",
-        "The total number of consensus proposals applied.", "gauge",
-        static_cast<double>(status.raftappliedindex()));
-  Gauge(&out, "etcd_server_proposals_pending",
-        "The current number of pending proposals to commit.", "gauge",
-        static_cast<double>(status.raftindex() - status.raftappliedindex()));
-  Gauge(&out, "etcd_server_term", "The current raft term.", "gauge",
-        static_cast<double>(status.raftterm()));
-  Gauge(&out, "etcd_mvcc_db_total_size_in_bytes",
-        "Total size of the underlying database physically allocated in "
-        "bytes.",
-        "gauge", static_cast<double>(status.dbsize()));
-  Gauge(&out, "etcd_mvcc_db_total_size_in_use_in_bytes",
-        "Total size of the underlying database logically in use in bytes.",
-        "gauge", static_cast<double>(status.dbsizeinuse()));
-  Gauge(&out, "etcd_server_version",
-        "Which version is running. 1 for 'server_version' label with current "
-        "version.",
-        "gauge", 1, absl::StrCat("{server_version=\"", kServerVersion, "\"}"));
-  Gauge(&out, "etcd_cluster_version",
-        "Which version is running. 1 for 'cluster_version' label with current "
-        "cluster version",
-        "gauge", 1,
-        absl::StrCat("{cluster_version=\"", kClusterVersion, "\"}"));
-  ProcessMetrics(&out);
+  WriteGauge(&out, "etcd_server_has_leader",
+             "Whether or not a leader exists. 1 is existence, 0 is not.",
+             "gauge", has_leader ? 1 : 0);
+  WriteGauge(&out, "etcd_server_is_leader",
+             "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+             "gauge",
+             has_leader && status.leader() == status.header().member_id());
+  WriteGauge(&out, "etcd_server_is_learner",
+             "Whether or not this member is a learner. 1 if is, 0 otherwise.",
+             "gauge", status.islearner() ? 1 : 0);
+  WriteGauge(&out, "etcd_server_proposals_committed_total",
+             "The total number of consensus proposals committed.", "gauge",
+             static_cast<double>(status.raftindex()));
+  WriteGauge(&out, "etcd_server_proposals_applied_total",
+             "The total number of consensus proposals applied.", "gauge",
+             static_cast<double>(status.raftappliedindex()));
+  WriteGauge(
+      &out, "etcd_server_proposals_pending",
+      "The current number of pending proposals to commit.", "gauge",
+      static_cast<double>(status.raftindex() - status.raftappliedindex()));
+  WriteGauge(&out, "etcd_server_term", "The current raft term.", "gauge",
+             static_cast<double>(status.raftterm()));
+  WriteGauge(&out, "etcd_mvcc_db_total_size_in_bytes",
+             "Total size of the underlying database physically allocated in "
+             "bytes.",
+             "gauge", static_cast<double>(status.dbsize()));
+  WriteGauge(&out, "etcd_mvcc_db_total_size_in_use_in_bytes",
+             "Total size of the underlying database logically in use in bytes.",
+             "gauge", static_cast<double>(status.dbsizeinuse()));
+  WriteGauge(
+      &out, "etcd_server_version",
+      "Which version is running. 1 for 'server_version' label with current "
+      "version.",
+      "gauge", 1, absl::StrCat("{server_version=\"", kServerVersion, "\"}"));
+  WriteGauge(
+      &out, "etcd_cluster_version",
+      "Which version is running. 1 for 'cluster_version' label with current "
+      "cluster version",
+      "gauge", 1, absl::StrCat("{cluster_version=\"", kClusterVersion, "\"}"));
+  WriteProcessMetrics(&out);
   return out;
 }
 
@@ -519,20 +429,13 @@ void HttpEndpoints::Handle(HttpRequest request,
     responder = std::make_shared<CorsResponder>(std::move(responder));
     if (request.method == "OPTIONS") return responder->Respond(HttpResponse{});
   }
-  const bool get = request.method == "GET" || request.method == "HEAD";
-  if (request.path == "/health") {
-    if (!get)
+  const bool version = options_.client_port && request.path == "/version";
+  if (request.path == "/health" || request.path == "/metrics" || version) {
+    if (request.method != "GET" && request.method != "HEAD") {
       return responder->Respond(TextResponse(405, "Method Not Allowed"));
-    return Health(request, std::move(responder));
-  }
-  if (request.path == "/metrics") {
-    if (!get)
-      return responder->Respond(TextResponse(405, "Method Not Allowed"));
-    return Metrics(std::move(responder));
-  }
-  if (options_.client_port && request.path == "/version") {
-    if (!get)
-      return responder->Respond(TextResponse(405, "Method Not Allowed"));
+    }
+    if (request.path == "/health") return Health(request, std::move(responder));
+    if (request.path == "/metrics") return Metrics(std::move(responder));
     return responder->Respond(JsonResponse(
         200, absl::StrCat("{\"etcdserver\":\"", kServerVersion,
                           "\",\"etcdcluster\":\"", kClusterVersion, "\"}")));

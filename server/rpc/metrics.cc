@@ -1,8 +1,16 @@
 #include "server/rpc/metrics.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace etcdpp::rpc {
 namespace {
@@ -23,6 +31,73 @@ std::string CallLabels(absl::string_view method, absl::string_view type) {
 }
 
 }  // namespace
+
+void WriteGauge(std::string* out, absl::string_view name,
+                absl::string_view help, absl::string_view type, double value,
+                absl::string_view labels) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type,
+                  "\n", name, labels, " ", value, "\n");
+}
+
+void WriteProcessMetrics(std::string* out) {
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command (which may hold spaces) start at ") ".
+  const size_t close = stat.rfind(") ");
+  if (close != std::string::npos) {
+    const std::vector<std::string> f =
+        absl::StrSplit(stat.substr(close + 2), ' ');
+    // f[0] is field 3 (state): utime is field 14, stime 15, starttime 22,
+    // vsize 23, rss 24 (in pages).
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
+    if (f.size() > 21 && absl::SimpleAtod(f[11], &utime) &&
+        absl::SimpleAtod(f[12], &stime) && absl::SimpleAtod(f[19], &start) &&
+        absl::SimpleAtod(f[20], &vsize) && absl::SimpleAtod(f[21], &rss)) {
+      WriteGauge(out, "process_cpu_seconds_total",
+                 "Total user and system CPU time spent in seconds.", "counter",
+                 (utime + stime) / ticks);
+      WriteGauge(out, "process_resident_memory_bytes",
+                 "Resident memory size in bytes.", "gauge",
+                 rss * static_cast<double>(sysconf(_SC_PAGESIZE)));
+      WriteGauge(out, "process_virtual_memory_bytes",
+                 "Virtual memory size in bytes.", "gauge", vsize);
+      // starttime is in ticks since boot.
+      std::ifstream stat_all("/proc/stat");
+      std::string line;
+      double boot = 0;
+      while (std::getline(stat_all, line)) {
+        absl::string_view rest = line;
+        if (absl::ConsumePrefix(&rest, "btime ") &&
+            absl::SimpleAtod(rest, &boot)) {
+          break;
+        }
+      }
+      if (boot > 0) {
+        WriteGauge(out, "process_start_time_seconds",
+                   "Start time of the process since unix epoch in seconds.",
+                   "gauge", boot + start / ticks);
+      }
+    }
+  }
+  int fds = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] != '.') ++fds;
+    }
+    closedir(dir);
+    WriteGauge(out, "process_open_fds", "Number of open file descriptors.",
+               "gauge",
+               fds - 1);  // less the one reading the directory
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    WriteGauge(out, "process_max_fds",
+               "Maximum number of open file descriptors.", "gauge",
+               static_cast<double>(limit.rlim_cur));
+  }
+}
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)),
@@ -99,12 +174,10 @@ void ServerMetrics::WriteText(std::string* out) const {
   wal_fsync_seconds.WriteText(
       out, "etcd_disk_wal_fsync_duration_seconds",
       "The latency distributions of fsync called by WAL.");
-  absl::StrAppend(out,
-                  "# HELP etcd_server_leader_changes_seen_total The number "
-                  "of leader changes seen.\n"
-                  "# TYPE etcd_server_leader_changes_seen_total counter\n"
-                  "etcd_server_leader_changes_seen_total ",
-                  leader_changes.load(std::memory_order_relaxed), "\n");
+  WriteGauge(
+      out, "etcd_server_leader_changes_seen_total",
+      "The number of leader changes seen.", "counter",
+      static_cast<double>(leader_changes.load(std::memory_order_relaxed)));
   grpc.WriteText(out);
 }
 

@@ -62,6 +62,14 @@ class GrpcCallCounters {
       handled_;
 };
 
+// One Prometheus sample with its HELP and TYPE lines; `labels` is empty
+// or "{name=\"value\",...}".
+void WriteGauge(std::string* out, absl::string_view name,
+                absl::string_view help, absl::string_view type, double value,
+                absl::string_view labels = "");
+// The process_* metrics Prometheus' Go client reports, from /proc.
+void WriteProcessMetrics(std::string* out);
+
 struct ServerMetrics {
   // etcd_disk_wal_fsync_duration_seconds: etcd's buckets, 1 ms to 8 s.
   Histogram wal_fsync_seconds{Histogram::ExponentialBuckets(0.001, 2, 14)};

@@ -158,9 +158,9 @@ void Runner::Drain() {
       node_->DiskDone(c.op_id, c.status);
     }
     server::NodeOutput out = node_->TakeOutput();
-    has_leader_.store(node_->GetStatus().leader != 0,
-                      std::memory_order_relaxed);
-    if (options_.metrics != nullptr) CountLeaderChange();
+    const uint64_t leader = node_->GetStatus().leader;
+    has_leader_.store(leader != 0, std::memory_order_relaxed);
+    if (options_.metrics != nullptr) CountLeaderChange(leader);
     auth_enabled_.store(node_->applier().auth().enabled(),
                         std::memory_order_relaxed);
     if (watch_hub_ != nullptr) {  // null until Start has made it
@@ -202,8 +202,7 @@ void Runner::Drain() {
   }
 }
 
-void Runner::CountLeaderChange() {
-  const uint64_t leader = node_->GetStatus().leader;
+void Runner::CountLeaderChange(uint64_t leader) {
   if (leader != 0 && leader != seen_leader_) {
     options_.metrics->leader_changes.fetch_add(1, std::memory_order_relaxed);
   }

@@ -147,8 +147,8 @@ class Runner final : public rpc::Backend {
   void Submit(std::function<void(server::Node&)> input);
   void Drain();
   void Deliver(std::vector<server::ClientReply> replies);
-  // Counts a new leader in options_.metrics.
-  void CountLeaderChange();
+  // Counts `leader` in options_.metrics if it is a new one.
+  void CountLeaderChange(uint64_t leader);
   // Each tick: ends the streams that require a leader once the member has
   // had none for three election timeouts.
   void CheckLeader();
